@@ -1,0 +1,128 @@
+/**
+ * Engine choice for TensorFlow.js.
+ *
+ * Order when nothing is asked for: tensorflow-gpu (@tensorflow/tfjs-node-gpu) → tensorflow (@tensorflow/tfjs-node)
+ * → wasm (SIMD, from node_modules) → cpu (pure JS). `IFSQ_BACKEND` (or the `prefer` argument) picks one explicitly.
+ * The native engines are optional: absent means skipped, never a crash. The danfojs shim that answers to the name
+ * `@tensorflow/tfjs-node` (shims/tfjs-node, `"ifsqShim": true`) is not a native engine and is never chosen.
+ *
+ * This module and the config loader are the only places in lib/ that read environment variables.
+ */
+import * as tf from "@tensorflow/tfjs";
+import * as fs from "fs";
+import * as path from "path";
+
+export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface BackendInfo {
+  /** Our name for the engine. */
+  name: BackendName;
+  /** tfjs's registered backend name ("tensorflow", "wasm", "cpu"). */
+  tfjsName: string;
+  /** Why this engine was chosen, one line. */
+  reason: string;
+  /** Engines that were considered and skipped, with the reason. */
+  skipped: string[];
+}
+
+let current: BackendInfo | null = null;
+
+/** Validates a backend name; the error lists the valid ones. */
+export function parseBackendName(value: string, source = "backend"): BackendName {
+  if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`${source}=${JSON.stringify(value)} is not a backend; expected one of: ${BACKENDS.join(", ")}`);
+}
+
+/** Whether an npm package is installed for real (the tfjs-node shim does not count). */
+function nativePackage(pkg: string): string | null {
+  let manifest: string;
+  try {
+    manifest = require.resolve(`${pkg}/package.json`);
+  } catch {
+    return null;
+  }
+  try {
+    const json = JSON.parse(fs.readFileSync(manifest, "utf8"));
+    if (json.ifsqShim) return null;
+  } catch {
+    return null;
+  }
+  return manifest;
+}
+
+const NATIVE: Record<"tensorflow-gpu" | "tensorflow", string> = {
+  "tensorflow-gpu": "@tensorflow/tfjs-node-gpu",
+  tensorflow: "@tensorflow/tfjs-node",
+};
+
+/** Directory holding the wasm binaries of @tensorflow/tfjs-backend-wasm, with a trailing slash. */
+export function wasmDir(): string {
+  return path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + path.sep;
+}
+
+async function tryInit(name: BackendName): Promise<string | null> {
+  switch (name) {
+    case "tensorflow-gpu":
+    case "tensorflow": {
+      const pkg = NATIVE[name];
+      if (!nativePackage(pkg)) return `${pkg} is not installed`;
+      try {
+        require(pkg);
+      } catch (e) {
+        return `${pkg} failed to load: ${(e as Error).message.split("\n")[0]}`;
+      }
+      if (!(await tf.setBackend("tensorflow"))) return `${pkg} loaded but its backend did not initialise`;
+      return null;
+    }
+    case "wasm": {
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const wasm = require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
+        wasm.setWasmPaths(wasmDir());
+      } catch (e) {
+        return `@tensorflow/tfjs-backend-wasm failed to load: ${(e as Error).message.split("\n")[0]}`;
+      }
+      if (!(await tf.setBackend("wasm"))) return "the wasm backend did not initialise";
+      return null;
+    }
+    case "cpu":
+      if (!(await tf.setBackend("cpu"))) return "the cpu backend did not initialise";
+      return null;
+  }
+}
+
+/**
+ * Selects and initialises the engine. Idempotent for the same choice; switching engines later is allowed
+ * (tensors made on the old engine must not be used afterwards).
+ * @param prefer  explicit engine; defaults to $IFSQ_BACKEND, else the fastest installed one.
+ */
+export async function initBackend(prefer?: BackendName | string, opts: { log?: (line: string) => void } = {}): Promise<BackendInfo> {
+  tf.enableProdMode(); // silences the "install tfjs-node" banner and debug checks
+  const env = process.env.IFSQ_BACKEND;
+  const requested = prefer ?? (env && env.length > 0 ? env : undefined);
+  const explicit = requested === undefined ? undefined : parseBackendName(requested, prefer ? "backend" : "IFSQ_BACKEND");
+  if (current && (explicit === undefined || explicit === current.name) && tf.getBackend() === current.tfjsName) return current;
+
+  const skipped: string[] = [];
+  const order: BackendName[] = explicit ? [explicit] : [...BACKENDS];
+  for (const name of order) {
+    const why = await tryInit(name);
+    if (why === null) {
+      const reason = explicit
+        ? `${prefer ? "requested" : "IFSQ_BACKEND"}=${explicit}`
+        : `fastest installed engine${skipped.length ? ` (skipped: ${skipped.join("; ")})` : ""}`;
+      current = { name, tfjsName: tf.getBackend(), reason, skipped };
+      (opts.log ?? ((l: string) => console.log(l)))(`backend: ${name} — ${reason}`);
+      return current;
+    }
+    if (explicit) throw new Error(`backend ${explicit} was requested but is unavailable: ${why}`);
+    skipped.push(`${name}: ${why}`);
+  }
+  throw new Error(`no TensorFlow.js backend could be initialised: ${skipped.join("; ")}`);
+}
+
+/** The engine chosen by the last initBackend call, or null. */
+export function currentBackend(): BackendInfo | null {
+  return current;
+}
