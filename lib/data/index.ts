@@ -1,0 +1,3 @@
+export * from "./idx";
+export * from "./fashion-mnist";
+export * from "./batches";
