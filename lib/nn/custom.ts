@@ -1,0 +1,65 @@
+/**
+ * Custom-gradient ops whose input gradients are computed lazily: only for the inputs that lie on the path to the
+ * differentiated variables (like tfjs's built-in kernels, unlike `tf.customGrad`, which computes every input's
+ * gradient eagerly). So a frozen network does not pay for weight gradients and the first layer does not pay for the
+ * gradient of its data input.
+ *
+ * Built on the engine's `runKernelFunc` (the function behind `tf.customGrad`, private in the typings of tfjs 4.22);
+ * when it is missing, falls back to `tf.customGrad`, which computes all gradients.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** Saves tensors for the backward pass (the engine keeps copies until the gradient has run). */
+export type SaveFn = (tensors: tf.Tensor[]) => void;
+
+/** One thunk per input, in input order; each returns the gradient of that input (same shape). */
+export type GradThunks = Array<() => tf.Tensor>;
+
+interface KernelFuncEngine {
+  runKernelFunc(params: {
+    forwardFunc: (backend: unknown, save: SaveFn) => tf.Tensor;
+    backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<number, () => tf.Tensor>;
+    inputs: Record<number, tf.Tensor>;
+  }): tf.Tensor;
+}
+
+function kernelEngine(): KernelFuncEngine | null {
+  const eng = tf.engine() as unknown as Partial<KernelFuncEngine>;
+  return typeof eng.runKernelFunc === "function" ? (eng as KernelFuncEngine) : null;
+}
+
+/**
+ * Runs `forward` (which may call `save`) with `inputs` recorded on the gradient tape; `backward(dy, saved)` returns
+ * one gradient thunk per input, called only for the inputs whose gradient is needed.
+ * `forward` must compute its value from `inputs` (and constants); intermediate tensors are tidied.
+ */
+export function customOp(
+  inputs: tf.Tensor[],
+  forward: (save: SaveFn) => tf.Tensor,
+  backward: (dy: tf.Tensor, saved: tf.Tensor[]) => GradThunks,
+): tf.Tensor {
+  const eng = kernelEngine();
+  if (eng) {
+    const inputMap: Record<number, tf.Tensor> = {};
+    inputs.forEach((t, i) => (inputMap[i] = t));
+    return eng.runKernelFunc({
+      forwardFunc: (_backend, save) => forward(save),
+      backwardsFunc: (dy, saved) => {
+        const thunks = backward(dy, saved);
+        const map: Record<number, () => tf.Tensor> = {};
+        thunks.forEach((g, i) => (map[i] = g));
+        return map;
+      },
+      inputs: inputMap,
+    });
+  }
+  // Fallback: every gradient is computed.
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as SaveFn;
+    return {
+      value: forward(save),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy, saved).map((g) => g()),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(...inputs);
+}
