@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/rng";
 import { psnr, psnrPerImage } from "../lib/eval/psnr";
@@ -145,7 +146,9 @@ test("precision/recall: identical sets ⇒ 1/1; a dropped mode ⇒ recall falls,
     return out;
   };
   const real = make(400, 1, [0, 1, 2, 3]);
+  const before = tf.memory().numTensors;
   const same = precisionRecall(real, 400, real, 400, d);
+  assert.equal(tf.memory().numTensors, before, "precisionRecall leaked tensors");
   assert.equal(same.precision, 1);
   assert.equal(same.recall, 1);
   const full = precisionRecall(real, 400, make(400, 2, [0, 1, 2, 3]), 400, d);

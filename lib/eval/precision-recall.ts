@@ -25,12 +25,15 @@ const BLOCK = 512;
 
 /** Squared distances of rows a[lo:hi] to all rows of b, as a [hi−lo, nb] Float32Array. */
 function distBlock(a: Feats, lo: number, hi: number, bT: tf.Tensor2D, bNorm: tf.Tensor2D): Float32Array {
-  return tf.tidy(() => {
+  const d2 = tf.tidy(() => {
     const blk = tf.tensor2d(a.x.subarray(lo * a.d, hi * a.d), [hi - lo, a.d]);
     const an = tf.sum(tf.mul(blk, blk), 1, true); // [m, 1]
     const dot = tf.matMul(blk, bT); // [m, nb] (bT materialised [d, nb]: plain product)
     return tf.relu(tf.add(tf.sub(an, tf.mul(dot, 2)), bNorm)); // [m, nb]
-  }).dataSync() as Float32Array;
+  });
+  const out = d2.dataSync() as Float32Array;
+  d2.dispose();
+  return out;
 }
 
 function prepare(b: Feats): { bT: tf.Tensor2D; bNorm: tf.Tensor2D } {
