@@ -86,6 +86,20 @@ test("AdamW: state round trip continues identically; a step leaks no tensors", (
   for (const x of [o1, o2, s1, s2]) x.dispose();
 });
 
+test("AdamW and EMA free all their tensors on dispose", () => {
+  const store = storeWith({ a: [1, 2, 3], b: [4] });
+  const n0 = tf.memory().numTensors;
+  const opt = new AdamW(store, { lr: 0.1 });
+  const ema = new EMA(store, 0.5);
+  assert.equal(tf.memory().numTensors, n0 + 2 * 2 + 2, "two moments per parameter, one EMA copy per parameter");
+  tf.tidy(() => opt.step({ a: tf.ones([3]), b: tf.ones([1]) }));
+  ema.update();
+  opt.dispose();
+  ema.dispose();
+  assert.equal(tf.memory().numTensors, n0);
+  store.dispose();
+});
+
 test("EMA: θ̄ ← d·θ̄ + (1−d)·θ; swapIn/swapOut, withWeights, copyTo, state", async () => {
   const store = storeWith({ p: [1, 2] });
   const ema = new EMA(store, 0.9);

@@ -56,8 +56,9 @@ export class AdamW {
     if (this.beta1 >= 1 || this.beta2 >= 1) throw new Error(`AdamW: beta1=${this.beta1}, beta2=${this.beta2} must be < 1`);
     const decay = opts.decay ?? decayRankAtLeast2;
     for (const [name, p] of params.entries()) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      // tf.variable shares the initial tensor's data; tidy frees that tensor object, the variable stays
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
       this.decays.set(name, decay(name, p));
     }
   }

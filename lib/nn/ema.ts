@@ -22,7 +22,7 @@ export class EMA {
     readonly decay: number,
   ) {
     if (!(decay >= 0 && decay < 1)) throw new Error(`EMA: decay=${decay} must be in [0, 1)`);
-    for (const [name, p] of params.entries()) this.shadow.set(name, tf.variable(tf.clone(p), false));
+    for (const [name, p] of params.entries()) this.shadow.set(name, tf.tidy(() => tf.variable(tf.clone(p), false)));
   }
 
   /** Whether the EMA weights are currently swapped into the ParamStore. */

@@ -1,0 +1,14 @@
+/** Public API of lib/train: configs + presets, checkpoints, run folders, the training loop, the kind registry. */
+export * from "./config";
+export * from "./atomic";
+export * from "./checkpoint";
+export * from "./run";
+export * from "./schedule";
+export * from "./trainer";
+export * from "./registry";
+export * from "./toy";
+
+import { registerTrainKind } from "./registry";
+import { toyConfig, makeToyTask } from "./toy";
+
+registerTrainKind("toy", { description: "2-layer MLP regression on synthetic data (exercises the run machinery)", configDef: toyConfig, makeTask: makeToyTask });

@@ -1,0 +1,101 @@
+/**
+ * Train one registered kind from the command line:
+ *
+ *   npm run train -- <kind> [--preset tiny|quick|paper-cpu] [--set key=value ...] [--resume | --fresh]
+ *                           [--runs-dir DIR] [--backend cpu|wasm] [--quiet]
+ *   npm run train -- --list                 the registered kinds
+ *   npm run train -- <kind> --help          the kind's config keys with their preset values
+ *
+ * The run folder is `<runs-dir>/<kind>-<confighash12>/` (default runs dir: data/runs). If it already holds
+ * checkpoints of an unfinished run, pass --resume to continue it or --fresh to discard it; a finished run is
+ * reported and not retrained.
+ */
+import { parseArgs } from "util";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend";
+import { configHelp, defaultPreset, resolveConfig } from "../lib/train/config";
+import { getTrainKind, trainKinds } from "../lib/train/registry";
+import { Run, defaultRunsDir } from "../lib/train/run";
+import { newestCheckpoint } from "../lib/train/checkpoint";
+import { train } from "../lib/train/trainer";
+import "../lib/train/index"; // registers the built-in kinds (toy)
+
+const USAGE = `usage: npm run train -- <kind> [--preset tiny|quick|paper-cpu] [--set key=value ...] [--resume | --fresh] [--runs-dir DIR] [--backend cpu|wasm] [--quiet]
+       npm run train -- --list
+       npm run train -- <kind> --help`;
+
+/** Loads the public API so every model's training module registers its kind; a broken module is reported. */
+function loadKinds(): void {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("../lib/index");
+  } catch (e) {
+    console.error(`warning: lib/index failed to load, only the built-in kinds are available: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      preset: { type: "string" },
+      set: { type: "string", multiple: true },
+      resume: { type: "boolean" },
+      fresh: { type: "boolean" },
+      "runs-dir": { type: "string" },
+      backend: { type: "string" },
+      quiet: { type: "boolean" },
+      list: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  loadKinds();
+  if (values.list) {
+    for (const k of trainKinds()) console.log(`${k}\t${getTrainKind(k).description ?? ""}`);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    console.error(`${USAGE}\nknown kinds: ${trainKinds().join(", ")}`);
+    return values.help ? 0 : 2;
+  }
+  const kind = getTrainKind(positionals[0]);
+  if (values.help) {
+    console.log(`${USAGE}\n\n${configHelp(kind.configDef)}`);
+    return 0;
+  }
+  if (values.resume && values.fresh) throw new Error("--resume and --fresh exclude each other");
+  const preset = values.preset ?? defaultPreset();
+  const config = resolveConfig(kind.configDef, { preset, set: values.set ?? [] }) as Record<string, unknown>;
+  const runsDir = values["runs-dir"] ?? defaultRunsDir();
+  const run = Run.locate(positionals[0], config, runsDir);
+  const ck = newestCheckpoint(run.checkpointsDir);
+  if (run.isDone() && !values.fresh) {
+    console.log(`${positionals[0]}: already finished → ${run.dir} (pass --fresh to retrain)`);
+    return 0;
+  }
+  if (ck && !values.resume && !values.fresh) {
+    throw new Error(`${run.dir} holds a checkpoint at step ${ck.step} of an unfinished run; pass --resume to continue it or --fresh to start over`);
+  }
+  await initBackend(values.backend);
+  console.log(`${positionals[0]}: preset ${preset}${values.set?.length ? `, --set ${values.set.join(" ")}` : ""} → ${run.dir}`);
+  const task = await kind.makeTask(config);
+  const t0 = Date.now();
+  const res = await train(task, { runsDir, resume: !values.fresh, progress: values.quiet ? "none" : undefined });
+  const last = [...res.metrics].reverse().find((r) => r.type === "train");
+  const lastEval = [...res.metrics].reverse().find((r) => r.type === "eval");
+  const fmt = (r: Record<string, unknown> | undefined) =>
+    r ? Object.entries(r).filter(([k]) => k !== "type").map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toPrecision(5)) : v}`).join(" ") : "-";
+  console.log(`final train: ${fmt(last)}`);
+  if (lastEval) console.log(`final eval:  ${fmt(lastEval)}`);
+  console.log(`${res.step} steps, session wall ${((Date.now() - t0) / 1000).toFixed(1)} s, backend ${tf.getBackend()}, weights ${res.weights}`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`error: ${e.message}`);
+    process.exit(1);
+  },
+);
