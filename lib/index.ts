@@ -2,3 +2,4 @@ export * from "./view/index";
 export * from "./backend";
 export * from "./rng";
 export * from "./nn/index";
+export * from "./train/index";
