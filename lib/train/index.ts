@@ -1,6 +1,5 @@
 /** Public API of lib/train: configs + presets, checkpoints, run folders, the training loop, the kind registry. */
 export * from "./config";
-export * from "./atomic";
 export * from "./checkpoint";
 export * from "./run";
 export * from "./schedule";
