@@ -3,3 +3,5 @@ export * from "./backend";
 export * from "./rng";
 export * from "./nn/index";
 export * from "./train/index";
+export * from "./data/index";
+export * from "./eval/index";
