@@ -11,6 +11,7 @@ Executes each notebook top to bottom with nbclient and a per-cell timeout. A not
     own "UncaughtException" / "Unhandled…" lines.
 The hidden cells are removed again before the executed notebook is written to <out>/<name>.ipynb and <name>.html
 (also on failure, for diagnosis). Each notebook gets IFSQ_FIGURE_DIR=<figures>/<name> (emptied first).
+With --jobs N, N notebooks run at once (one kernel each); reports are printed as notebooks finish.
 The last line of output is exactly "N passed, N failed"; the exit status is 1 when anything failed.
 """
 import argparse
@@ -93,14 +94,14 @@ def describe_cell(cell, label):
     return "\n".join(out)
 
 
-async def execute(nb, path, timeout, startup_timeout, kernel_name, kernel_log):
+async def execute(nb, path, timeout, startup_timeout, kernel_name, kernel_kwargs):
     """Executes nb in place (with the hidden cells); returns {cell position: seconds}; raises Failure."""
     client = NotebookClient(nb, timeout=timeout, startup_timeout=startup_timeout, kernel_name=kernel_name,
                             resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     timings = {}
     count = 0
-    # The kernel's own stdout/stderr (not cell output) go to a log: shutdown noise, crashes.
-    async with client.async_setup_kernel(stdout=kernel_log, stderr=kernel_log):
+    # kernel_kwargs: its environment, and a log for its own stdout/stderr (not cell output: shutdown noise, crashes).
+    async with client.async_setup_kernel(**kernel_kwargs):
         msg_id = await ensure_async(client.kc.kernel_info())
         info = await client.async_wait_for_reply(msg_id)
         if info is not None and "language_info" in info["content"]:
@@ -173,12 +174,13 @@ def write_outputs(nb, out_dir, stem, html):
     return written
 
 
-def run_one(path, args):
+async def run_one(path, args):
+    """Runs one notebook; returns (ok, report text)."""
     stem = os.path.splitext(os.path.basename(path))[0]
     fig_dir = os.path.join(args.figures, stem)
     shutil.rmtree(fig_dir, ignore_errors=True)
     os.makedirs(fig_dir, exist_ok=True)
-    os.environ["IFSQ_FIGURE_DIR"] = fig_dir
+    env = dict(os.environ, IFSQ_FIGURE_DIR=fig_dir)
 
     nb = nbformat.read(path, as_version=4)
     for i, cell in enumerate(nb.cells):
@@ -193,7 +195,8 @@ def run_one(path, args):
     log_path = os.path.join(args.out, stem + ".kernel.log")
     with open(log_path, "w") as kernel_log:
         try:
-            timings = asyncio.run(execute(nb, path, args.timeout, args.startup_timeout, args.kernel, kernel_log))
+            timings = await execute(nb, path, args.timeout, args.startup_timeout, args.kernel,
+                                    dict(stdout=kernel_log, stderr=kernel_log, env=env))
             check_async(nb)
         except Failure as f:
             failure = f
@@ -217,12 +220,26 @@ def run_one(path, args):
         slow = "; slowest cells: " + ", ".join("%d: %.1f s" % (i, t) for i, t in
                                               sorted(timings.items(), key=lambda kv: -kv[1])[:3])
     if failure is None:
-        print("ok   %s (%.1f s%s)" % (rel, elapsed, slow), flush=True)
-        return True
-    print("FAIL %s (%.1f s): %s" % (rel, elapsed, failure.summary), flush=True)
+        return True, "ok   %s (%.1f s%s)" % (rel, elapsed, slow)
+    report = "FAIL %s (%.1f s): %s" % (rel, elapsed, failure.summary)
     if failure.details:
-        print(failure.details, flush=True)
-    return False
+        report += "\n" + failure.details
+    return False, report
+
+
+async def run_all(paths, args):
+    """Runs the notebooks, at most args.jobs at a time; prints each report when its notebook finishes."""
+    gate = asyncio.Semaphore(max(1, args.jobs))
+    counts = {"passed": 0, "failed": 0}
+
+    async def one(path):
+        async with gate:
+            ok, report = await run_one(path, args)
+        counts["passed" if ok else "failed"] += 1
+        print(report, flush=True)
+
+    await asyncio.gather(*(one(p) for p in paths))
+    return counts["passed"], counts["failed"]
 
 
 def main():
@@ -238,6 +255,8 @@ def main():
     parser.add_argument("--preset", help="sets IFSQ_PRESET for the kernels (tiny | quick | paper-cpu)")
     parser.add_argument("--no-html", dest="html", action="store_false", help="skip the HTML export")
     parser.add_argument("--kernel", default="tslab", help="kernel name (default tslab)")
+    parser.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("IFSQ_NOTEBOOK_JOBS", "1")),
+                        help="notebooks run at the same time, one kernel each (default 1, or $IFSQ_NOTEBOOK_JOBS)")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the slowest cells")
     args = parser.parse_args()
     args.out = os.path.abspath(args.out)
@@ -253,12 +272,7 @@ def main():
         return 1
     if not paths:
         print("no notebooks found under notebooks/", file=sys.stderr)
-    passed = failed = 0
-    for path in paths:
-        if run_one(path, args):
-            passed += 1
-        else:
-            failed += 1
+    passed, failed = asyncio.run(run_all(paths, args))
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0
 

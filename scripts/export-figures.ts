@@ -1,0 +1,152 @@
+/**
+ * `npm run figures`: exports every plotly figure JSON written by `show(fig, { name })` to PNG (2× scale) and SVG,
+ * next to the JSON, with headless Chromium driven by playwright-core.
+ *
+ * Usage: tsx scripts/export-figures.ts [folders or .json files…]   (default: build/figures, recursively)
+ * Chromium: $IFSQ_CHROMIUM, else /usr/bin/chromium (Debian: apt-get install --no-install-recommends chromium).
+ * Size: layout.width/height when the figure sets them, else 800×450 px.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { pathToFileURL } from "url";
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(__dirname, "..");
+const LAUNCH_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+
+interface FigureJson {
+  data: unknown[];
+  layout?: { width?: number; height?: number } & Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+/** All .json files under the given folders/files, sorted. */
+export function findFigureFiles(targets: string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string) => {
+    const st = fs.statSync(p);
+    if (st.isDirectory()) for (const e of fs.readdirSync(p).sort()) walk(path.join(p, e));
+    else if (p.endsWith(".json")) out.push(p);
+  };
+  for (const t of targets) if (fs.existsSync(t)) walk(t);
+  return out;
+}
+
+function writeAtomic(file: string, content: string | Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, content);
+  fs.renameSync(tmp, file);
+}
+
+/** The Chromium binary, or an error that says how to get one. */
+export function chromiumPath(): string {
+  const exe = process.env.IFSQ_CHROMIUM || "/usr/bin/chromium";
+  if (!fs.existsSync(exe)) {
+    throw new Error(
+      `Chromium not found at ${exe}; figure export needs a headless Chromium. ` +
+        `Debian/Ubuntu: sudo apt-get install --no-install-recommends chromium (or run 'npm run setup' as root); ` +
+        `elsewhere install Chromium or Chrome and set IFSQ_CHROMIUM=/path/to/chromium.`,
+    );
+  }
+  return exe;
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const targets = args.length ? args.map((a) => path.resolve(a)) : [path.join(ROOT, "build", "figures")];
+  const files = findFigureFiles(targets);
+  if (files.length === 0) {
+    console.log(`figures: no figure JSON under ${targets.map((t) => path.relative(ROOT, t) || ".").join(", ")} (run the notebooks first: npm run reproduce)`);
+    return 0;
+  }
+  const exe = chromiumPath();
+  const t0 = Date.now();
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-figures-"));
+  const page = path.join(tmpDir, "page.html");
+  const plotly = pathToFileURL(require.resolve("plotly.js-dist-min")).href;
+  fs.writeFileSync(page, `<!doctype html><html><head><meta charset="utf-8"><script src="${plotly}"></script></head>` +
+    `<body style="margin:0;background:white"><div id="g"></div></body></html>`);
+  const browser = await chromium.launch({ executablePath: exe, args: LAUNCH_ARGS });
+  let failed = 0;
+  let exported = 0;
+  try {
+    const tab = await browser.newPage();
+    await tab.goto(pathToFileURL(page).href);
+    // The page callbacks run in the browser; tsconfig has no DOM types, so they reach it through globalThis.
+    await tab.waitForFunction(() => typeof (globalThis as unknown as { Plotly?: unknown }).Plotly !== "undefined");
+    for (const file of files) {
+      const rel = path.relative(ROOT, file);
+      let fig: FigureJson;
+      try {
+        fig = JSON.parse(fs.readFileSync(file, "utf8")) as FigureJson;
+      } catch (e) {
+        console.error(`figures: ${rel}: not valid JSON (${(e as Error).message})`);
+        failed++;
+        continue;
+      }
+      if (!fig || !Array.isArray(fig.data)) {
+        console.log(`figures: ${rel}: skipped (no "data" array, so not a plotly figure)`);
+        continue;
+      }
+      const width = typeof fig.layout?.width === "number" ? fig.layout.width : 800;
+      const height = typeof fig.layout?.height === "number" ? fig.layout.height : 450;
+      try {
+        const [svg, png] = await tab.evaluate(
+          async ({ fig, width, height }) => {
+            type PlotlyApi = {
+              react(el: unknown, data: unknown[], layout: unknown, config: unknown): Promise<unknown>;
+              toImage(el: unknown, o: { format: string; width: number; height: number; scale?: number }): Promise<string>;
+              purge(el: unknown): void;
+            };
+            const g = globalThis as unknown as { Plotly: PlotlyApi; document: { getElementById(id: string): unknown } };
+            const Plotly = g.Plotly;
+            const el = g.document.getElementById("g");
+            await Plotly.react(el, fig.data, { ...(fig.layout ?? {}), width, height }, { ...(fig.config ?? {}), staticPlot: true });
+            const out = [
+              await Plotly.toImage(el, { format: "svg", width, height }),
+              await Plotly.toImage(el, { format: "png", width, height, scale: 2 }),
+            ];
+            Plotly.purge(el);
+            return out;
+          },
+          { fig, width, height },
+        );
+        const base = file.slice(0, -".json".length);
+        const svgText = decodeURIComponent(svg.slice(svg.indexOf(",") + 1));
+        writeAtomic(`${base}.svg`, svgText);
+        writeAtomic(`${base}.png`, Buffer.from(png.slice(png.indexOf(",") + 1), "base64"));
+        exported++;
+        console.log(`figures: ${rel} → .png, .svg (${width}×${height})`);
+      } catch (e) {
+        console.error(`figures: ${rel}: export failed: ${(e as Error).message.split("\n")[0]}`);
+        failed++;
+      }
+    }
+  } finally {
+    await browser.close();
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+  console.log(`figures: ${exported} exported, ${failed} failed, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return failed ? 1 : 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(`figures: ${(e as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `npm run reproduce`: set up, run every notebook at the default preset, write executed notebooks (.ipynb + .html) to
+# build/notebooks/ and figures (JSON, PNG, SVG) to build/figures/<notebook>/.
+#   IFSQ_PRESET   tiny | quick (default) | paper-cpu       IFSQ_BACKEND  cpu | wasm | tensorflow | tensorflow-gpu
+#   extra arguments go to the runner, e.g. `npm run reproduce -- notebooks/00-tour.ipynb --jobs 2`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$SECONDS
+preset=${IFSQ_PRESET:-quick}
+bash scripts/setup.sh
+echo "== notebooks (IFSQ_PRESET=$preset${IFSQ_BACKEND:+, IFSQ_BACKEND=$IFSQ_BACKEND})"
+status=0
+bash scripts/run-notebooks.sh --preset "$preset" "$@" || status=$?
+echo "== figures (PNG + SVG)"
+npx tsx scripts/export-figures.ts || status=1
+echo "== reproduce finished in $((SECONDS - t0)) s: executed notebooks in build/notebooks/, figures in build/figures/"
+[ $status -eq 0 ] || echo "== some steps failed (see above)" >&2
+exit $status
