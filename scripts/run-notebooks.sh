@@ -6,11 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export JUPYTER_PATH="$PWD/.jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 export PYDEVD_DISABLE_FILE_VALIDATION=1
-PY=/usr/bin/python3
+PY=${IFSQ_PYTHON:-/usr/bin/python3}   # Debian's Python has Jupyter; a pyenv python3 on PATH may not
 if [ ! -x "$PY" ] || ! "$PY" -c "import nbclient, nbconvert, jupyter_client" 2>/dev/null; then
   echo "run-notebooks: $PY with nbclient, nbconvert and jupyter_client is needed." >&2
   echo "  Debian/Ubuntu: sudo apt-get install --no-install-recommends jupyter-nbconvert python3-nbclient jupyter-client" >&2
-  echo "  elsewhere:     python3 -m pip install nbclient nbconvert jupyter_client, then edit PY in $0" >&2
+  echo "  elsewhere:     python3 -m pip install nbclient nbconvert jupyter_client && export IFSQ_PYTHON=\"\$(command -v python3)\"" >&2
   exit 1
 fi
 if [ ! -x node_modules/tslab/bin/tslab ]; then

@@ -74,8 +74,8 @@ function formatRate(rate: number): string {
 
 /** `label: 120/1000 (12.0%) · 35 steps/s · ETA 0:25 · loss=0.1234` */
 export function progressLine(s: ProgressState): string {
-  const pct = s.total > 0 ? ((100 * s.step) / s.total).toFixed(1) : "?";
-  const parts = [`${s.label}: ${s.step}/${s.total} (${pct}%)`, `${formatRate(s.rate)} steps/s`];
+  const pct = s.total > 0 ? `${((100 * s.step) / s.total).toFixed(1)}%` : "?";
+  const parts = [`${s.label}: ${s.step}/${s.total} (${pct})`, `${formatRate(s.rate)} steps/s`];
   parts.push(s.finished ? `done in ${formatDuration(s.elapsedS)}` : `ETA ${formatDuration(s.etaS)}`);
   const m = formatMetrics(s.metrics);
   if (m) parts.push(m);
