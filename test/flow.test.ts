@@ -76,10 +76,10 @@ for (const backend of ["cpu", "wasm"] as const) {
     assert.ok(Math.abs(sd - 1) < 0.03, `std logit ${sd}`);
     assert.ok(Math.abs(below / n - 0.8413) < 0.01, `P(t < σ(1)) = ${below / n}`);
     const shifted = sampleTimesteps(2000, 7, { mean: 1, std: 0.5 });
-    const ms = shifted.dataSync().reduce((a, x) => a + Math.log(x / (1 - x)), 0) / 2000;
+    const ms = Array.from(shifted.dataSync()).reduce((acc: number, x: number) => acc + Math.log(x / (1 - x)), 0) / 2000;
     assert.ok(Math.abs(ms - 1) < 0.05, `shifted mean ${ms}`);
     const u = sampleTimesteps(1000, 1, { distribution: "uniform" });
-    assert.ok(u.dataSync().every((x) => x >= 0 && x < 1));
+    assert.ok(Array.from(u.dataSync()).every((x) => x >= 0 && x < 1));
     assert.throws(() => sampleTimesteps(0, 1), /n=0 must be a positive integer/);
     assert.throws(() => sampleTimesteps(4, 1, { distribution: "beta" as never }), /distribution="beta"/);
     assert.ok(Math.abs(logitNormalDensity(0.5) - 4 / Math.sqrt(2 * Math.PI)) < 1e-12);
