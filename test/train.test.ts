@@ -257,6 +257,21 @@ test("wasm: the same training runs leak-free and matches cpu to float tolerance"
   }
 });
 
+test("a run folder is locked while training; a stale lock (dead process) is taken over", async () => {
+  const runsDir = tmpDir();
+  const c = cfg(["steps=4"]);
+  const dir = path.join(runsDir, runId("toy", c));
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "train.lock"), `${process.pid}\n`); // a live process holds it
+  const t1 = makeToyTask(c);
+  await assert.rejects(train(t1, { ...quiet, runsDir }), new RegExp(`is being trained by process ${process.pid}`));
+  fs.writeFileSync(path.join(dir, "train.lock"), "2147483646\n"); // no such process
+  const r = await train(t1, { ...quiet, runsDir });
+  assert.equal(r.finished, true);
+  assert.ok(!fs.existsSync(path.join(dir, "train.lock")), "released at the end");
+  t1.dispose();
+});
+
 test("the kind registry: unknown kinds list the known ones", () => {
   assert.equal(getTrainKind("toy").configDef, toyConfig);
   assert.throws(() => getTrainKind("tokeniser"), /unknown train kind "tokeniser".*known kinds: .*toy/);

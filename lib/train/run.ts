@@ -150,6 +150,39 @@ export class Run {
     return rows;
   }
 
+  get lockPath(): string {
+    return path.join(this.dir, "train.lock");
+  }
+
+  /**
+   * Claims the folder for one training process (two writers would interleave metrics and checkpoints). A lock left
+   * by a process that no longer exists (killed) is taken over. Returns the release function.
+   */
+  lock(): () => void {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = fs.openSync(this.lockPath, "wx");
+        fs.writeSync(fd, `${process.pid}\n`);
+        fs.closeSync(fd);
+        return () => {
+          try {
+            if (fs.readFileSync(this.lockPath, "utf8").trim() === String(process.pid)) fs.rmSync(this.lockPath, { force: true });
+          } catch {
+            // already gone
+          }
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        const pid = Number(fs.readFileSync(this.lockPath, "utf8").trim());
+        if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+          throw new Error(`${this.dir} is being trained by process ${pid} (${this.lockPath}); wait for it or stop it first`);
+        }
+        fs.rmSync(this.lockPath, { force: true }); // stale: its process is gone
+      }
+    }
+    throw new Error(`${this.lockPath}: could not take the lock`);
+  }
+
   isDone(): boolean {
     return fs.existsSync(this.donePath);
   }
@@ -198,4 +231,13 @@ export function findFinishedRun(kind: string, config: Record<string, unknown>, o
   const ck = newestCheckpoint(run.checkpointsDir);
   if (!ck || ck.step !== done.step) return null;
   return { dir: run.dir, kind, config, configHash: run.hash, metrics: run.readMetrics(), done, checkpoint: ck.file };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

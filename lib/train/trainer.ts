@@ -292,146 +292,154 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
   const cfg = parsed.data;
   const log = opts.log ?? ((l: string) => console.log(l));
   const run = Run.open(task.kind, task.config, opts.runsDir);
+  const release = run.lock();
   const resume = opts.resume ?? true;
-  if (!resume) run.reset();
-
   const params = task.params;
-  const opt = new AdamW(params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
-  const ema = cfg.emaDecay > 0 ? new EMA(params, cfg.emaDecay) : null;
+  let opt: AdamW | null = null;
+  let ema: EMA | null = null;
+  try {
+    if (!resume) run.reset();
+    opt = new AdamW(params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
+    ema = cfg.emaDecay > 0 ? new EMA(params, cfg.emaDecay) : null;
+    return await trainLoop(task, cfg, run, opt, ema, resume, opts, log);
+  } finally {
+    opt?.dispose();
+    ema?.dispose();
+    release();
+  }
+}
+
+async function trainLoop<B>(task: TrainTask<B>, cfg: TrainConfig, run: Run, opt: AdamW, ema: EMA | null, resume: boolean, opts: TrainOptions, log: (line: string) => void): Promise<TrainResult> {
+  const params = task.params;
   let state: TrainerState = { time: 0, window: { n: 0, sums: {} } };
   let start = 0;
-  try {
-    const newest = resume ? newestCheckpoint(run.checkpointsDir) : null;
-    if (newest) {
-      const ck = loadCheckpoint(newest.file, { kind: task.kind, configHash: run.hash, tensors: expectedTensors(params, opt, ema) });
-      state = restoreTrainCheckpoint(ck, task, opt, ema);
-      start = ck.meta.step;
-      if (start > cfg.steps) throw new CheckpointError(`checkpoint ${newest.file} is at step ${start}, beyond the config's steps=${cfg.steps}`);
-      if (start < cfg.steps || !run.isDone()) log(`${task.kind}: resuming ${run.dir} from step ${start}/${cfg.steps}`);
-    }
-    let rows = run.truncateMetrics(start);
-    if (start < cfg.steps) run.clearDone();
+  const newest = resume ? newestCheckpoint(run.checkpointsDir) : null;
+  if (newest) {
+    const ck = loadCheckpoint(newest.file, { kind: task.kind, configHash: run.hash, tensors: expectedTensors(params, opt, ema) });
+    state = restoreTrainCheckpoint(ck, task, opt, ema);
+    start = ck.meta.step;
+    if (start > cfg.steps) throw new CheckpointError(`checkpoint ${newest.file} is at step ${start}, beyond the config's steps=${cfg.steps}`);
+    if (start < cfg.steps || !run.isDone()) log(`${task.kind}: resuming ${run.dir} from step ${start}/${cfg.steps}`);
+  }
+  let rows = run.truncateMetrics(start);
+  if (start < cfg.steps) run.clearDone();
 
-    const useEmaForEval = ema !== null && (opts.evalWeights ?? "ema") === "ema";
-    const evaluate = async (completed: number): Promise<void> => {
-      if (!task.evaluate) return;
-      const values = useEmaForEval ? await ema!.withWeights(() => task.evaluate!(completed)) : await task.evaluate(completed);
-      const row: MetricsRow = { type: "eval", step: completed, time: round3(state.time), ...values };
+  const useEmaForEval = ema !== null && (opts.evalWeights ?? "ema") === "ema";
+  const evaluate = async (completed: number): Promise<void> => {
+    if (!task.evaluate) return;
+    const values = useEmaForEval ? await ema!.withWeights(() => task.evaluate!(completed)) : await task.evaluate(completed);
+    const row: MetricsRow = { type: "eval", step: completed, time: round3(state.time), ...values };
+    run.appendMetrics(row);
+    rows.push(row);
+    opts.onProgress?.(row);
+  };
+
+  const sink: ProgressSink | undefined = opts.progress === false ? "none" : opts.progress === true ? undefined : opts.progress;
+  const bar = start < cfg.steps ? progress({ total: cfg.steps, label: `${task.kind} ${path.basename(run.dir)}`, startAt: start, sink }) : null;
+  const sessionT0 = performance.now();
+  const timeAtSessionStart = state.time;
+  let lastLogWall = performance.now();
+  let stepsSinceLog = 0;
+
+  for (let i = start; i < cfg.steps; i++) {
+    const completed = i + 1;
+    const ctx: StepContext = { step: i, seed: mixSeed(cfg.seed, "step", i) };
+    const lr = lrAt(cfg, i);
+    let lossV: number;
+    let partV: Record<string, number>;
+    let normV: number;
+    if (opts.gradFn) {
+      const g = await opts.gradFn(i, ctx);
+      lossV = g.loss;
+      partV = g.parts;
+      checkFinite(task.kind, i, lossV);
+      const normT = tf.tidy(() => {
+        const grads: Record<string, tf.Tensor> = {};
+        for (const [k, a] of Object.entries(g.grads)) grads[k] = tf.tensor(a, params.get(k).shape);
+        const c = clipByGlobalNorm(grads, cfg.clip);
+        opt.step(c.grads, { lr });
+        return c.norm;
+      });
+      normV = (await normT.data())[0];
+      normT.dispose();
+    } else {
+      const batch = task.batch(i);
+      try {
+        const r = tf.tidy(() => gradTensors(task, batch, ctx));
+        try {
+          lossV = (await r.loss.data())[0];
+          partV = {};
+          for (const [k, p] of Object.entries(r.parts)) partV[k] = (await p.data())[0];
+          checkFinite(task.kind, i, lossV);
+          const normT = tf.tidy(() => {
+            const c = clipByGlobalNorm(r.grads, cfg.clip);
+            opt.step(c.grads, { lr });
+            return c.norm;
+          });
+          normV = (await normT.data())[0];
+          normT.dispose();
+        } finally {
+          tf.dispose([r.loss, ...Object.values(r.parts), ...Object.values(r.grads)]);
+        }
+      } finally {
+        task.disposeBatch?.(batch);
+      }
+    }
+    ema?.update();
+
+    // metrics window (means over the steps since the last row)
+    const w = state.window;
+    w.n += 1;
+    const add = (k: string, v: number) => (w.sums[k] = (w.sums[k] ?? 0) + v);
+    add("loss", lossV);
+    for (const [k, v] of Object.entries(partV)) add(k, v);
+    add("gradNorm", normV);
+    stepsSinceLog += 1;
+    state.time = timeAtSessionStart + (performance.now() - sessionT0) / 1000;
+
+    if (completed % cfg.logEvery === 0 || completed === cfg.steps) {
+      const now = performance.now();
+      const row: MetricsRow = { type: "train", step: completed, time: round3(state.time) };
+      for (const [k, s] of Object.entries(w.sums)) row[k] = s / w.n;
+      row.lr = lr;
+      if (task.flopsPerStep !== undefined) row.flops = completed * task.flopsPerStep;
+      row.stepsPerSec = round3(stepsSinceLog / Math.max(1e-9, (now - lastLogWall) / 1000));
+      lastLogWall = now;
+      stepsSinceLog = 0;
+      state.window = { n: 0, sums: {} };
       run.appendMetrics(row);
       rows.push(row);
       opts.onProgress?.(row);
-    };
-
-    const sink: ProgressSink | undefined = opts.progress === false ? "none" : opts.progress === true ? undefined : opts.progress;
-    const bar = start < cfg.steps ? progress({ total: cfg.steps, label: `${task.kind} ${path.basename(run.dir)}`, startAt: start, sink }) : null;
-    const sessionT0 = performance.now();
-    const timeAtSessionStart = state.time;
-    let lastLogWall = performance.now();
-    let stepsSinceLog = 0;
-
-    for (let i = start; i < cfg.steps; i++) {
-      const completed = i + 1;
-      const ctx: StepContext = { step: i, seed: mixSeed(cfg.seed, "step", i) };
-      const lr = lrAt(cfg, i);
-      let lossV: number;
-      let partV: Record<string, number>;
-      let normV: number;
-      if (opts.gradFn) {
-        const g = await opts.gradFn(i, ctx);
-        lossV = g.loss;
-        partV = g.parts;
-        checkFinite(task.kind, i, lossV);
-        const normT = tf.tidy(() => {
-          const grads: Record<string, tf.Tensor> = {};
-          for (const [k, a] of Object.entries(g.grads)) grads[k] = tf.tensor(a, params.get(k).shape);
-          const c = clipByGlobalNorm(grads, cfg.clip);
-          opt.step(c.grads, { lr });
-          return c.norm;
-        });
-        normV = (await normT.data())[0];
-        normT.dispose();
-      } else {
-        const batch = task.batch(i);
-        try {
-          const r = tf.tidy(() => gradTensors(task, batch, ctx));
-          try {
-            lossV = (await r.loss.data())[0];
-            partV = {};
-            for (const [k, p] of Object.entries(r.parts)) partV[k] = (await p.data())[0];
-            checkFinite(task.kind, i, lossV);
-            const normT = tf.tidy(() => {
-              const c = clipByGlobalNorm(r.grads, cfg.clip);
-              opt.step(c.grads, { lr });
-              return c.norm;
-            });
-            normV = (await normT.data())[0];
-            normT.dispose();
-          } finally {
-            tf.dispose([r.loss, ...Object.values(r.parts), ...Object.values(r.grads)]);
-          }
-        } finally {
-          task.disposeBatch?.(batch);
-        }
-      }
-      ema?.update();
-
-      // metrics window (means over the steps since the last row)
-      const w = state.window;
-      w.n += 1;
-      const add = (k: string, v: number) => (w.sums[k] = (w.sums[k] ?? 0) + v);
-      add("loss", lossV);
-      for (const [k, v] of Object.entries(partV)) add(k, v);
-      add("gradNorm", normV);
-      stepsSinceLog += 1;
+    }
+    if (completed === cfg.steps || (cfg.evalEvery > 0 && completed % cfg.evalEvery === 0)) await evaluate(completed);
+    if (completed === cfg.steps || (cfg.ckptEvery > 0 && completed % cfg.ckptEvery === 0)) {
+      // the checkpoint's time includes the evaluation just done
       state.time = timeAtSessionStart + (performance.now() - sessionT0) / 1000;
+      await writeTrainCheckpoint(run, task, opt, ema, completed, state, cfg.keepCheckpoints);
+    }
+    bar?.tick(completed, { loss: lossV });
+    opts.onStep?.(completed, lossV);
+    if (opts.stopAfter !== undefined && completed >= opts.stopAfter && completed < cfg.steps) {
+      bar?.done();
+      return finish(false, completed);
+    }
+  }
+  bar?.done();
+  if (!run.isDone()) {
+    rows = run.readMetrics();
+    const done: DoneRecord = { step: cfg.steps, time: round3(state.time), finishedAt: new Date().toISOString(), final: finalRecord(rows) };
+    run.markDone(done);
+    log(`${task.kind}: finished ${cfg.steps} steps in ${done.time.toFixed(1)} s → ${run.dir}`);
+  }
+  return finish(true, cfg.steps);
 
-      if (completed % cfg.logEvery === 0 || completed === cfg.steps) {
-        const now = performance.now();
-        const row: MetricsRow = { type: "train", step: completed, time: round3(state.time) };
-        for (const [k, s] of Object.entries(w.sums)) row[k] = s / w.n;
-        row.lr = lr;
-        if (task.flopsPerStep !== undefined) row.flops = completed * task.flopsPerStep;
-        row.stepsPerSec = round3(stepsSinceLog / Math.max(1e-9, (now - lastLogWall) / 1000));
-        lastLogWall = now;
-        stepsSinceLog = 0;
-        state.window = { n: 0, sums: {} };
-        run.appendMetrics(row);
-        rows.push(row);
-        opts.onProgress?.(row);
-      }
-      if (completed === cfg.steps || (cfg.evalEvery > 0 && completed % cfg.evalEvery === 0)) await evaluate(completed);
-      if (completed === cfg.steps || (cfg.ckptEvery > 0 && completed % cfg.ckptEvery === 0)) {
-        // the checkpoint's time includes the evaluation just done
-        state.time = timeAtSessionStart + (performance.now() - sessionT0) / 1000;
-        await writeTrainCheckpoint(run, task, opt, ema, completed, state, cfg.keepCheckpoints);
-      }
-      bar?.tick(completed, { loss: lossV });
-      opts.onStep?.(completed, lossV);
-      if (opts.stopAfter !== undefined && completed >= opts.stopAfter && completed < cfg.steps) {
-        bar?.done();
-        return finish(false, completed);
-      }
+  function finish(finished: boolean, step: number): TrainResult {
+    let weights: "ema" | "raw" = "raw";
+    if (ema && (opts.weights ?? "ema") === "ema") {
+      ema.copyTo(params);
+      weights = "ema";
     }
-    bar?.done();
-    if (!run.isDone()) {
-      rows = run.readMetrics();
-      const done: DoneRecord = { step: cfg.steps, time: round3(state.time), finishedAt: new Date().toISOString(), final: finalRecord(rows) };
-      run.markDone(done);
-      log(`${task.kind}: finished ${cfg.steps} steps in ${done.time.toFixed(1)} s → ${run.dir}`);
-    }
-    return finish(true, cfg.steps);
-
-    function finish(finished: boolean, step: number): TrainResult {
-      let weights: "ema" | "raw" = "raw";
-      if (ema && (opts.weights ?? "ema") === "ema") {
-        ema.copyTo(params);
-        weights = "ema";
-      }
-      return { runDir: run.dir, run, metrics: run.readMetrics(), params, weights, step, resumedFrom: start, finished, configHash: configHash(task.config) };
-    }
-  } finally {
-    opt.dispose();
-    ema?.dispose();
+    return { runDir: run.dir, run, metrics: run.readMetrics(), params, weights, step, resumedFrom: start, finished, configHash: configHash(task.config) };
   }
 }
 
