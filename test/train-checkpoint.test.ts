@@ -1,4 +1,4 @@
-import { test, before } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
@@ -23,8 +23,15 @@ before(async () => {
   await initBackend("cpu", { log: () => {} });
 });
 
+const made: string[] = [];
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-ckpt-"));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-ckpt-"));
+  made.push(d);
+  return d;
 }
 
 const META = { kind: "toy", step: 12, configHash: "ab".repeat(32), rngState: [1, 2, 3, 4], slots: { optimizer: ["m/w", "v/w", "t"] }, extra: { note: "x", n: 0.1 } };

@@ -1,4 +1,4 @@
-import { test, before } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -19,8 +19,15 @@ before(async () => {
 
 const quiet: TrainOptions = { progress: false, log: () => {} };
 
+const made: string[] = [];
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-train-"));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-train-"));
+  made.push(d);
+  return d;
 }
 
 function cfg(set: string[] = []): ToyConfig {
