@@ -103,6 +103,10 @@ for (const backend of ["cpu", "wasm"] as const) {
     // a zero vector has cosine 0 (no NaN): distance 1
     const z = cosineDistance(tf.zeros([1, 2]), tf.ones([1, 2]));
     close(z.dataSync(), [1], 1e-6, "zero vector");
+    // the gradient at a zero prediction (the DiT's zero-init output) is finite
+    const g = tf.grad((p: tf.Tensor) => flowMatchingLoss(p, target).loss)(tf.zeros([1, 2, 2]));
+    assert.ok(Array.from(g.dataSync()).every(Number.isFinite), `gradient at 0: ${g.dataSync()}`);
+    g.dispose();
     assert.throws(() => flowMatchingLoss(pred, tf.zeros([1, 2, 3])), /same shape/);
     assert.throws(() => flowMatchingLoss(pred, target, { cosineWeight: -1 }), /cosineWeight=-1/);
     tf.dispose([pred, target, r.loss, r.mse, r.cosine, plain.loss, plain.mse, plain.cosine, half.loss, half.mse, half.cosine, z]);

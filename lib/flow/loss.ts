@@ -3,7 +3,10 @@
  *
  *   mse    = mean((v̂ − u)²)                                     over every element
  *   cosine = mean over positions of (1 − cos(v̂, u)), cos taken across the channel axis (the last one):
- *            cos(a, b) = a·b / max(‖a‖·‖b‖, ε)                 (torch's F.cosine_similarity, ε = 1e-8)
+ *            cos(a, b) = a·b / (‖a‖_ε·‖b‖_ε),  ‖a‖_ε = √(Σa² + ε)   (ε = 1e-8)
+ *            torch's F.cosine_similarity clamps the norms at ε instead; the smooth form here agrees with it unless a
+ *            vector is shorter than ~1e-4, and keeps the gradient finite where v̂ = 0 exactly (the DiT's zero-init
+ *            output at step 0), where √ of the clamped form has an infinite derivative (NaN through 0·∞).
  *   loss   = mse + w·cosine       (the iFSQ DiT uses w = 1; REPA's 0.5·L_REPA would be added by the caller)
  */
 import * as tf from "@tensorflow/tfjs";
@@ -11,7 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 export interface FlowLossOptions {
   /** weight w of the cosine term; 0 = plain MSE. Default 1 (the official code adds it). */
   cosineWeight?: number;
-  /** ε of the cosine; default 1e-8 */
+  /** ε inside the norms of the cosine; default 1e-8 */
   eps?: number;
 }
 
@@ -26,9 +29,9 @@ export function cosineDistance(a: tf.Tensor, b: tf.Tensor, eps = 1e-8): tf.Scala
   if (a.shape.join() !== b.shape.join()) throw new Error(`cosineDistance: shapes differ: [${a.shape}] vs [${b.shape}]`);
   return tf.tidy(() => {
     const dot = tf.sum(tf.mul(a, b), -1);
-    const na = tf.sqrt(tf.sum(tf.mul(a, a), -1));
-    const nb = tf.sqrt(tf.sum(tf.mul(b, b), -1));
-    const cos = tf.div(dot, tf.maximum(tf.mul(na, nb), eps));
+    const na = tf.sqrt(tf.add(tf.sum(tf.mul(a, a), -1), eps));
+    const nb = tf.sqrt(tf.add(tf.sum(tf.mul(b, b), -1), eps));
+    const cos = tf.div(dot, tf.mul(na, nb));
     return tf.mean(tf.sub(1, cos)) as tf.Scalar;
   });
 }
