@@ -194,6 +194,10 @@ function describeType(s: z.ZodType): string {
       return (d.options ?? []).map(describeType).join(" | ");
     case "object":
       return "object";
+    case "number": {
+      const checks = ((u as unknown as { def: { checks?: { _zod: { def: { format?: string } } }[]; format?: string } }).def.checks ?? []).map((c) => c._zod.def.format);
+      return (d as { format?: string }).format?.includes("int") || checks.some((f) => f?.includes("int")) ? "int" : "number";
+    }
     default:
       return d.type;
   }
