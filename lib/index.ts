@@ -5,3 +5,4 @@ export * from "./nn/index";
 export * from "./train/index";
 export * from "./data/index";
 export * from "./eval/index";
+export * from "./quant/index";
