@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/rng";
-import { matmul, linear } from "../lib/nn/matmul";
+import { matmul, linear, groupMatmul } from "../lib/nn/matmul";
+import { attention, causalMask } from "../lib/nn/attention";
 import { conv2d, conv2dLayer, upsampleNearest2x, ConvPad } from "../lib/nn/conv";
 import { embedding, checkIds } from "../lib/nn/embedding";
 import { silu, gelu } from "../lib/nn/activations";
@@ -131,6 +132,30 @@ const CASES: Case[] = [
     inputs: [{ shape: [3, 5, 6] }, { shape: [6, 4] }, { shape: [4] }],
     fast: (x, w, b) => linear(x, { w, b }),
     ref: (x, w, b) => tf.add(tf.reshape(tf.matMul(tf.reshape(x, [15, 6]) as tf.Tensor2D, w as tf.Tensor2D), [3, 5, 4]), b),
+  },
+  {
+    name: "groupMatmul",
+    inputs: [{ shape: [5, 3, 4] }, { shape: [3, 4, 6] }],
+    fast: (a, b) => groupMatmul(a as tf.Tensor3D, b as tf.Tensor3D),
+    // c[m, g, n] = Σ_k a[m, k, g]·b[k, g, n]
+    ref: (a, b) => tf.transpose(tf.matMul(tf.transpose(a, [2, 0, 1]) as tf.Tensor3D, tf.transpose(b, [1, 0, 2]) as tf.Tensor3D), [1, 0, 2]),
+  },
+  ...(["grouped", "batched"] as const).map(
+    (impl): Case => ({
+      name: `attention causal ${impl}`,
+      inputs: [{ shape: [2, 3, 5, 4] }, { shape: [2, 3, 7, 4] }, { shape: [2, 3, 7, 4] }],
+      fast: (q, k, v) => attention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { causal: true, impl }),
+      ref: (q, k, v) => {
+        const s = tf.add(tf.div(tf.matMul(q as tf.Tensor4D, k as tf.Tensor4D, false, true), 2), causalMask(5, 7));
+        return tf.matMul(tf.softmax(s) as tf.Tensor4D, v as tf.Tensor4D);
+      },
+    }),
+  ),
+  {
+    name: "attention with mask, grouped",
+    inputs: [{ shape: [2, 2, 3, 4] }, { shape: [2, 2, 3, 4] }, { shape: [2, 2, 3, 4] }, { shape: [2, 1, 1, 3] }],
+    fast: (q, k, v, m) => attention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { mask: m, impl: "grouped" }),
+    ref: (q, k, v, m) => tf.matMul(tf.softmax(tf.add(tf.div(tf.matMul(q as tf.Tensor4D, k as tf.Tensor4D, false, true), 2), m)) as tf.Tensor4D, v as tf.Tensor4D),
   },
   ...convCases.map(([xs, k, stride, pad]): Case => ({
     name: `conv2d x[${xs}] k${k} s${stride} pad ${JSON.stringify(pad)}`,

@@ -4,11 +4,13 @@
  *   attention(q, k, v) = softmax(q·kᵀ/√Dh + mask)·v,   q [B, H, Tq, Dh], k/v [B, H, Tk, Dh] → [B, H, Tq, Dh]
  *
  * Causal with Tq ≤ Tk (a KV cache holding Tk − Tq earlier positions): query i sits at absolute position
- * Tk − Tq + i and sees keys 0 … Tk − Tq + i. Products go through nn/matmul (explicit transposes in the gradient).
- * Head split/merge use rank-4 transposes only (no rank-5).
+ * Tk − Tq + i and sees keys 0 … Tk − Tq + i.
+ * On wasm the two batched products run as depthwise convolutions in group-last layouts (nn/matmul groupMatmul);
+ * wasm's BatchMatMul is a scalar loop, ~10–20× slower per FLOP at these sizes. Elsewhere: BatchMatMul through
+ * nn/matmul (explicit transposes in the gradient). Only rank ≤ 4 transposes.
  */
 import * as tf from "@tensorflow/tfjs";
-import { matmul, swapLast } from "./matmul";
+import { matmul, swapLast, groupMatmul } from "./matmul";
 
 export interface AttentionOptions {
   /** each query sees only keys at its own or earlier positions */
@@ -17,6 +19,11 @@ export interface AttentionOptions {
   mask?: tf.Tensor;
   /** score scale; default 1/√Dh */
   scale?: number;
+  /**
+   * How the batched products run: "grouped" (one depthwise convolution per product, see groupMatmul: ~10× faster on
+   * wasm) or "batched" (BatchMatMul). Default: "grouped" on wasm, "batched" elsewhere.
+   */
+  impl?: "grouped" | "batched";
 }
 
 const NEG = -1e9;
@@ -39,11 +46,30 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: 
   if (k.shape[0] !== B || k.shape[1] !== H || k.shape[3] !== Dh || v.shape[0] !== B || v.shape[1] !== H || v.shape[2] !== Tk) {
     throw new Error(`attention: shapes disagree: q [${q.shape}], k [${k.shape}], v [${v.shape}]`);
   }
+  const scale = opts.scale ?? 1 / Math.sqrt(Dh);
+  const impl = opts.impl ?? (tf.getBackend() === "wasm" ? "grouped" : "batched");
   return tf.tidy(() => {
-    let s: tf.Tensor = tf.mul(matmul(q, swapLast(k)), opts.scale ?? 1 / Math.sqrt(Dh)); // [B, H, Tq, Tk]
-    if (opts.causal && Tk > 1) s = tf.add(s, causalMask(Tq, Tk));
-    if (opts.mask) s = tf.add(s, opts.mask);
-    return matmul(tf.softmax(s), v) as tf.Tensor4D;
+    if (impl === "batched") {
+      let s: tf.Tensor = tf.mul(matmul(q, swapLast(k)), scale); // [B, H, Tq, Tk]
+      if (opts.causal && Tk > 1) s = tf.add(s, causalMask(Tq, Tk));
+      if (opts.mask) s = tf.add(s, opts.mask);
+      return matmul(tf.softmax(s), v) as tf.Tensor4D;
+    }
+    // Group-last layouts, G = B·H:  s [Tq, G, Tk] = q [Tq, Dh, G] × k [Dh, G, Tk];  o [Tq, G, Dh] = p [Tq, Tk, G] × v [Tk, G, Dh]
+    const G = B * H;
+    const qL = tf.reshape(tf.transpose(q, [2, 3, 0, 1]), [Tq, Dh, G]) as tf.Tensor3D;
+    const kL = tf.reshape(tf.transpose(k, [3, 0, 1, 2]), [Dh, G, Tk]) as tf.Tensor3D;
+    const vL = tf.reshape(tf.transpose(v, [2, 0, 1, 3]), [Tk, G, Dh]) as tf.Tensor3D;
+    let s: tf.Tensor = tf.mul(groupMatmul(qL, kL), scale);
+    if (opts.causal && Tk > 1) s = tf.add(s, tf.reshape(causalMask(Tq, Tk), [Tq, 1, Tk]));
+    if (opts.mask) {
+      // [.., Tq, Tk] broadcastable to [B, H, Tq, Tk] → [Tq, G, Tk]
+      const m = tf.broadcastTo(opts.mask, [B, H, Tq, Tk]);
+      s = tf.add(s, tf.reshape(tf.transpose(m, [2, 0, 1, 3]), [Tq, G, Tk]));
+    }
+    const p = tf.transpose(tf.softmax(s), [0, 2, 1]) as tf.Tensor3D; // [Tq, Tk, G]
+    const o = groupMatmul(p, vL); // [Tq, G, Dh]
+    return tf.transpose(tf.reshape(o, [Tq, B, H, Dh]), [1, 2, 0, 3]) as tf.Tensor4D;
   });
 }
 

@@ -29,6 +29,21 @@ function kernelEngine(): KernelFuncEngine | null {
 }
 
 /**
+ * Saves tensors without copying them: the engine's save clones each tensor with an Identity kernel, which on wasm
+ * copies the buffer (time, and heap under the 4 GiB ceiling). Tensors are immutable (a Variable's assign swaps its
+ * buffer), so a reshape-view that shares the buffer and holds a reference is an exact snapshot.
+ */
+function saveShared(save: SaveFn, tensors: tf.Tensor[]): void {
+  const eng = tf.engine() as unknown as { clone?: (t: tf.Tensor) => tf.Tensor };
+  eng.clone = (t: tf.Tensor) => tf.reshape(t, t.shape);
+  try {
+    save(tensors);
+  } finally {
+    delete eng.clone; // back to the prototype's method
+  }
+}
+
+/**
  * Runs `forward` (which may call `save`) with `inputs` recorded on the gradient tape; `backward(dy, saved)` returns
  * one gradient thunk per input, called only for the inputs whose gradient is needed.
  * `forward` must compute its value from `inputs` (and constants); intermediate tensors are tidied.
@@ -43,7 +58,7 @@ export function customOp(
     const inputMap: Record<number, tf.Tensor> = {};
     inputs.forEach((t, i) => (inputMap[i] = t));
     return eng.runKernelFunc({
-      forwardFunc: (_backend, save) => forward(save),
+      forwardFunc: (_backend, save) => forward((ts) => saveShared(save, ts)),
       backwardsFunc: (dy, saved) => {
         const thunks = backward(dy, saved);
         const map: Record<number, () => tf.Tensor> = {};

@@ -85,3 +85,35 @@ export function linear<T extends tf.Tensor>(x: T, p: LinearParams): T {
   const y = matmul(x, p.w);
   return (p.b ? tf.add(y, p.b) : y) as T;
 }
+
+/**
+ * Batched product in "group-last" layouts, run as one depthwise convolution (XNNPACK on wasm, where the batched
+ * `BatchMatMul` is a scalar loop ~10–20× slower at attention sizes):
+ *   a [M, K, G], b [K, G, N] → c [M, G, N],   c[m, g, n] = Σ_k a[m, k, g]·b[k, g, n].
+ * Gradients are the same op on transposed (rank-3) layouts:
+ *   da [M, K, G] = groupMatmul(dcᵀ [M, N, G], bᵀ [N, G, K]) then [M, G, K] → [M, K, G];
+ *   db [K, G, N] = groupMatmul(aᵀ [K, M, G], dc [M, G, N]).
+ */
+export function groupMatmul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  const [M, K, G] = a.shape;
+  const [Kb, Gb, N] = b.shape;
+  if (Kb !== K || Gb !== G) throw new Error(`groupMatmul: a [M, K, G] = [${a.shape}] does not fit b [K, G, N] = [${b.shape}]`);
+  return customOp(
+    [a, b],
+    (save) => {
+      save([a, b]);
+      return groupMatmulRaw(a, b);
+    },
+    (dc, [sa, sb]) => [
+      () => tf.transpose(groupMatmulRaw(tf.transpose(dc, [0, 2, 1]) as tf.Tensor3D, tf.transpose(sb, [2, 1, 0]) as tf.Tensor3D), [0, 2, 1]),
+      () => groupMatmulRaw(tf.transpose(sa, [1, 0, 2]) as tf.Tensor3D, dc as tf.Tensor3D),
+    ],
+  ) as tf.Tensor3D;
+}
+
+function groupMatmulRaw(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  const [M, K, G] = a.shape;
+  const N = b.shape[2];
+  const y = tf.depthwiseConv2d(tf.reshape(a, [1, M, K, G]) as tf.Tensor4D, tf.reshape(b, [1, K, G, N]) as tf.Tensor4D, 1, "valid");
+  return tf.reshape(y, [M, G, N]) as tf.Tensor3D;
+}

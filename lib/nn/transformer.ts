@@ -49,6 +49,8 @@ export interface BlockConfig {
   qkNorm?: boolean;
   /** linear weight init; default N(0, 0.02) (LlamaGen); DiT uses "xavier" */
   init?: Init;
+  /** attention products: see AttentionOptions.impl (default: by backend) */
+  attentionImpl?: "grouped" | "batched";
 }
 
 export interface BlockParams {
@@ -141,7 +143,7 @@ export function selfAttention(h: tf.Tensor3D, p: BlockParams, cfg: BlockConfig, 
     k = applyRope(k, ctx.rope, offset);
   }
   if (ctx.cache) ({ k, v } = ctx.cache.append(k, v));
-  const o = attention(q, k, v, { causal: cfg.causal, mask: ctx.mask });
+  const o = attention(q, k, v, { causal: cfg.causal, mask: ctx.mask, impl: cfg.attentionImpl });
   return linear(mergeHeads(o), p.proj);
 }
 
