@@ -40,7 +40,7 @@ export function guidedVelocityFn(model: ConditionalVelocityModel, labels: tf.Ten
     });
 }
 
-export interface SampleOptions extends GuidedOptions {
+export interface FlowSampleOptions extends GuidedOptions {
   /** Euler steps N (default 50; the paper uses 250) */
   steps?: number;
   /** seed of the starting noise x₀ ~ N(0, I) */
@@ -53,7 +53,7 @@ export interface SampleOptions extends GuidedOptions {
  * Samples latents [B, ...shape] for labels y [B]: x₀ ~ N(0, I) from the seed, then N Euler steps of the guided
  * velocity. Returns the latents at t = 1 (in the model's latent scale); the caller owns them.
  */
-export function sampleFlow(model: ConditionalVelocityModel, labels: tf.Tensor1D, shape: number[], opts: SampleOptions = {}): tf.Tensor {
+export function sampleFlow(model: ConditionalVelocityModel, labels: tf.Tensor1D, shape: number[], opts: FlowSampleOptions = {}): tf.Tensor {
   const steps = opts.steps ?? DEFAULT_EULER_STEPS;
   if (!Number.isInteger(steps) || steps <= 0) throw new Error(`sampler: steps=${steps} must be a positive integer`);
   if (labels.rank !== 1) throw new Error(`sampler: labels must be [B], got [${labels.shape}]`);

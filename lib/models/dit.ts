@@ -91,9 +91,9 @@ export interface DiTOutput {
 }
 
 /** Labels as accepted by the model: int32 tensor [B] or plain integers. */
-export type Labels = tf.Tensor1D | Int32Array | number[];
+export type DiTLabels = tf.Tensor1D | Int32Array | number[];
 /** Times: tensor [B], plain numbers [B], or one number for the whole batch. */
-export type Times = tf.Tensor1D | Float32Array | number[] | number;
+export type DiTTimes = tf.Tensor1D | Float32Array | number[] | number;
 
 function isPosInt(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v > 0;
@@ -243,7 +243,7 @@ export class DiT {
   }
 
   /** Labels → int32 [B], checking the batch size and the range [0, K] (K = the null class). */
-  labelTensor(y: Labels, batch: number): tf.Tensor1D {
+  labelTensor(y: DiTLabels, batch: number): tf.Tensor1D {
     const n = y instanceof tf.Tensor ? y.size : y.length;
     if (y instanceof tf.Tensor && (y.rank !== 1 || y.dtype !== "int32")) throw new Error(`dit: labels must be an int32 tensor [B], got ${y.dtype} [${y.shape}]`);
     if (n !== batch) throw new Error(`dit: ${n} labels for a batch of ${batch}`);
@@ -251,8 +251,8 @@ export class DiT {
     return y instanceof tf.Tensor ? y.clone() : tf.tensor1d(Int32Array.from(y), "int32");
   }
 
-  /** Times → float32 [B]. Plain numbers must lie in [0, 1]. */
-  timeTensor(t: Times, batch: number): tf.Tensor1D {
+  /** DiTTimes → float32 [B]. Plain numbers must lie in [0, 1]. */
+  timeTensor(t: DiTTimes, batch: number): tf.Tensor1D {
     if (typeof t === "number") {
       if (!(t >= 0 && t <= 1)) throw new Error(`dit: t=${t} must lie in [0, 1] (0 = noise, 1 = data)`);
       return tf.fill([batch], t) as tf.Tensor1D;
@@ -277,7 +277,7 @@ export class DiT {
   }
 
   /** Velocity v̂(x_t, t, y) [B, g, g, C] (and optionally the hidden states after block ℓ). Differentiable. */
-  forward(x: tf.Tensor, t: Times, y: Labels, opts: DiTForwardOptions = {}): DiTOutput {
+  forward(x: tf.Tensor, t: DiTTimes, y: DiTLabels, opts: DiTForwardOptions = {}): DiTOutput {
     this.checkLatents(x);
     const B = x.shape[0];
     const { depth, dim: D, channels: C, gridSize: g } = this.arch;
@@ -302,7 +302,7 @@ export class DiT {
   }
 
   /** Velocity only (the flow/ sampler's model interface). */
-  velocity(x: tf.Tensor, t: Times, y: Labels): tf.Tensor4D {
+  velocity(x: tf.Tensor, t: DiTTimes, y: DiTLabels): tf.Tensor4D {
     return this.forward(x, t, y).velocity;
   }
 
