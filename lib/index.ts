@@ -6,3 +6,6 @@ export * from "./train/index";
 export * from "./data/index";
 export * from "./eval/index";
 export * from "./quant/index";
+export * from "./flow/index";
+export * from "./models/dit";
+export * from "./experiments/diffusion";
