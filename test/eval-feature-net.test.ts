@@ -31,6 +31,21 @@ test("classifier: shapes, same seed ⇒ same weights, mean-pool values", async (
   b.dispose();
 });
 
+test("classifier: the same features on cpu and wasm", async () => {
+  const x = Float32Array.from({ length: 2 * 1024 }, (_, i) => Math.sin(i * 0.37));
+  const run = async (backend: "cpu" | "wasm") => {
+    await initBackend(backend, { log: () => {} });
+    const net = new Classifier(DEFAULT_CLASSIFIER_ARCH, 11);
+    const f = tf.tidy(() => Array.from(net.forward(tf.tensor4d(x, [2, 32, 32, 1])).features.dataSync()));
+    net.dispose();
+    return f;
+  };
+  const a = await run("cpu");
+  const b = await run("wasm");
+  const maxDiff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  assert.ok(maxDiff < 1e-4, `max |cpu − wasm| = ${maxDiff}`);
+});
+
 test("feature net training: deterministic from the seed, no leaked tensors", async () => {
   await initBackend("wasm", { log: () => {} });
   const before = tf.memory().numTensors;
