@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { CodeStatsAccumulator, codeStats, entropyBits } from "../lib/eval/code-stats";
 import { FSQ } from "../lib/quant/fsq";
-import { Tokenizer, DEFAULT_ARCH } from "../lib/models/tokenizer";
+import { Tokenizer, DEFAULT_TOKENIZER_ARCH } from "../lib/models/tokenizer";
 import type { ImageDataset } from "../lib/data/fashion-mnist";
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -90,7 +90,7 @@ test("bad values are clear errors", () => {
 
 test("codeStats over a data set: batched (partial last batch), counts n·g², no tensor leak", async () => {
   await initBackend("cpu", { log: () => {} });
-  const tok = new Tokenizer({ ...DEFAULT_ARCH, channels: [8, 16, 16], levels: [5, 5, 5, 5] }, 2);
+  const tok = new Tokenizer({ ...DEFAULT_TOKENIZER_ARCH, channels: [8, 16, 16], levels: [5, 5, 5, 5] }, 2);
   const n = 10;
   const images = tf.tidy(() => tf.tanh(tf.randomNormal([n, 32, 32, 1], 0, 1, "float32", 8))).dataSync() as Float32Array;
   const ds: ImageDataset = { images, labels: new Int32Array(n), n, height: 32, width: 32, channels: 1, classNames: [] };

@@ -2,9 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
-import { Tokenizer, DEFAULT_ARCH, tokenizerFlops, validateArch, type TokenizerArch } from "../lib/models/tokenizer";
+import { Tokenizer, DEFAULT_TOKENIZER_ARCH, tokenizerFlops, validateTokenizerArch, type TokenizerArch } from "../lib/models/tokenizer";
 
-const TINY: TokenizerArch = { ...DEFAULT_ARCH, channels: [8, 16, 16], resBlocks: 1, midBlocks: 1, levels: [17, 17, 17, 17], latentDim: 4 };
+const TINY: TokenizerArch = { ...DEFAULT_TOKENIZER_ARCH, channels: [8, 16, 16], resBlocks: 1, midBlocks: 1, levels: [17, 17, 17, 17], latentDim: 4 };
 
 function images(n: number, seed = 1): tf.Tensor4D {
   return tf.tidy(() => tf.tanh(tf.randomNormal([n, 32, 32, 1], 0, 1, "float32", seed)) as tf.Tensor4D);
@@ -72,7 +72,7 @@ test("FLOP count matches a hand count for a minimal architecture", () => {
   // channels [4, 8], no res blocks, d = 2: enc conv_in 1→4 @32², down 4→4 @16², conv_out 4→4 @16², quant 4→2 @16²;
   // dec post 2→2, conv_in 2→8 @16², no blocks except level-0 transitions: level1 (resBlocks+1 = 1 block 8→8 @16²),
   // upsample 8→8 @32², level0 block 8→4 @32² (+1×1 skip), conv_out 4→1 @32².
-  const arch: TokenizerArch = { ...DEFAULT_ARCH, channels: [4, 8], resBlocks: 0, midBlocks: 0, levels: [5, 5], latentDim: 2, normGroups: 4 };
+  const arch: TokenizerArch = { ...DEFAULT_TOKENIZER_ARCH, channels: [4, 8], resBlocks: 0, midBlocks: 0, levels: [5, 5], latentDim: 2, normGroups: 4 };
   const s1 = 32 * 32;
   const s2 = 16 * 16;
   // encoder: resBlocks 0 so no channel change before the downsample: conv_in 1→4, down 4→4, conv_out 4→4, quant 4→2
@@ -128,8 +128,8 @@ test("bad inputs are clear errors: image size, channels, rank, dtype, latent sha
   assert.throws(() => tok.decodeIndices(idx as tf.Tensor3D), /indices have shape \[1,4,4\]; expected \[batch, 8, 8\]/);
   tf.dispose([...bad, z, idx]);
   tok.dispose();
-  assert.throws(() => validateArch({ ...TINY, levels: [17, 17, 17] }), /levels=\[17,17,17\] must have one level per latent channel \(latentDim=4\)/);
-  assert.throws(() => validateArch({ ...TINY, imageSize: 30 }), /imageSize=30 is not divisible by the downsampling factor f=4/);
-  assert.throws(() => validateArch({ ...TINY, channels: [8, 12, 16] }), /channels\[1\]=12 is not divisible by normGroups=8/);
+  assert.throws(() => validateTokenizerArch({ ...TINY, levels: [17, 17, 17] }), /levels=\[17,17,17\] must have one level per latent channel \(latentDim=4\)/);
+  assert.throws(() => validateTokenizerArch({ ...TINY, imageSize: 30 }), /imageSize=30 is not divisible by the downsampling factor f=4/);
+  assert.throws(() => validateTokenizerArch({ ...TINY, channels: [8, 12, 16] }), /channels\[1\]=12 is not divisible by normGroups=8/);
   assert.throws(() => new Tokenizer({ ...TINY, bound: "ifsq", levels: [16, 16, 16, 16] }), /levels\[0\]=16/);
 });

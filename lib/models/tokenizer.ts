@@ -26,9 +26,10 @@ import { conv2dLayer, upsampleNearest2x } from "../nn/conv";
 import { groupNorm } from "../nn/norm";
 import { silu } from "../nn/activations";
 import { convParams, normParams } from "../nn/layers";
+import { convMacs as nnConvMacs, forwardFlops, trainingFlops } from "../nn/flops";
 import { FSQ } from "../quant/fsq";
 
-export type Bound = "tanh" | "ifsq";
+export type TokenizerBound = "tanh" | "ifsq";
 
 /** Architecture of a tokenizer (everything that changes the parameter shapes or the forward pass). */
 export interface TokenizerArch {
@@ -47,7 +48,7 @@ export interface TokenizerArch {
   /** FSQ levels, one per latent channel (length d). Paper: [17, 17, 17, 17] (4 bits). */
   levels: number[];
   /** "tanh" = original FSQ bound, "ifsq" = 2σ(α z) − 1. */
-  bound: Bound;
+  bound: TokenizerBound;
   /** iFSQ slope α (ignored by tanh). Paper: 1.6. */
   alpha: number;
   /** GroupNorm groups (paper 32); must divide every width. */
@@ -56,7 +57,7 @@ export interface TokenizerArch {
   normEps: number;
 }
 
-export const DEFAULT_ARCH: TokenizerArch = {
+export const DEFAULT_TOKENIZER_ARCH: TokenizerArch = {
   imageSize: 32,
   inChannels: 1,
   channels: [32, 64, 64],
@@ -71,7 +72,7 @@ export const DEFAULT_ARCH: TokenizerArch = {
 };
 
 /** What `encode` returns. The caller owns (and disposes) every tensor. */
-export interface Encoded {
+export interface TokenizerEncoding {
   /** Quantized latent ẑ [B, g, g, d], values k/h_j ∈ [−1, 1] (what diffusion models consume). */
   codes: tf.Tensor4D;
   /** One int32 index per position [B, g, g], mixed radix with the first channel least significant (what AR consumes). */
@@ -86,12 +87,12 @@ export interface Encoded {
 }
 
 /** A differentiable perceptual distance hook, e.g. a frozen feature network: (x, x̂) → mean distance (scalar). */
-export type PerceptualLoss = (x: tf.Tensor4D, xHat: tf.Tensor4D) => tf.Scalar;
+export type TokenizerPerceptualLoss = (x: tf.Tensor4D, xHat: tf.Tensor4D) => tf.Scalar;
 
 /** Options of `Tokenizer.loss`. */
 export interface TokenizerLossOptions {
   /** Optional perceptual term added with weight `perceptualWeight` (paper: LPIPS-VGG with weight 1). */
-  perceptual?: PerceptualLoss;
+  perceptual?: TokenizerPerceptualLoss;
   perceptualWeight?: number;
 }
 
@@ -133,7 +134,7 @@ function isPosInt(v: unknown): v is number {
 }
 
 /** Validates an architecture; every error names the bad value and what was expected. */
-export function validateArch(a: TokenizerArch): void {
+export function validateTokenizerArch(a: TokenizerArch): void {
   if (!isPosInt(a.imageSize)) throw new Error(`tokenizer: imageSize=${a.imageSize} must be a positive integer`);
   if (!isPosInt(a.inChannels)) throw new Error(`tokenizer: inChannels=${a.inChannels} must be a positive integer`);
   if (!Array.isArray(a.channels) || a.channels.length < 1)
@@ -157,7 +158,7 @@ export function validateArch(a: TokenizerArch): void {
 
 /** Multiply-accumulate count of a k×k conv producing an [ho, wo, cout] map from cin channels, per image. */
 function convMacs(k: number, cin: number, cout: number, ho: number, wo: number): number {
-  return k * k * cin * cout * ho * wo;
+  return nnConvMacs(ho, wo, k, cin, cout);
 }
 
 /**
@@ -165,7 +166,7 @@ function convMacs(k: number, cin: number, cout: number, ho: number, wo: number):
  * Training per image ≈ 3× forward (`trainPerImage`), the convention of tfjs-performance.md §3.
  */
 export function tokenizerFlops(arch: TokenizerArch): { encoder: number; decoder: number; forwardPerImage: number; trainPerImage: number } {
-  validateArch(arch);
+  validateTokenizerArch(arch);
   const ch = arch.channels;
   const n = ch.length;
   const d = arch.latentDim;
@@ -203,8 +204,7 @@ export function tokenizerFlops(arch: TokenizerArch): { encoder: number; decoder:
     }
   }
   dec += convMacs(3, c, arch.inChannels, s, s);
-  const forward = 2 * (enc + dec);
-  return { encoder: 2 * enc, decoder: 2 * dec, forwardPerImage: forward, trainPerImage: 3 * forward };
+  return { encoder: forwardFlops(enc), decoder: forwardFlops(dec), forwardPerImage: forwardFlops(enc + dec), trainPerImage: trainingFlops(enc + dec) };
 }
 
 /** The FSQ-VAE tokenizer. Owns its FSQ; its weights live in `params` (shared with optimizer, EMA, checkpoints). */
@@ -224,7 +224,7 @@ export class Tokenizer {
    * @param params a ParamStore to create the weights in, or a seed for a new one
    */
   constructor(arch: TokenizerArch, params: ParamStore | number = 0) {
-    validateArch(arch);
+    validateTokenizerArch(arch);
     this.arch = { ...arch, channels: [...arch.channels], levels: [...arch.levels] };
     this.fsq = new FSQ(
       this.arch.bound === "ifsq"
@@ -394,8 +394,8 @@ export class Tokenizer {
     return tf.tidy(() => this.fsq.quantize(this.encoderForward(x)) as tf.Tensor4D);
   }
 
-  /** Full encode: codes, indices, pre-quantization latent and bounded activations (see `Encoded`). */
-  encode(x: tf.Tensor4D): Encoded {
+  /** Full encode: codes, indices, pre-quantization latent and bounded activations (see `TokenizerEncoding`). */
+  encode(x: tf.Tensor4D): TokenizerEncoding {
     return tf.tidy(() => {
       const preQuant = this.encoderForward(x);
       const codes = this.fsq.quantize(preQuant) as tf.Tensor4D;
