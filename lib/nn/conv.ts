@@ -153,7 +153,8 @@ export function conv2dLayer(x: tf.Tensor4D, p: ConvParams, opts: ConvOptions = {
 
 /**
  * Nearest-neighbour ×2 upsampling [B, H, W, C] → [B, 2H, 2W, C] (out[2i+a, 2j+b] = x[i, j]).
- * Backward sums each 2×2 block with row-contiguous slices (no ResizeNearestNeighborGrad needed).
+ * Backward sums each 2×2 block with two reshape + sum steps (rank 3; no slices: on wasm each slice copies its
+ * whole input; and tfjs cpu's ResizeNearestNeighborGrad is wrong for some shapes).
  */
 export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
   if (x.rank !== 4) throw new Error(`upsampleNearest2x: x must be [B, H, W, C], got [${x.shape}]`);
@@ -163,10 +164,8 @@ export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
     () => tf.image.resizeNearestNeighbor(x, [2 * H, 2 * W]),
     (dy) => [
       () => {
-        const rows = tf.reshape(dy, [B * H, 2, 2 * W * C]);
-        const r = tf.add(tf.slice(rows, [0, 0, 0], [-1, 1, -1]), tf.slice(rows, [0, 1, 0], [-1, 1, -1]));
-        const cols = tf.reshape(r, [B * H * W, 2 * C]);
-        return tf.reshape(tf.add(tf.slice(cols, [0, 0], [-1, C]), tf.slice(cols, [0, C], [-1, C])), [B, H, W, C]);
+        const rows = tf.sum(tf.reshape(dy, [B * H, 2, 2 * W * C]), 1); // [B·H, 2W·C]
+        return tf.reshape(tf.sum(tf.reshape(rows, [B * H * W, 2, C]), 1), [B, H, W, C]);
       },
     ],
   ) as tf.Tensor4D;

@@ -131,9 +131,13 @@ function norm(x: tf.Tensor3D, p: { gamma?: tf.Tensor; beta?: tf.Tensor } | undef
 
 /** Self-attention sub-layer: h [B, T, D] → [B, T, D]. */
 export function selfAttention(h: tf.Tensor3D, p: BlockParams, cfg: BlockConfig, ctx: BlockContext = {}): tf.Tensor3D {
-  const [B, T, D] = h.shape;
-  const qkv = tf.reshape(linear(h, p.qkv), [B * T, 3 * D]);
-  let [q, k, v] = tf.split(qkv, 3, 1).map((t) => splitHeads(tf.reshape(t, [B, T, D]), cfg.heads));
+  const D = h.shape[2];
+  // Slice the (small) weight, not the (large) activations: on wasm every slice copies its whole input first.
+  const part = (i: number): LinearParams => ({
+    w: tf.slice(p.qkv.w, [0, i * D], [D, D]),
+    b: p.qkv.b ? tf.slice(p.qkv.b, [i * D], [D]) : undefined,
+  });
+  let [q, k, v] = [0, 1, 2].map((i) => splitHeads(linear(h, part(i)), cfg.heads));
   const eps = cfg.normEps ?? 1e-5;
   if (p.qNorm) q = rmsNorm(q, p.qNorm, eps);
   if (p.kNorm) k = rmsNorm(k, p.kNorm, eps);
