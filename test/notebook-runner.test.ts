@@ -10,6 +10,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as ts from "typescript";
 
 const ROOT = path.resolve(__dirname, "..");
 const FIXTURES = path.join(ROOT, "test", "fixtures", "notebooks");
@@ -91,5 +92,58 @@ describe("notebook runner", () => {
     assert.equal(run.status, 1);
     assert.match(run.stdout, /^0 passed, 1 failed$/m);
     assert.match(run.stderr, /no such notebook: no\/such\.ipynb/);
+  });
+});
+
+/** All .ts files under a folder (no symlinks followed). */
+function tsFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...tsFiles(p));
+    else if (e.isFile() && e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) out.push(p);
+  }
+  return out;
+}
+
+describe("the library compiles in tslab (its TypeScript 5.0.4, not the project's tsc)", () => {
+  test("files with `export * from` hold only declarations (tslab 1.0.22 crashes on any other statement there)", () => {
+    // Minimal repro: `export * from "./rng"; console.log(1);` in a module a notebook imports makes tslab fail with
+    // "unexpected error: TypeError: Cannot read properties of undefined (reading 'parent')". Put side effects
+    // (registrations, …) in the module that defines the thing, not in a barrel.
+    const bad: string[] = [];
+    for (const file of tsFiles(path.join(ROOT, "lib"))) {
+      const text = fs.readFileSync(file, "utf8");
+      if (!/^export \* from /m.test(text)) continue;
+      const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+      for (const st of sf.statements) {
+        const ok = ts.isImportDeclaration(st) || ts.isExportDeclaration(st) || ts.isInterfaceDeclaration(st) ||
+          ts.isTypeAliasDeclaration(st) || ts.isVariableStatement(st) || ts.isFunctionDeclaration(st) ||
+          ts.isClassDeclaration(st) || ts.isEnumDeclaration(st);
+        if (!ok) {
+          const { line } = sf.getLineAndCharacterOfPosition(st.getStart());
+          bad.push(`${path.relative(ROOT, file)}:${line + 1}: ${st.getText().split("\n")[0].slice(0, 80)}`);
+        }
+      }
+    }
+    assert.deepEqual(bad, [], "move these statements out of the barrel file");
+  });
+
+  test("`import * as L from \"./lib/index\"` compiles from notebooks/ with tslab's converter", () => {
+    const cwd = process.cwd();
+    process.chdir(path.join(ROOT, "notebooks"));
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { createConverter } = require("tslab/dist/converter") as {
+      createConverter(): { convert(prev: string, src: string): { diagnostics: { messageText: string; fileName?: string; start: { line: number } }[] }; close(): void };
+    };
+    const conv = createConverter();
+    try {
+      const r = conv.convert("", 'import * as L from "./lib/index";\nconst exportedNames = Object.keys(L).length;\n');
+      const diags = r.diagnostics.map((d) => `${d.fileName ?? "cell"}:${d.start.line + 1}: ${d.messageText}`);
+      assert.deepEqual(diags, []);
+    } finally {
+      conv.close();
+      process.chdir(cwd);
+    }
   });
 });
