@@ -8,7 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/rng";
 import { matmul, linear, groupMatmul } from "../lib/nn/matmul";
-import { attention, causalMask } from "../lib/nn/attention";
+import { attention, attentionTokensFirst, causalMask } from "../lib/nn/attention";
+import { ropeTable, applyRope } from "../lib/nn/rope";
 import { conv2d, conv2dLayer, upsampleNearest2x, ConvPad } from "../lib/nn/conv";
 import { embedding, checkIds } from "../lib/nn/embedding";
 import { silu, gelu } from "../lib/nn/activations";
@@ -151,6 +152,34 @@ const CASES: Case[] = [
       },
     }),
   ),
+  ...(["grouped", "batched"] as const).map(
+    (impl): Case => ({
+      name: `attentionTokensFirst causal ${impl}`,
+      inputs: [{ shape: [2, 5, 3, 4] }, { shape: [2, 7, 3, 4] }, { shape: [2, 7, 3, 4] }],
+      fast: (q, k, v) => attentionTokensFirst(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { causal: true, impl }),
+      ref: (q, k, v) => {
+        const h = (t: tf.Tensor) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D;
+        const s = tf.add(tf.div(tf.matMul(h(q), h(k), false, true), 2), causalMask(5, 7));
+        return h(tf.matMul(tf.softmax(s) as tf.Tensor4D, h(v)));
+      },
+    }),
+  ),
+  {
+    name: "applyRope tokens-first layout equals heads-first",
+    inputs: [{ shape: [2, 6, 3, 8] }],
+    fast: (x) => {
+      const rope = ropeTable({ gridH: 2, gridW: 4, headDim: 8, prefix: 1 });
+      const y = applyRope(x, rope, 2, "BTHD");
+      rope.dispose();
+      return y;
+    },
+    ref: (x) => {
+      const rope = ropeTable({ gridH: 2, gridW: 4, headDim: 8, prefix: 1 });
+      const y = tf.transpose(applyRope(tf.transpose(x, [0, 2, 1, 3]), rope, 2), [0, 2, 1, 3]);
+      rope.dispose();
+      return y;
+    },
+  },
   {
     name: "attention with mask, grouped",
     inputs: [{ shape: [2, 2, 3, 4] }, { shape: [2, 2, 3, 4] }, { shape: [2, 2, 3, 4] }, { shape: [2, 1, 1, 3] }],

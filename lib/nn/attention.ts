@@ -38,38 +38,56 @@ export function causalMask(tq: number, tk: number): tf.Tensor2D {
 }
 
 export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: AttentionOptions = {}): tf.Tensor4D {
+  return attend(q, k, v, "BHTD", opts);
+}
+
+/**
+ * The same attention with the token axis before the head axis: q [B, Tq, H, Dh], k/v [B, Tk, H, Dh] →
+ * [B, Tq, H, Dh] (the layout a projection [B, T, H·Dh] reshapes to for free; saves the head split/merge transposes).
+ */
+export function attentionTokensFirst(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: AttentionOptions = {}): tf.Tensor4D {
+  return attend(q, k, v, "BTHD", opts);
+}
+
+function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, layout: "BHTD" | "BTHD", opts: AttentionOptions): tf.Tensor4D {
+  const name = layout === "BHTD" ? "[B, H, T, Dh]" : "[B, T, H, Dh]";
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
-    throw new Error(`attention: q, k, v must be [B, H, T, Dh]; got [${q.shape}], [${k.shape}], [${v.shape}]`);
+    throw new Error(`attention: q, k, v must be ${name}; got [${q.shape}], [${k.shape}], [${v.shape}]`);
   }
-  const [B, H, Tq, Dh] = q.shape;
-  const Tk = k.shape[2];
-  if (k.shape[0] !== B || k.shape[1] !== H || k.shape[3] !== Dh || v.shape[0] !== B || v.shape[1] !== H || v.shape[2] !== Tk) {
-    throw new Error(`attention: shapes disagree: q [${q.shape}], k [${k.shape}], v [${v.shape}]`);
+  const [hAxis, tAxis] = layout === "BHTD" ? [1, 2] : [2, 1];
+  const [B, H, Tq, Dh] = [q.shape[0], q.shape[hAxis], q.shape[tAxis], q.shape[3]];
+  const Tk = k.shape[tAxis];
+  const ok = (t: tf.Tensor4D) => t.shape[0] === B && t.shape[hAxis] === H && t.shape[3] === Dh && t.shape[tAxis] === Tk;
+  if (!ok(k) || !ok(v) || v.shape[3] !== Dh) {
+    throw new Error(`attention: shapes disagree (layout ${name}): q [${q.shape}], k [${k.shape}], v [${v.shape}]`);
   }
   const scale = opts.scale ?? 1 / Math.sqrt(Dh);
   const impl = opts.impl ?? (tf.getBackend() === "wasm" ? "grouped" : "batched");
   return tf.tidy(() => {
     if (impl === "batched") {
-      let s: tf.Tensor = tf.mul(matmul(q, swapLast(k)), scale); // [B, H, Tq, Tk]
+      const toHeads = (t: tf.Tensor4D) => (layout === "BHTD" ? t : (tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D));
+      let s: tf.Tensor = tf.mul(matmul(toHeads(q), swapLast(toHeads(k))), scale); // [B, H, Tq, Tk]
       if (opts.causal && Tk > 1) s = tf.add(s, causalMask(Tq, Tk));
       if (opts.mask) s = tf.add(s, opts.mask);
-      return matmul(tf.softmax(s), v) as tf.Tensor4D;
+      const o = matmul(tf.softmax(s), toHeads(v)) as tf.Tensor4D;
+      return layout === "BHTD" ? o : (tf.transpose(o, [0, 2, 1, 3]) as tf.Tensor4D);
     }
     // Group-last layouts, G = B·H:  s [Tq, G, Tk] = q [Tq, Dh, G] × k [Dh, G, Tk];  o [Tq, G, Dh] = p [Tq, Tk, G] × v [Tk, G, Dh]
     const G = B * H;
-    const qL = tf.reshape(tf.transpose(q, [2, 3, 0, 1]), [Tq, Dh, G]) as tf.Tensor3D;
-    const kL = tf.reshape(tf.transpose(k, [3, 0, 1, 2]), [Dh, G, Tk]) as tf.Tensor3D;
-    const vL = tf.reshape(tf.transpose(v, [2, 0, 1, 3]), [Tk, G, Dh]) as tf.Tensor3D;
+    const bhtd = layout === "BHTD";
+    const qL = tf.reshape(tf.transpose(q, bhtd ? [2, 3, 0, 1] : [1, 3, 0, 2]), [Tq, Dh, G]) as tf.Tensor3D;
+    const kL = tf.reshape(tf.transpose(k, bhtd ? [3, 0, 1, 2] : [3, 0, 2, 1]), [Dh, G, Tk]) as tf.Tensor3D;
+    const vL = tf.reshape(tf.transpose(v, bhtd ? [2, 0, 1, 3] : [1, 0, 2, 3]), [Tk, G, Dh]) as tf.Tensor3D;
     let s: tf.Tensor = tf.mul(groupMatmul(qL, kL), scale);
     if (opts.causal && Tk > 1) s = tf.add(s, tf.reshape(causalMask(Tq, Tk), [Tq, 1, Tk]));
     if (opts.mask) {
-      // [.., Tq, Tk] broadcastable to [B, H, Tq, Tk] → [Tq, G, Tk]
+      // broadcastable to [B, H, Tq, Tk] → [Tq, G, Tk]
       const m = tf.broadcastTo(opts.mask, [B, H, Tq, Tk]);
       s = tf.add(s, tf.reshape(tf.transpose(m, [2, 0, 1, 3]), [Tq, G, Tk]));
     }
     const p = tf.transpose(tf.softmax(s), [0, 2, 1]) as tf.Tensor3D; // [Tq, Tk, G]
-    const o = groupMatmul(p, vL); // [Tq, G, Dh]
-    return tf.transpose(tf.reshape(o, [Tq, B, H, Dh]), [1, 2, 0, 3]) as tf.Tensor4D;
+    const o = tf.reshape(groupMatmul(p, vL), [Tq, B, H, Dh]);
+    return tf.transpose(o, bhtd ? [1, 2, 0, 3] : [1, 0, 2, 3]) as tf.Tensor4D;
   });
 }
 
@@ -87,22 +105,26 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
 }
 
 /**
- * Keys and values of the positions seen so far, for one attention layer ([B, H, T, Dh] each).
- * `append` concatenates along T and keeps the result alive across `tf.tidy` scopes; `dispose` frees it.
+ * Keys and values of the positions seen so far, for one attention layer. The transformer block stores them
+ * tokens-first, [B, T, H, Dh] (axis 1 = positions); `timeAxis` says which axis grows.
+ * `append` concatenates along it and keeps the result alive across `tf.tidy` scopes; `dispose` frees it.
  */
 export class KVCache {
   k: tf.Tensor4D | null = null;
   v: tf.Tensor4D | null = null;
 
+  /** @param timeAxis the position axis of the cached tensors: 1 for [B, T, H, Dh] (default), 2 for [B, H, T, Dh] */
+  constructor(readonly timeAxis: 1 | 2 = 1) {}
+
   /** Number of cached positions. */
   get length(): number {
-    return this.k ? this.k.shape[2] : 0;
+    return this.k ? this.k.shape[this.timeAxis] : 0;
   }
 
-  /** Appends new keys/values [B, H, Tn, Dh]; returns the full cached k, v. */
+  /** Appends new keys/values; returns the full cached k, v. */
   append(k: tf.Tensor4D, v: tf.Tensor4D): { k: tf.Tensor4D; v: tf.Tensor4D } {
-    const nk = tf.keep(this.k ? (tf.concat([this.k, k], 2) as tf.Tensor4D) : k.clone());
-    const nv = tf.keep(this.v ? (tf.concat([this.v, v], 2) as tf.Tensor4D) : v.clone());
+    const nk = tf.keep(this.k ? (tf.concat([this.k, k], this.timeAxis) as tf.Tensor4D) : k.clone());
+    const nv = tf.keep(this.v ? (tf.concat([this.v, v], this.timeAxis) as tf.Tensor4D) : v.clone());
     this.k?.dispose();
     this.v?.dispose();
     this.k = nk;

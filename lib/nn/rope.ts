@@ -104,18 +104,26 @@ export function ropeTable(opts: RopeOptions): RopeTable {
 }
 
 /**
- * Rotates x [..., T, Dh] (e.g. q or k as [B, H, T, Dh]) at sequence positions offset … offset+T−1.
+ * Rotates x at sequence positions offset … offset+T−1. Layout "BHTD" (default): x [..., T, Dh], e.g. q as
+ * [B, H, T, Dh]; "BTHD": x [B, T, H, Dh] (tokens before heads).
  */
-export function applyRope<T extends tf.Tensor>(x: T, rope: RopeTable, offset = 0): T {
-  const Tn = x.shape[x.rank - 2];
+export function applyRope<T extends tf.Tensor>(x: T, rope: RopeTable, offset = 0, layout: "BHTD" | "BTHD" = "BHTD"): T {
+  const tAxis = layout === "BHTD" ? x.rank - 2 : x.rank - 3;
+  const Tn = x.shape[tAxis];
   const Dh = x.shape[x.rank - 1];
+  if (tAxis < 0) throw new Error(`applyRope: x [${x.shape}] is too small for layout ${layout}`);
   if (Dh !== rope.headDim) throw new Error(`applyRope: head dim ${Dh} differs from the table's ${rope.headDim}`);
   if (offset < 0 || offset + Tn > rope.length) {
     throw new Error(`applyRope: positions ${offset}…${offset + Tn - 1} are outside the table (length ${rope.length})`);
   }
   return tf.tidy(() => {
-    const cos = offset === 0 && Tn === rope.length ? rope.cos : tf.slice(rope.cos, [offset, 0], [Tn, Dh]);
-    const sin = offset === 0 && Tn === rope.length ? rope.sin : tf.slice(rope.sin, [offset, 0], [Tn, Dh]);
+    const whole = offset === 0 && Tn === rope.length;
+    let cos: tf.Tensor = whole ? rope.cos : tf.slice(rope.cos, [offset, 0], [Tn, Dh]);
+    let sin: tf.Tensor = whole ? rope.sin : tf.slice(rope.sin, [offset, 0], [Tn, Dh]);
+    if (layout === "BTHD") {
+      cos = tf.reshape(cos, [Tn, 1, Dh]);
+      sin = tf.reshape(sin, [Tn, 1, Dh]);
+    }
     return tf.add(tf.mul(x, cos), tf.mul(matmul(x, rope.rot), sin)) as T;
   });
 }

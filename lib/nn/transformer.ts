@@ -19,7 +19,7 @@ import { gelu } from "./activations";
 import { linearParams } from "./layers";
 import { swiglu, swigluHidden, swigluParams, SwiGLUParams } from "./swiglu";
 import { modulate, gate, adaLNParams, adaLNModulation } from "./adaln";
-import { attention, splitHeads, mergeHeads, KVCache } from "./attention";
+import { attentionTokensFirst, KVCache } from "./attention";
 import { applyRope, RopeTable } from "./rope";
 
 export interface BlockConfig {
@@ -137,18 +137,24 @@ export function selfAttention(h: tf.Tensor3D, p: BlockParams, cfg: BlockConfig, 
     w: tf.slice(p.qkv.w, [0, i * D], [D, D]),
     b: p.qkv.b ? tf.slice(p.qkv.b, [i * D], [D]) : undefined,
   });
-  let [q, k, v] = [0, 1, 2].map((i) => splitHeads(linear(h, part(i)), cfg.heads));
+  const [B, T] = h.shape;
+  const H = cfg.heads;
+  // tokens-first heads [B, T, H, Dh]: a free reshape of the projection (no head split/merge transposes)
+  let [q, k, v] = [0, 1, 2].map((i) => tf.reshape(linear(h, part(i)), [B, T, H, D / H]) as tf.Tensor4D);
   const eps = cfg.normEps ?? 1e-5;
   if (p.qNorm) q = rmsNorm(q, p.qNorm, eps);
   if (p.kNorm) k = rmsNorm(k, p.kNorm, eps);
   const offset = ctx.cache ? ctx.cache.length : 0;
   if (ctx.rope) {
-    q = applyRope(q, ctx.rope, offset);
-    k = applyRope(k, ctx.rope, offset);
+    q = applyRope(q, ctx.rope, offset, "BTHD");
+    k = applyRope(k, ctx.rope, offset, "BTHD");
   }
-  if (ctx.cache) ({ k, v } = ctx.cache.append(k, v));
-  const o = attention(q, k, v, { causal: cfg.causal, mask: ctx.mask, impl: cfg.attentionImpl });
-  return linear(mergeHeads(o), p.proj);
+  if (ctx.cache) {
+    if (ctx.cache.timeAxis !== 1) throw new Error("selfAttention: the KV cache must be tokens-first (new KVCache() or new KVCache(1))");
+    ({ k, v } = ctx.cache.append(k, v));
+  }
+  const o = attentionTokensFirst(q, k, v, { causal: cfg.causal, mask: ctx.mask, impl: cfg.attentionImpl });
+  return linear(tf.reshape(o, [B, T, D]) as tf.Tensor3D, p.proj);
 }
 
 function mlpForward(h: tf.Tensor3D, p: BlockParams, cfg: BlockConfig): tf.Tensor3D {
