@@ -207,6 +207,8 @@ async def run_one(path, args):
             log = f.read().strip()
         if log:
             failure.details = "  --- kernel log (%s) ---\n%s" % (log_path, indent(tail(log)))
+    if os.path.getsize(log_path) == 0:
+        os.remove(log_path)
     elapsed = time.monotonic() - started
     strip_hidden(nb)
     try:
