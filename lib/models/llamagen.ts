@@ -31,7 +31,7 @@ import * as tf from "@tensorflow/tfjs";
 import { mixSeed, Rng } from "../rng";
 import { ParamStore } from "../nn/params";
 import { embedding } from "../nn/embedding";
-import { linear, type LinearParams } from "../nn/matmul";
+import { linear, matmul, type LinearParams } from "../nn/matmul";
 import { rmsNorm } from "../nn/norm";
 import { linearParams } from "../nn/layers";
 import { ropeTable, type RopeTable } from "../nn/rope";
@@ -43,6 +43,9 @@ import { FSQ } from "../quant/fsq";
 import { sampleGuided, checkSamplingOptions, type SamplingOptions } from "./sampling";
 
 export type TokenMode = "factorized" | "single";
+
+/** Embedding tables up to this many rows are read with a one-hot matmul instead of gather/scatterND. */
+export const ONE_HOT_MAX_VOCAB = 512;
 
 /** Largest single-index vocabulary the model accepts (LlamaGen's VQ codebook size). */
 export const MAX_SINGLE_VOCAB = 16384;
@@ -143,6 +146,8 @@ export interface LlamaGenArch {
   mlpHidden?: number;
   /** Blocks of the intra-position head (factorized only). Paper (`f2x2`): 2. */
   headDepth: number;
+  /** SwiGLU hidden width of the intra-position head's blocks (default: the trunk's; the paper uses the trunk's). */
+  headMlpHidden?: number;
   /** Latent grid H × W; the sequence has T = H·W positions. */
   gridH: number;
   gridW: number;
@@ -207,6 +212,7 @@ export function validateLlamaGenArch(a: LlamaGenArch): void {
   if (a.groupSizes.length === 1 && a.groupSizes[0] > MAX_SINGLE_VOCAB) throw new Error(`llamagen: single vocabulary ${a.groupSizes[0]} > ${MAX_SINGLE_VOCAB}; use factorized tokens`);
   if (a.groupSizes.length > 1 && !isPosInt(a.headDepth)) throw new Error(`llamagen: headDepth=${a.headDepth} must be ≥ 1 with factorized tokens (${a.groupSizes.length} sub-tokens per position)`);
   if (a.mlpHidden !== undefined && !isPosInt(a.mlpHidden)) throw new Error(`llamagen: mlpHidden=${a.mlpHidden} must be a positive integer`);
+  if (a.headMlpHidden !== undefined && !isPosInt(a.headMlpHidden)) throw new Error(`llamagen: headMlpHidden=${a.headMlpHidden} must be a positive integer`);
   if (a.clsRope !== undefined && a.clsRope !== "zero" && a.clsRope !== "identity") throw new Error(`llamagen: clsRope=${JSON.stringify(a.clsRope)}; expected "zero" or "identity"`);
 }
 
@@ -226,7 +232,6 @@ export class LlamaGen {
   private readonly tokEmb: tf.Variable;
   private readonly offsets: number[];
   private readonly blocks: BlockParams[];
-  private readonly norm: tf.Variable;
   private readonly head: HeadParams;
   private readonly rope: RopeTable;
 
@@ -240,7 +245,7 @@ export class LlamaGen {
     this.nullClass = arch.numClasses;
     const mlpHidden = arch.mlpHidden ?? swigluHidden(D, { multipleOf: 64 });
     this.blockConfig = { dim: D, heads: arch.heads, mlp: "swiglu", mlpHidden, norm: "rms", normEps: arch.normEps ?? 1e-5, bias: false, causal: true, init: { normal: 0.02 } };
-    this.headConfig = { ...this.blockConfig };
+    this.headConfig = { ...this.blockConfig, mlpHidden: arch.headMlpHidden ?? mlpHidden };
     const p = this.params;
     const init = { normal: 0.02 };
     this.clsEmb = p.add("cls_emb", [arch.numClasses + 1, D], init);
@@ -248,11 +253,11 @@ export class LlamaGen {
     this.tokEmb = p.add("tok_emb", [totalVocab, D], init);
     this.offsets = arch.groupSizes.map((_, g) => arch.groupSizes.slice(0, g).reduce((a, b) => a + b, 0));
     this.blocks = transformerParams(p.scope("blocks"), this.blockConfig, arch.depth);
-    this.norm = p.add("norm.gamma", [D], "ones");
     const G = this.numGroups;
     this.head = {
       blocks: G > 1 ? transformerParams(p.scope("head.blocks"), this.headConfig, arch.headDepth) : [],
-      norm: G > 1 ? p.add("head.norm.gamma", [D], "ones") : this.norm,
+      // the final RMSNorm: after the trunk (single) or after the intra-position blocks (factorized)
+      norm: p.add(G > 1 ? "head.norm.gamma" : "norm.gamma", [D], "ones"),
       out: arch.groupSizes.map((V, g) => linearParams(p.scope(`head.out${g}`), D, V, { bias: false, init: "zeros" })),
     };
     this.rope = ropeTable({ gridH: arch.gridH, gridW: arch.gridW, headDim: D / arch.heads, base: arch.ropeBase ?? 10000, prefix: 1, prefixMode: arch.clsRope ?? "zero" });
@@ -303,28 +308,36 @@ export class LlamaGen {
 
   // ------------------------------------------------------------------------------------------------ forward
 
-  /** Σ_g E_g[s_g]: tokens [B, n, G] → [B, n, D] (one lookup in the concatenated table). */
-  private embedTokens(tokens: tf.Tensor3D, groups = this.numGroups): tf.Tensor3D {
-    const [B, n] = tokens.shape;
-    const D = this.arch.dim;
-    if (groups === 1) return tf.reshape(embedding(this.tokEmb, tf.add(tf.slice(tokens, [0, 0, 0], [B, n, 1]), this.offsets[0])), [B, n, D]) as tf.Tensor3D;
-    const ids = tf.add(tokens, tf.tensor1d(this.offsets, "int32"));
-    return tf.sum(embedding(this.tokEmb, ids), 2) as tf.Tensor3D; // [B, n, G, D] → [B, n, D]
+  /**
+   * Rows of `table` [V, D] at int32 ids [...] → [..., D]. Small tables (V ≤ ONE_HOT_MAX_VOCAB) use a one-hot
+   * matmul, whose gradient is one plain product (on wasm ~20× cheaper than scatterND at V ≈ 70); large ones
+   * nn/embedding (gather forward, scatterND gradient).
+   */
+  private lookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+    const [V, D] = table.shape as [number, number];
+    if (V > ONE_HOT_MAX_VOCAB) return embedding(table, ids);
+    const flat = tf.reshape(ids, [ids.size]) as tf.Tensor1D;
+    return tf.reshape(matmul(oneHotF32(flat, V), table), [...ids.shape, D]);
   }
 
-  /** Per-slot embeddings E_g[s_g] for g < G−1: tokens [B, n, G] → [B, n, G−1, D] (inputs of the intra-position head). */
-  private embedSlots(tokens: tf.Tensor3D, upTo: number): tf.Tensor4D {
-    const [B, n] = tokens.shape;
-    const ids = tf.add(tf.slice(tokens, [0, 0, 0], [B, n, upTo]), tf.tensor1d(this.offsets.slice(0, upTo), "int32"));
-    return embedding(this.tokEmb, ids) as tf.Tensor4D;
+  /** E_g[s_g] for every sub-token: tokens [B, n, G] → [B, n, G, D] (one lookup in the concatenated table). */
+  private embedGroups(tokens: tf.Tensor3D): tf.Tensor4D {
+    const ids = this.numGroups === 1 ? tokens : tf.add(tokens, tf.tensor1d(this.offsets, "int32"));
+    return this.lookup(this.tokEmb, ids) as tf.Tensor4D;
   }
 
-  /** Input sequence [c, x(s₀), …, x(s_{n−1})]: classes [B], tokens [B, n, G] (n may be 0) → [B, n+1, D]. */
+  /** Σ_g E_g[s_g]: per-group embeddings [B, n, G, D] → [B, n, D]. */
+  private sumGroups(e: tf.Tensor4D): tf.Tensor3D {
+    const [B, n, G, D] = e.shape;
+    return (G === 1 ? tf.reshape(e, [B, n, D]) : tf.sum(e, 2)) as tf.Tensor3D;
+  }
+
+  /** Input sequence [c, x(s₀), …, x(s_{n−1})]: classes [B], token embeddings [B, n, D] (or none) → [B, n+1, D]. */
   private inputSequence(classes: tf.Tensor1D, prefix: tf.Tensor3D | null): tf.Tensor3D {
     const B = classes.shape[0];
-    const c = tf.reshape(embedding(this.clsEmb, classes), [B, 1, this.arch.dim]) as tf.Tensor3D;
+    const c = tf.reshape(this.lookup(this.clsEmb, classes), [B, 1, this.arch.dim]) as tf.Tensor3D;
     if (!prefix || prefix.shape[1] === 0) return c;
-    return tf.concat([c, this.embedTokens(prefix)], 1) as tf.Tensor3D;
+    return tf.concat([c, prefix], 1) as tf.Tensor3D;
   }
 
   /** Trunk blocks over x [B, n, D] (optionally with KV caches), collecting hidden states after the listed blocks. */
@@ -344,17 +357,17 @@ export class LlamaGen {
   }
 
   /**
-   * Logits of slot g ∈ [0, upTo] for trunk states h [N, D] and the slot inputs [N, upTo, D]... computed together:
-   * returns logits per slot 0 … n−1 of the intra-position sequence [h, E₀[s₀], …] of length n.
+   * Logits of the first `slots` sub-tokens of each position: h [B, n, D] (trunk output), `slotEmb` [B, n, ≥ slots−1, D]
+   * (E_g[s_g] of the position's own sub-tokens; only the first slots−1 are read) → [B, n, V_g] for g < slots.
+   * single: RMSNorm(h)·W. factorized: the intra-position blocks over [h, E₀[s₀], …, E_{slots−2}[s_{slots−2}]].
    */
-  private headLogits(h: tf.Tensor3D, tokens: tf.Tensor3D | null, slots: number, dropout?: { rate: number; seed: number }): tf.Tensor3D[] {
+  private headLogits(h: tf.Tensor3D, slotEmb: tf.Tensor4D | null, slots: number, dropout?: { rate: number; seed: number }): tf.Tensor3D[] {
     const [B, n, D] = h.shape;
     if (this.numGroups === 1) return [linear(rmsNorm(h, this.head.norm, this.blockConfig.normEps), this.head.out[0]) as tf.Tensor3D];
-    // u = [h, E₀[s₀], …, E_{slots−2}[s_{slots−2}]] per position: [B·n, slots, D]
     let u = tf.reshape(h, [B * n, 1, D]) as tf.Tensor3D;
     if (slots > 1) {
-      const e = tf.reshape(this.embedSlots(tokens!, slots - 1), [B * n, slots - 1, D]);
-      u = tf.concat([u, e], 1) as tf.Tensor3D;
+      const e = slotEmb!.shape[2] === slots - 1 ? slotEmb! : tf.slice(slotEmb!, [0, 0, 0, 0], [B, n, slots - 1, D]);
+      u = tf.concat([u, tf.reshape(e, [B * n, slots - 1, D])], 1) as tf.Tensor3D;
     }
     this.head.blocks.forEach((p, i) => {
       u = transformerBlock(u, p, this.headConfig, { dropout: dropout && dropout.rate > 0 ? { rate: dropout.rate, seed: mixSeed(dropout.seed, "head", i) } : undefined });
@@ -376,12 +389,14 @@ export class LlamaGen {
     }
     return tf.tidy(() => {
       const [B, T, G] = tokens.shape;
-      let x = this.inputSequence(classes, tf.slice(tokens, [0, 0, 0], [B, T - 1, G]) as tf.Tensor3D);
+      const D = this.arch.dim;
+      const e = this.embedGroups(tokens); // [B, T, G, D]
+      let x = this.inputSequence(classes, this.sumGroups(tf.slice(e, [0, 0, 0, 0], [B, T - 1, G, D]) as tf.Tensor4D));
       const tr = opts.train;
       if (tr && (tr.tokenDropout ?? 0) > 0) x = tf.dropout(x, tr.tokenDropout!, undefined, mixSeed(tr.seed, "token-dropout")) as tf.Tensor3D;
       const drop = tr && (tr.residDropout ?? 0) > 0 ? { rate: tr.residDropout!, seed: mixSeed(tr.seed, "resid") } : undefined;
       const { h, hidden } = this.trunk(x, { dropout: drop, hiddenAt: opts.hiddenAt });
-      const logits = this.headLogits(h, tokens, G, drop);
+      const logits = this.headLogits(h, G > 1 ? (tf.slice(e, [0, 0, 0, 0], [B, T, G - 1, D]) as tf.Tensor4D) : null, G, drop);
       return { logits, hidden };
     });
   }
@@ -415,7 +430,7 @@ export class LlamaGen {
           const targets = tf.reshape(tf.slice(tokens, [0, 0, g], [tokens.shape[0], tokens.shape[1], 1]), [-1]);
           const flat = tf.reshape(l, [-1, V]);
           const lse = tf.logSumExp(flat, 1);
-          const picked = tf.sum(tf.mul(flat, tf.oneHot(targets as tf.Tensor1D, V)), 1);
+          const picked = tf.sum(tf.mul(flat, oneHotF32(targets as tf.Tensor1D, V)), 1);
           const ce = tf.mean(tf.sub(lse, picked)) as tf.Scalar;
           parts[`ce${g}`] = ce;
           return ce;
@@ -458,18 +473,18 @@ export class LlamaGen {
         // trunk state at position k: [rows, 1, D]
         const h = tf.tidy(() => {
           if (useCache) {
-            const x = k === 0 ? this.inputSequence(clsT, null) : this.embedTokens(this.tokenRows(out, B, k - 1, 1, guided));
+            const x = k === 0 ? this.inputSequence(clsT, null) : this.sumGroups(this.embedGroups(this.tokenRows(out, B, k - 1, 1, guided)));
             return this.trunk(x, { caches }).h;
           }
-          const x = this.inputSequence(clsT, k === 0 ? null : this.tokenRows(out, B, 0, k, guided));
+          const x = this.inputSequence(clsT, k === 0 ? null : this.sumGroups(this.embedGroups(this.tokenRows(out, B, 0, k, guided))));
           const full = this.trunk(x, {}).h;
           return tf.slice(full, [0, k, 0], [rows, 1, this.arch.dim]) as tf.Tensor3D;
         });
         try {
           for (let g = 0; g < G; g++) {
             const lt = tf.tidy(() => {
-              const slotTokens = g > 0 ? this.tokenRows(out, B, k, 1, guided) : null;
-              const all = this.headLogits(h, slotTokens, g + 1);
+              const slotEmb = g > 0 ? this.embedGroups(this.tokenRows(out, B, k, 1, guided)) : null;
+              const all = this.headLogits(h, slotEmb, g + 1);
               return tf.reshape(all[g], [rows, this.arch.groupSizes[g]]);
             });
             const logits = (await lt.data()) as Float32Array;
@@ -523,6 +538,14 @@ export class LlamaGen {
     this.rope.dispose();
     this.params.dispose();
   }
+}
+
+/**
+ * One-hot rows as float32. (tfjs-wasm 4.22's OneHot with dtype "float32" writes the int32 bit patterns into the
+ * float buffer — 1 becomes 1.4e−45 — so build it as int32 and cast.)
+ */
+function oneHotF32(ids: tf.Tensor1D, depth: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(ids, depth), "float32") as tf.Tensor2D;
 }
 
 /** Throws unless every class is an integer in [0, C] ([0, C) without the null class). */
