@@ -18,3 +18,6 @@ export * from "./quant/index";
 export * from "./flow/index";
 export * from "./models/dit";
 export * from "./experiments/diffusion";
+export * from "./models/llamagen";
+export * from "./models/sampling";
+export * from "./experiments/ar";
