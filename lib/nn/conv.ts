@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { customOp } from "./custom";
+import { addBias } from "./matmul";
 
 /** Padding: "same" (TensorFlow's rule: output ⌈H/s⌉, extra pixel at the bottom/right), "valid", or explicit [top, bottom, left, right]. */
 export type ConvPad = "same" | "valid" | [number, number, number, number];
@@ -148,7 +149,8 @@ export interface ConvParams {
 /** conv2d(x, w) + b. */
 export function conv2dLayer(x: tf.Tensor4D, p: ConvParams, opts: ConvOptions = {}): tf.Tensor4D {
   const y = conv2d(x, p.w as tf.Tensor4D, opts);
-  return p.b ? tf.add(y, p.b) : y;
+  if (!p.b) return y;
+  return p.b.rank === 1 ? addBias(y, p.b) : tf.add(y, p.b);
 }
 
 /**

@@ -4,7 +4,11 @@
  * tfjs-wasm runs XNNPACK's GEMM only for a non-transposed product with batch 1; transposed or batched products run a
  * scalar loop (0.8–3.4 GFLOP/s vs ~40). tfjs's own gradient of `matMul` asks for exactly the transposed products, so
  * here the gradient is   dA = dY·Bᵀ,  dB = Aᵀ·dY   with Bᵀ, Aᵀ materialised by an explicit `tf.transpose` and then
- * a plain product. Gradients are lazy: a constant input costs nothing (see ./custom).
+ * a plain product. The transpose is the cost (a strided copy of the operand), so dB is computed as (dYᵀ·A)ᵀ when dY is
+ * the narrower of the two tall operands (e.g. the second MLP matrix: A [M, 4D], dY [M, D]).
+ * Bias gradients (Σ over rows) are a product with a row of ones: wasm's Sum over a leading axis transposes its
+ * input first (~50× slower than the GEMM at [2048, 4096]).
+ * Gradients are lazy: a constant input costs nothing (see ./custom).
  */
 import * as tf from "@tensorflow/tfjs";
 import { customOp } from "./custom";
@@ -28,9 +32,35 @@ function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     },
     (dy, [sa, sb]) => [
       () => tf.matMul(dy as tf.Tensor2D, tf.transpose(sb) as tf.Tensor2D),
-      () => tf.matMul(tf.transpose(sa) as tf.Tensor2D, dy as tf.Tensor2D),
+      () => {
+        const [m, k] = sa.shape;
+        const n = dy.shape[1] as number;
+        // Aᵀ·dY copies A (m·k) for the transpose; (dYᵀ·A)ᵀ copies dY (m·n) and the small result (k·n)
+        if (m * n + k * n < m * k) return tf.transpose(tf.matMul(tf.transpose(dy) as tf.Tensor2D, sa as tf.Tensor2D));
+        return tf.matMul(tf.transpose(sa) as tf.Tensor2D, dy as tf.Tensor2D);
+      },
     ],
   );
+}
+
+/** Σ over the rows of x [m, n] → [n], as ones [1, m]·x (XNNPACK GEMM; wasm's Sum over axis 0 transposes first). */
+export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
+  const [m, n] = x.shape;
+  return tf.reshape(tf.matMul(tf.ones([1, m]) as tf.Tensor2D, x), [n]) as tf.Tensor1D;
+}
+
+/**
+ * y + b for y [..., n] and a bias b [n] (broadcast over the leading axes); the bias gradient is sumRows(dy) instead
+ * of tfjs's Sum over the broadcast axes.
+ */
+export function addBias<T extends tf.Tensor>(y: T, b: tf.Tensor): T {
+  const n = y.shape[y.rank - 1];
+  if (b.rank !== 1 || b.shape[0] !== n) throw new Error(`addBias: bias [${b.shape}] does not fit the last axis of [${y.shape}] (expected [${n}])`);
+  return customOp(
+    [y, b],
+    () => tf.add(y, b),
+    (dy) => [() => dy, () => sumRows(tf.reshape(dy, [-1, n]) as tf.Tensor2D)],
+  ) as T;
 }
 
 /** Batched [..., m, k]·[..., k, n] with equal batch dims; gradient through explicit transposes. */
@@ -83,7 +113,8 @@ export interface LinearParams {
 export function linear<T extends tf.Tensor>(x: T, p: LinearParams): T {
   if (p.w.rank !== 2) throw new Error(`linear: weight must be [in, out], got [${p.w.shape}]`);
   const y = matmul(x, p.w);
-  return (p.b ? tf.add(y, p.b) : y) as T;
+  if (!p.b) return y;
+  return (p.b.rank === 1 ? addBias(y, p.b) : tf.add(y, p.b)) as T;
 }
 
 /**
