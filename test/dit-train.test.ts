@@ -22,6 +22,7 @@ import {
   sampleDiTImages,
   decodeDiTLatents,
   evaluateDiT,
+  ditRequantizeComparison,
   snapToCodeGrid,
   indicesToCodeArray,
   offGridDistance,
@@ -107,6 +108,10 @@ test("trainDiT (tiny): names its tokenizer run, caches latents, m = 1/std, loss 
       assert.throws(() => sampleDiTLatents(dit, [0], { steps: 0 }), /steps=0 must be a positive integer/);
       const ev = await evaluateDiT(dit, { n: 130, steps: 1, featureNet: "tiny" });
       assert.ok(Number.isFinite(ev.gfid) && ev.gfid > 0 && ev.samplesPerSec > 0, JSON.stringify(ev));
+      // the re-quantize comparison decodes the same latents both ways
+      const rq = await ditRequantizeComparison(dit, { n: 130, steps: 1, featureNet: "tiny" });
+      assert.deepEqual(rq.map((r) => r.decoding), ["continuous", "re-quantized"]);
+      assert.ok(rq[0].offGrid > 0 && rq[0].offGrid <= 0.5 && rq[1].offGrid === 0 && rq.every((r) => Number.isFinite(r.gfid)));
     } finally {
       dit.dispose();
     }

@@ -565,24 +565,44 @@ export interface RequantizeRow {
   outOfRange: number;
 }
 
-/** gFID of the same samples decoded continuously (the paper) and after snapping them to the code grid. */
+/**
+ * gFID of the same samples decoded continuously (the paper) and after snapping them to the code grid. The latents
+ * are integrated once (uniformly drawn classes, as `evaluateDiT`) and decoded both ways.
+ */
 export async function ditRequantizeComparison(dit: DiTModel, opts: Omit<DiTEvalOptions, "requantize"> = {}): Promise<RequantizeRow[]> {
   const s = samplingOf(dit, opts);
-  const probe = sampleDiTLatents(dit, sampleClasses(Math.min(opts.n ?? 256, 256), dit.classNames.length, opts.seed ?? 0), { ...opts, ...s });
-  const grid = offGridDistance(dit.tokenizer.fsq, probe);
-  probe.dispose();
-  const rows: RequantizeRow[] = [];
-  for (const requantize of [false, true]) {
-    const ev = await evaluateDiT(dit, { ...opts, ...s, requantize });
-    rows.push({
-      decoding: requantize ? "re-quantized" : "continuous",
-      gfid: ev.gfid,
-      offGrid: requantize ? 0 : grid.mean,
-      nearCode: requantize ? 1 : grid.within10pct,
-      outOfRange: requantize ? 0 : grid.outOfRange,
-    });
+  const n = opts.n ?? dit.config.evalSamples;
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`ditRequantizeComparison: n=${n} samples; expected a positive integer`);
+  const bs = opts.batchSize ?? dit.config.sampleBatch;
+  const z = sampleDiTLatents(dit, sampleClasses(n, dit.classNames.length, opts.seed ?? 0), { ...opts, ...s, batchSize: bs });
+  try {
+    const grid = offGridDistance(dit.tokenizer.fsq, z);
+    const rows: RequantizeRow[] = [];
+    for (const requantize of [false, true]) {
+      // serves consecutive slices of the precomputed latents, decoded one way or the other
+      let offset = 0;
+      const sampler: Sampler = (m: number) => {
+        const part = tf.slice(z, [offset, 0, 0, 0], [m, -1, -1, -1]);
+        offset += m;
+        try {
+          return decodeDiTLatents(dit, part, { requantize });
+        } finally {
+          part.dispose();
+        }
+      };
+      const ev = await evaluateGenerator(sampler, n, { preset: opts.featureNet ?? dit.config.featureNet, batchSize: bs, precisionRecall: false, progress: false });
+      rows.push({
+        decoding: requantize ? "re-quantized" : "continuous",
+        gfid: ev.fid,
+        offGrid: requantize ? 0 : grid.mean,
+        nearCode: requantize ? 1 : grid.within10pct,
+        outOfRange: requantize ? 0 : grid.outOfRange,
+      });
+    }
+    return rows;
+  } finally {
+    z.dispose();
   }
-  return rows;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
