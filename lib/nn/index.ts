@@ -16,3 +16,4 @@ export * from "./swiglu";
 export * from "./adaln";
 export * from "./transformer";
 export * from "./flops";
+export * from "./cross-entropy";

@@ -1,0 +1,84 @@
+/**
+ * Fast paths added for speed (lib/nn) against the plain tfjs formulation on cpu — same values and gradients within
+ * float32 tolerance — and wasm against cpu: fused softmax cross-entropy, the GEMM bias gradient (addBias/sumRows).
+ * (matmul, conv, attention, norms, activations: test/nn-ops.test.ts.)
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend";
+import { Rng } from "../lib/rng";
+import { softmaxCrossEntropy } from "../lib/nn/cross-entropy";
+import { addBias, sumRows } from "../lib/nn/matmul";
+
+function normal(n: number, seed: string, scale = 1): Float32Array {
+  const r = new Rng(3, seed);
+  return Float32Array.from({ length: n }, () => scale * r.normal());
+}
+
+function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string, rel = 1e-5): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  let ref = 1e-6;
+  let d = 0;
+  for (let i = 0; i < b.length; i++) {
+    ref = Math.max(ref, Math.abs(b[i]));
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+  }
+  assert.ok(d <= rel * ref, `${what}: max |Δ| ${d} vs max |ref| ${ref}`);
+}
+
+/** value and gradient of f at x (no leaks) */
+function valueAndGrad(f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, r?: tf.Tensor): { v: Float32Array; g: Float32Array } {
+  const before = tf.memory().numTensors;
+  const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => (r ? tf.sum(tf.mul(f(t), r)) : (f(t) as tf.Scalar)))(x);
+  const out = { v: value.dataSync().slice() as Float32Array, g: grad.dataSync().slice() as Float32Array };
+  tf.dispose([value, grad]);
+  assert.equal(tf.memory().numTensors, before, "no tensor leak");
+  return out;
+}
+
+const N = 7, V = 11;
+const targetsOf = () => tf.tensor1d([0, 10, 3, 3, 5, 10, 1], "int32");
+const plainCE = (z: tf.Tensor, t: tf.Tensor1D) => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(z), tf.oneHot(t, V)), 1)));
+
+test("softmaxCrossEntropy equals logSoftmax + one-hot (values, gradients) on cpu and wasm; large logits stay finite", async () => {
+  const res: Record<string, { v: Float32Array; g: Float32Array }> = {};
+  for (const backend of ["cpu", "wasm"] as const) {
+    await initBackend(backend, { log: () => {} });
+    const t = targetsOf();
+    const z = tf.tensor2d(normal(N * V, "ce", 3), [N, V]);
+    const fast = valueAndGrad((x) => softmaxCrossEntropy(x as tf.Tensor2D, t), z);
+    const ref = valueAndGrad((x) => plainCE(x, t), z);
+    close(fast.v, ref.v, `${backend} loss`);
+    close(fast.g, ref.g, `${backend} gradient`);
+    res[backend] = fast;
+    const big = tf.mul(z, 1000);
+    const l = softmaxCrossEntropy(big as tf.Tensor2D, t);
+    assert.ok(Number.isFinite(l.dataSync()[0]), "finite for logits ~1e3");
+    tf.dispose([t, z, big, l]);
+  }
+  close(res.wasm.v, res.cpu.v, "wasm vs cpu loss");
+  close(res.wasm.g, res.cpu.g, "wasm vs cpu gradient", 1e-4);
+  assert.throws(() => softmaxCrossEntropy(tf.zeros([2, 3]) as tf.Tensor2D, tf.tensor1d([0, 1, 2], "int32")), /targets must be int32 \[2\]/);
+});
+
+test("addBias / sumRows: the GEMM bias gradient equals tfjs's broadcast add on cpu and wasm", async () => {
+  for (const backend of ["cpu", "wasm"] as const) {
+    await initBackend(backend, { log: () => {} });
+    const x = tf.tensor3d(normal(2 * 5 * 4, "x"), [2, 5, 4]);
+    const b = tf.tensor1d(normal(4, "b"));
+    const r = tf.tensor3d(normal(2 * 5 * 4, "r"), [2, 5, 4]);
+    for (const [which, arg] of [["x", x], ["b", b]] as const) {
+      const f = (t: tf.Tensor) => (which === "x" ? addBias(t, b) : addBias(x, t));
+      const g = (t: tf.Tensor) => (which === "x" ? tf.add(t, b) : tf.add(x, t));
+      const fast = valueAndGrad(f, arg, r);
+      const ref = valueAndGrad(g, arg, r);
+      close(fast.v, ref.v, `${backend} addBias value`);
+      close(fast.g, ref.g, `${backend} addBias d${which}`);
+    }
+    const m = tf.tensor2d(normal(6 * 3, "m"), [6, 3]);
+    close(tf.tidy(() => sumRows(m).dataSync()), tf.tidy(() => tf.sum(m, 0).dataSync()), `${backend} sumRows`);
+    assert.throws(() => addBias(x, tf.zeros([3])), /bias \[3\] does not fit the last axis of \[2,5,4\]/);
+    tf.dispose([x, b, r, m]);
+  }
+});
