@@ -6,8 +6,8 @@
  * one line — and writes the folder atomically (temp folder, then rename). A cached network is never retrained.
  *
  * Presets:
- *   - "full": the network every reported number uses. All 60 000 train images, 2 epochs, batch 64, AdamW with warm-up
- *     and cosine decay. A few minutes on wasm (1 core).
+ *   - "full": the network every reported number uses. All 60 000 train images, 3 epochs, batch 64, AdamW with warm-up
+ *     and cosine decay. About 6.5 CPU minutes on wasm (1 core), 90.7 % test accuracy.
  *   - "tiny": a TEST-ONLY stand-in trained on 3 000 images for 1 epoch (seconds; clearly lower accuracy). Its FIDs are
  *     not comparable to the full network's.
  * Training is deterministic from the seed (ParamStore init, seeded batches); across backends the weights differ by
@@ -41,7 +41,7 @@ export interface FeatureNetConfig {
 }
 
 export const FEATURE_NET_PRESETS: Record<FeatureNetPreset, FeatureNetConfig> = {
-  full: { arch: DEFAULT_CLASSIFIER_ARCH, seed: 20240601, trainLimit: 60000, epochs: 2, batchSize: 64, lr: 2e-3, weightDecay: 1e-4, warmupSteps: 100, minLrFraction: 0.02 },
+  full: { arch: DEFAULT_CLASSIFIER_ARCH, seed: 20240601, trainLimit: 60000, epochs: 3, batchSize: 64, lr: 2e-3, weightDecay: 1e-4, warmupSteps: 100, minLrFraction: 0.02 },
   tiny: { arch: DEFAULT_CLASSIFIER_ARCH, seed: 20240601, trainLimit: 3000, epochs: 1, batchSize: 64, lr: 2e-3, weightDecay: 1e-4, warmupSteps: 5, minLrFraction: 0.1 },
 };
 
