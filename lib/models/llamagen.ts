@@ -22,7 +22,9 @@
  *
  * Conditioning: class c ∈ [0, C) and the null class C (label dropout during training, the unconditional branch of
  * classifier-free guidance). Init (LlamaGen): linear and embedding weights N(0, 0.02), output heads zero.
- * All products go through nn/matmul, all lookups through nn/embedding (scatterND gradient): trains on wasm and cpu.
+ * All products go through nn/matmul; lookups in small tables (≤ 512 rows: the sub-token and class tables) are one-hot
+ * matmuls, larger ones (single-index vocabularies) nn/embedding with its scatterND gradient: trains on wasm and cpu.
+ * Cost: the intra-position head runs on T·G slots, so at D = 128, depth 4, G = 4 it costs about as much as the trunk.
  *
  * REPA hook: `forward(…, { hiddenAt: [ℓ] })` also returns the trunk's hidden states after block ℓ (1-indexed),
  * [B, T, D], position i aligned with the token it predicts.
