@@ -1,6 +1,7 @@
 /**
  * Fast paths added for speed (lib/nn) against the plain tfjs formulation on cpu — same values and gradients within
- * float32 tolerance — and wasm against cpu: fused softmax cross-entropy, the GEMM bias gradient (addBias/sumRows).
+ * float32 tolerance — and wasm against cpu: fused softmax cross-entropy, the GEMM bias gradient (addBias/sumRows),
+ * the norms' variants without affine parameters and on other ranks (the affine rank-3/4 cases are in nn-ops).
  * (matmul, conv, attention, norms, activations: test/nn-ops.test.ts.)
  */
 import { test } from "node:test";
@@ -10,6 +11,7 @@ import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/rng";
 import { softmaxCrossEntropy } from "../lib/nn/cross-entropy";
 import { addBias, sumRows } from "../lib/nn/matmul";
+import { groupNorm, layerNorm, rmsNorm } from "../lib/nn/norm";
 
 function normal(n: number, seed: string, scale = 1): Float32Array {
   const r = new Rng(3, seed);
@@ -80,5 +82,45 @@ test("addBias / sumRows: the GEMM bias gradient equals tfjs's broadcast add on c
     close(tf.tidy(() => sumRows(m).dataSync()), tf.tidy(() => tf.sum(m, 0).dataSync()), `${backend} sumRows`);
     assert.throws(() => addBias(x, tf.zeros([3])), /bias \[3\] does not fit the last axis of \[2,5,4\]/);
     tf.dispose([x, b, r, m]);
+  }
+});
+
+test("norms without γ/β, and GroupNorm on [B, T, C], equal the plain formulas (values, input gradients) on cpu and wasm", async () => {
+  const plainLN = (x: tf.Tensor) => {
+    const m = tf.mean(x, -1, true);
+    return tf.div(tf.sub(x, m), tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(x, m)), -1, true), 1e-5)));
+  };
+  const plainRMS = (x: tf.Tensor) => tf.div(x, tf.sqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-6)));
+  const plainGN3 = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const [B, T, C] = x.shape;
+    const v = tf.reshape(x, [B, T, 2, C / 2]);
+    const m = tf.mean(v, [1, 3], true);
+    const n = tf.div(tf.sub(v, m), tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(v, m)), [1, 3], true), 1e-6)));
+    return tf.add(tf.mul(tf.reshape(n, x.shape), g), b);
+  };
+  for (const backend of ["cpu", "wasm"] as const) {
+    await initBackend(backend, { log: () => {} });
+    const x = tf.tensor4d(normal(2 * 3 * 2 * 8, "nx", 2), [2, 3, 2, 8]);
+    const r = tf.tensor4d(normal(2 * 3 * 2 * 8, "nr"), [2, 3, 2, 8]);
+    const cases: [string, (t: tf.Tensor) => tf.Tensor, (t: tf.Tensor) => tf.Tensor][] = [
+      ["layerNorm {}", (t) => layerNorm(t, {}, 1e-5), plainLN],
+      ["rmsNorm null", (t) => rmsNorm(t, null, 1e-6), plainRMS],
+    ];
+    for (const [name, fast, ref] of cases) {
+      const a = valueAndGrad(fast, x, r);
+      const b = valueAndGrad(ref, x, r);
+      close(a.v, b.v, `${backend} ${name} value`);
+      close(a.g, b.g, `${backend} ${name} dx`, 1e-4);
+    }
+    const x3 = tf.tensor3d(normal(2 * 5 * 4, "g3"), [2, 5, 4]);
+    const r3 = tf.tensor3d(normal(2 * 5 * 4, "g3r"), [2, 5, 4]);
+    const g = tf.tensor1d(normal(4, "g3g"));
+    const b = tf.tensor1d(normal(4, "g3b"));
+    const fast = valueAndGrad((t) => groupNorm(t, { gamma: g, beta: b }, 2, 1e-6), x3, r3);
+    const ref = valueAndGrad((t) => plainGN3(t, g, b), x3, r3);
+    close(fast.v, ref.v, `${backend} groupNorm [B,T,C] value`);
+    close(fast.g, ref.g, `${backend} groupNorm [B,T,C] dx`, 1e-4);
+    assert.throws(() => layerNorm(x, { gamma: tf.ones([3]) }), /layerNorm: gamma has shape \[3\]; expected \[8\]/);
+    tf.dispose([x, r, x3, r3, g, b]);
   }
 });
