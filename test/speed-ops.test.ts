@@ -1,7 +1,8 @@
 /**
  * Fast paths added for speed (lib/nn) against the plain tfjs formulation on cpu — same values and gradients within
  * float32 tolerance — and wasm against cpu: fused softmax cross-entropy, the GEMM bias gradient (addBias/sumRows),
- * the norms' variants without affine parameters and on other ranks (the affine rank-3/4 cases are in nn-ops).
+ * the norms' variants without affine parameters and on other ranks (the affine rank-3/4 cases are in nn-ops), and
+ * edge cases of the stride-2 input gradient by output phases (1-pixel sides, phases without taps, k = 5).
  * (matmul, conv, attention, norms, activations: test/nn-ops.test.ts.)
  */
 import { test } from "node:test";
@@ -12,6 +13,7 @@ import { Rng } from "../lib/rng";
 import { softmaxCrossEntropy } from "../lib/nn/cross-entropy";
 import { addBias, sumRows } from "../lib/nn/matmul";
 import { groupNorm, layerNorm, rmsNorm } from "../lib/nn/norm";
+import { conv2d, type ConvPad } from "../lib/nn/conv";
 
 function normal(n: number, seed: string, scale = 1): Float32Array {
   const r = new Rng(3, seed);
@@ -122,5 +124,28 @@ test("norms without γ/β, and GroupNorm on [B, T, C], equal the plain formulas 
     close(fast.g, ref.g, `${backend} groupNorm [B,T,C] dx`, 1e-4);
     assert.throws(() => layerNorm(x, { gamma: tf.ones([3]) }), /layerNorm: gamma has shape \[3\]; expected \[8\]/);
     tf.dispose([x, r, x3, r3, g, b]);
+  }
+});
+
+test("conv2d stride-2 input gradient by phases: 1-pixel sides, phases without taps, k = 5 (cpu, vs tf.conv2d autodiff)", async () => {
+  await initBackend("cpu", { log: () => {} });
+  const cases: [number[], number, ConvPad][] = [
+    [[2, 1, 5, 3], 3, "same"],
+    [[1, 6, 1, 2], 3, "same"],
+    [[2, 5, 6, 3], 1, "valid"], // 1×1, stride 2: odd rows/columns of dx get nothing
+    [[1, 9, 8, 2], 5, "same"],
+    [[1, 7, 7, 2], 2, [1, 0, 0, 1]],
+  ];
+  for (const [xs, k, pad] of cases) {
+    const x = tf.tensor4d(normal(xs.reduce((a, b) => a * b), `cx${xs}${k}`), xs as [number, number, number, number]);
+    const w = tf.tensor4d(normal(k * k * xs[3] * 4, `cw${xs}${k}`), [k, k, xs[3], 4]);
+    const tfPad = typeof pad === "string" ? pad : ([[0, 0], [pad[0], pad[1]], [pad[2], pad[3]], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]);
+    const y = tf.conv2d(x, w, 2, tfPad);
+    const r = tf.tensor(normal(y.size, `cr${xs}${k}`), y.shape);
+    const fast = valueAndGrad((t) => conv2d(t as tf.Tensor4D, w, { stride: 2, pad }), x, r);
+    const ref = valueAndGrad((t) => tf.conv2d(t as tf.Tensor4D, w, 2, tfPad), x, r);
+    close(fast.v, ref.v, `x[${xs}] k${k} pad ${JSON.stringify(pad)} value`);
+    close(fast.g, ref.g, `x[${xs}] k${k} pad ${JSON.stringify(pad)} dx`, 1e-4);
+    tf.dispose([x, w, y, r]);
   }
 });

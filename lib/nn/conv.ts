@@ -5,8 +5,9 @@
  * ~0.02 GFLOP/s), so the backward pass is built from forward convolutions, which run on XNNPACK:
  *   dW = conv2d(xᵀ [C, H, W, B], dyᵀ [Ho, Wo, B, O], dilation s) → [C, kh, kw, O] → [kh, kw, C, O]
  *        (batch and channel axes swapped; measured ~6× faster than im2col patches × matmul at tokenizer sizes);
- *   dx = conv2d(dy, flipped Wᵀ) with the complementary padding; for stride 2, dy is first dilated with zeros
- *        (4× the MACs, still ~2× faster than wasm's Conv2DBackpropInput).
+ *   dx = conv2d(dy, flipped Wᵀ) with the complementary padding; for stride 2, one such convolution per output
+ *        phase (row and column parity) with that phase's filter taps, interleaved by concat + reshape (exactly the
+ *        useful MACs; zero-dilating dy instead costs 4×). Taps are flipped by a gather (wasm's Reverse is slow).
  * Gradients are lazy (./custom): an input that needs no gradient costs nothing.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -85,29 +86,74 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, s: 
   return tf.transpose(out, [1, 2, 0, 3]) as tf.Tensor4D;
 }
 
-/** dy [B, Ho, Wo, O] with s−1 zeros after every row and column: [B, s·Ho, s·Wo, O] (s = 2 here). */
-function dilate2(dy: tf.Tensor4D): tf.Tensor4D {
-  const [B, Ho, Wo, O] = dy.shape;
-  const cols = tf.reshape(tf.concat([dy, tf.zerosLike(dy)], 3), [B, Ho, 1, 2 * Wo * O]);
-  return tf.reshape(tf.concat([cols, tf.zerosLike(cols)], 2), [B, 2 * Ho, 2 * Wo, O]) as tf.Tensor4D;
+/**
+ * Taps (u0 + s·i, v0 + s·j) of w [kh, kw, C, O], flipped in both spatial axes and in/out swapped:
+ * [Ku, Kv, O, C] (null when the phase has no taps). A gather of tap rows, not Reverse (a slow kernel on wasm).
+ */
+function flippedTaps(w: tf.Tensor4D, u0: number, v0: number, s: number): tf.Tensor4D | null {
+  const [kh, kw, C, O] = w.shape;
+  const us: number[] = [];
+  const vs: number[] = [];
+  for (let u = u0; u < kh; u += s) us.push(u);
+  for (let v = v0; v < kw; v += s) vs.push(v);
+  if (us.length === 0 || vs.length === 0) return null;
+  const idx: number[] = [];
+  for (let i = us.length - 1; i >= 0; i--) for (let j = vs.length - 1; j >= 0; j--) idx.push(us[i] * kw + vs[j]);
+  const taps = tf.gather(tf.reshape(w, [kh * kw, C * O]), tf.tensor1d(idx, "int32"));
+  return tf.transpose(tf.reshape(taps, [us.length, vs.length, C, O]), [0, 1, 3, 2]) as tf.Tensor4D;
 }
 
 /**
- * dx [B, H, W, C] of the convolution, given dy [B, Ho, Wo, O]: the full correlation of dy (zero-dilated when s = 2)
- * with the flipped, in/out-swapped filter, padded so that the output has H×W pixels (XNNPACK forward convolution;
- * wasm's Conv2DBackpropInput is several times slower).
+ * The full correlation of dy [B, Ho, Wo, O] with the flipped taps f [Ka, Kb, O, C], windowed to R×S outputs whose
+ * first row/column is output index (da, db) of the full correlation: R×S×C.
+ */
+function correlate(dy: tf.Tensor4D, f: tf.Tensor4D, R: number, S: number, da: number, db: number): tf.Tensor4D {
+  const [, Ho, Wo] = dy.shape;
+  const [Ka, Kb] = f.shape;
+  const q: Pads = [Ka - 1 - da, 0, Kb - 1 - db, 0];
+  q[1] = R + Ka - 1 - Ho - q[0];
+  q[3] = S + Kb - 1 - Wo - q[2];
+  const [dc, qq] = cropNegative(dy, q);
+  return tf.conv2d(dc, f, 1, explicit(qq));
+}
+
+/** Interleaves d0 [B, R, ⌈W/2⌉, C] (even columns) and d1 [B, R, ⌊W/2⌋, C] (odd columns) → [B, R, W, C]. */
+function interleaveCols(d0: tf.Tensor4D, d1: tf.Tensor4D, W: number): tf.Tensor4D {
+  const [B, R, W0, C] = d0.shape;
+  const d1p = d1.shape[2] < W0 ? (tf.pad(d1, [[0, 0], [0, 0], [0, W0 - d1.shape[2]], [0, 0]]) as tf.Tensor4D) : d1;
+  const t = tf.reshape(tf.concat([d0, d1p], 3), [B, R, 2 * W0, C]) as tf.Tensor4D;
+  return 2 * W0 === W ? t : (tf.slice(t, [0, 0, 0, 0], [B, R, W, C]) as tf.Tensor4D);
+}
+
+/** Interleaves r0 [B, ⌈H/2⌉, W, C] (even rows) and r1 [B, ⌊H/2⌋, W, C] (odd rows) → [B, H, W, C]. */
+function interleaveRows(r0: tf.Tensor4D, r1: tf.Tensor4D, H: number): tf.Tensor4D {
+  const [B, H0, W, C] = r0.shape;
+  const r1p = r1.shape[1] < H0 ? (tf.pad(r1, [[0, 0], [0, H0 - r1.shape[1]], [0, 0], [0, 0]]) as tf.Tensor4D) : r1;
+  const t = tf.reshape(tf.concat([tf.reshape(r0, [B, H0, 1, W * C]), tf.reshape(r1p, [B, H0, 1, W * C])], 2), [B, 2 * H0, W, C]) as tf.Tensor4D;
+  return 2 * H0 === H ? t : (tf.slice(t, [0, 0, 0, 0], [B, H, W, C]) as tf.Tensor4D);
+}
+
+/**
+ * dx [B, H, W, C] of the convolution, given dy [B, Ho, Wo, O]: the full correlation of dy with the flipped,
+ * in/out-swapped filter, padded so that the output has H×W pixels (XNNPACK forward convolution; wasm's
+ * Conv2DBackpropInput is several times slower).
+ * Stride 2: input row r = 2m + a − p_top receives only taps u ≡ a (mod 2) from dy rows m − i (u = a + 2i), so each
+ * row/column parity (ρ, σ) of dx is one stride-1 correlation with the taps of phase a = (ρ + p_top) mod 2,
+ * b = (σ + p_left) mod 2, starting at m = ⌊(ρ + p_top)/2⌋; the four results are interleaved.
  */
 function inputGrad(xShape: [number, number, number, number], w: tf.Tensor4D, dy: tf.Tensor4D, s: number, p: Pads): tf.Tensor4D {
-  const [kh, kw] = w.shape;
-  const [, H, W] = xShape;
-  const d = s === 1 ? dy : dilate2(dy);
-  const [, Hd, Wd] = d.shape;
-  const q: Pads = [kh - 1 - p[0], 0, kw - 1 - p[2], 0];
-  q[1] = H + kh - 1 - Hd - q[0]; // = kh − 1 − bottom when s = 1 and every row is used
-  q[3] = W + kw - 1 - Wd - q[2];
-  const [dc, qq] = cropNegative(d, q);
-  const wf = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-  return tf.conv2d(dc, wf, 1, explicit(qq));
+  const [B, H, W, C] = xShape;
+  if (s === 1) return correlate(dy, flippedTaps(w, 0, 0, 1)!, H, W, p[0], p[2]);
+  const phase = (rho: number, sig: number): tf.Tensor4D => {
+    const R = Math.ceil((H - rho) / 2);
+    const S = Math.ceil((W - sig) / 2);
+    const f = R > 0 && S > 0 ? flippedTaps(w, (rho + p[0]) % 2, (sig + p[2]) % 2, 2) : null;
+    if (!f) return tf.zeros([B, Math.max(R, 0), Math.max(S, 0), C]) as tf.Tensor4D;
+    return correlate(dy, f, R, S, Math.floor((rho + p[0]) / 2), Math.floor((sig + p[2]) / 2));
+  };
+  if (W === 1) return H === 1 ? phase(0, 0) : interleaveRows(phase(0, 0), phase(1, 0), H);
+  const rows = [0, 1].map((rho) => interleaveCols(phase(rho, 0), phase(rho, 1), W));
+  return H === 1 ? rows[0] : interleaveRows(rows[0], rows[1], H);
 }
 
 /**
