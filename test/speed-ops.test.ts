@@ -2,7 +2,8 @@
  * Fast paths added for speed (lib/nn) against the plain tfjs formulation on cpu — same values and gradients within
  * float32 tolerance — and wasm against cpu: fused softmax cross-entropy, the GEMM bias gradient (addBias/sumRows),
  * the norms' variants without affine parameters and on other ranks (the affine rank-3/4 cases are in nn-ops), and
- * edge cases of the stride-2 input gradient by output phases (1-pixel sides, phases without taps, k = 5).
+ * edge cases of the stride-2 input gradient by output phases (1-pixel sides, phases without taps, k = 5), the
+ * multi-output linearSplit (q/k/v, SwiGLU's W₁/W₃) against separate products.
  * (matmul, conv, attention, norms, activations: test/nn-ops.test.ts.)
  */
 import { test } from "node:test";
@@ -11,7 +12,9 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/rng";
 import { softmaxCrossEntropy } from "../lib/nn/cross-entropy";
-import { addBias, sumRows } from "../lib/nn/matmul";
+import { addBias, sumRows, linearSplit, linear } from "../lib/nn/matmul";
+import { swiglu } from "../lib/nn/swiglu";
+import { silu } from "../lib/nn/activations";
 import { groupNorm, layerNorm, rmsNorm } from "../lib/nn/norm";
 import { conv2d, type ConvPad } from "../lib/nn/conv";
 
@@ -147,5 +150,47 @@ test("conv2d stride-2 input gradient by phases: 1-pixel sides, phases without ta
     close(fast.v, ref.v, `x[${xs}] k${k} pad ${JSON.stringify(pad)} value`);
     close(fast.g, ref.g, `x[${xs}] k${k} pad ${JSON.stringify(pad)} dx`, 1e-4);
     tf.dispose([x, w, y, r]);
+  }
+});
+
+test("linearSplit equals separate products of the weight's column blocks (values; gradients of x, W, b); swiglu equals its formula", async () => {
+  for (const backend of ["cpu", "wasm"] as const) {
+    await initBackend(backend, { log: () => {} });
+    const x = tf.tensor3d(normal(2 * 3 * 5, "lsx"), [2, 3, 5]);
+    const w = tf.tensor2d(normal(5 * 9, "lsw"), [5, 9]);
+    const b = tf.tensor1d(normal(9, "lsb"));
+    const rs = [2, 3, 4].map((n, i) => tf.tensor3d(normal(2 * 3 * n, `lsr${i}`), [2, 3, n]));
+    const sizes = [2, 3, 4];
+    const offs = [0, 2, 5];
+    for (const withBias of [true, false]) {
+      const fast = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => linearSplit(xx, { w: ww, b: withBias ? bb : undefined }, sizes);
+      const ref = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        sizes.map((n, i) => tf.add(tf.reshape(tf.matMul(tf.reshape(xx, [6, 5]) as tf.Tensor2D, tf.slice(ww, [0, offs[i]], [5, n]) as tf.Tensor2D), [2, 3, n]), withBias ? tf.slice(bb, [offs[i]], [n]) : 0));
+      const loss = (f: typeof fast) => (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.addN(f(xx, ww, bb).map((y, i) => tf.sum(tf.mul(y, rs[i])))) as tf.Scalar;
+      const before = tf.memory().numTensors;
+      const args = withBias ? [x, w, b] : [x, w];
+      const wrap = (f: typeof fast) => (...t: tf.Tensor[]) => loss(f)(t[0], t[1], t[2] ?? b);
+      const gf = tf.grads(wrap(fast))(args);
+      const gr = tf.grads(wrap(ref))(args);
+      const vf = tf.tidy(() => tf.concat(fast(x, w, b).map((y) => tf.reshape(y, [-1]))).dataSync());
+      const vr = tf.tidy(() => tf.concat(ref(x, w, b).map((y) => tf.reshape(y, [-1]))).dataSync());
+      close(vf, vr, `${backend} linearSplit bias=${withBias} value`);
+      ["x", "W", "b"].slice(0, args.length).forEach((n, i) => close(gf[i].dataSync(), gr[i].dataSync(), `${backend} linearSplit bias=${withBias} d${n}`, 1e-4));
+      tf.dispose([...gf, ...gr]);
+      assert.equal(tf.memory().numTensors, before, "no tensor leak");
+    }
+    assert.throws(() => linearSplit(x, { w }, [4, 4]), /weight \[5,9\] does not fit input \[2,3,5\] and parts \[4,4\]/);
+    // swiglu(x) = (silu(x·W₁ + b₁) ⊙ (x·W₃ + b₃))·W₂ + b₂
+    const p = {
+      w1: { w: tf.tensor2d(normal(5 * 6, "s1"), [5, 6]), b: tf.tensor1d(normal(6, "s1b")) },
+      w3: { w: tf.tensor2d(normal(5 * 6, "s3"), [5, 6]), b: tf.tensor1d(normal(6, "s3b")) },
+      w2: { w: tf.tensor2d(normal(6 * 5, "s2"), [6, 5]), b: tf.tensor1d(normal(5, "s2b")) },
+    };
+    const r = tf.tensor3d(normal(30, "sr"), [2, 3, 5]);
+    const fastS = valueAndGrad((t) => swiglu(t, p), x, r);
+    const refS = valueAndGrad((t) => linear(tf.mul(silu(linear(t, p.w1)), linear(t, p.w3)), p.w2), x, r);
+    close(fastS.v, refS.v, `${backend} swiglu value`);
+    close(fastS.g, refS.g, `${backend} swiglu dx`, 1e-4);
+    tf.dispose([x, w, b, r, ...rs, p.w1.w, p.w1.b, p.w3.w, p.w3.b, p.w2.w, p.w2.b]);
   }
 });

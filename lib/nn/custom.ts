@@ -78,3 +78,36 @@ export function customOp(
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(...inputs);
 }
+
+/**
+ * A custom op with several outputs (tfjs's engine supports them; tf.customGrad does not): `forward` returns the
+ * outputs, `backward(dys, saved)` gets one gradient per output (zeros for an unused output) and returns one thunk
+ * per input, as in customOp.
+ */
+export function customOpMulti(
+  inputs: tf.Tensor[],
+  forward: (save: SaveFn) => tf.Tensor[],
+  backward: (dys: tf.Tensor[], saved: tf.Tensor[]) => GradThunks,
+): tf.Tensor[] {
+  const eng = kernelEngine() as unknown as {
+    runKernelFunc(params: {
+      forwardFunc: (backend: unknown, save: SaveFn) => tf.Tensor[];
+      backwardsFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => Record<number, () => tf.Tensor>;
+      inputs: Record<number, tf.Tensor>;
+    }): tf.Tensor | tf.Tensor[];
+  } | null;
+  if (!eng) throw new Error("customOpMulti: this tfjs engine has no runKernelFunc (needed for ops with several outputs)");
+  const inputMap: Record<number, tf.Tensor> = {};
+  inputs.forEach((t, i) => (inputMap[i] = t));
+  const out = eng.runKernelFunc({
+    forwardFunc: (_backend, save) => forward((ts) => saveShared(save, ts)),
+    backwardsFunc: (dy, saved) => {
+      const thunks = backward(Array.isArray(dy) ? dy : [dy], saved);
+      const map: Record<number, () => tf.Tensor> = {};
+      thunks.forEach((g, i) => (map[i] = g));
+      return map;
+    },
+    inputs: inputMap,
+  });
+  return Array.isArray(out) ? out : [out];
+}

@@ -11,7 +11,7 @@
  * Gradients are lazy: a constant input costs nothing (see ./custom).
  */
 import * as tf from "@tensorflow/tfjs";
-import { customOp } from "./custom";
+import { customOp, customOpMulti } from "./custom";
 
 /** Swaps the last two axes (explicit transpose, rank ≥ 2). */
 export function swapLast(x: tf.Tensor): tf.Tensor {
@@ -115,6 +115,49 @@ export function linear<T extends tf.Tensor>(x: T, p: LinearParams): T {
   const y = matmul(x, p.w);
   if (!p.b) return y;
   return (p.b.rank === 1 ? addBias(y, p.b) : tf.add(y, p.b)) as T;
+}
+
+/**
+ * Several linear maps of the same input, as one op with one output per part: x [..., in], p.w [in, Σ sizes]
+ * (columns of the parts side by side), p.b [Σ sizes] → [..., sizes[i]] each (e.g. q, k, v from one qkv weight).
+ * Forward: one product per part with a column block of the (small) weight, no slicing of activations (on wasm a
+ * slice copies its whole input). Backward, with dY = [dy₁ | dy₂ | …] (one concat): dx = dY·Wᵀ and dW = xᵀ·dY with a
+ * single transpose of x (separate linears would transpose x once per part), db = sumRows(dY).
+ */
+export function linearSplit(x: tf.Tensor, p: LinearParams, sizes: number[]): tf.Tensor[] {
+  const K = x.shape[x.rank - 1];
+  const N = sizes.reduce((a, b) => a + b, 0);
+  if (p.w.rank !== 2 || p.w.shape[0] !== K || p.w.shape[1] !== N) {
+    throw new Error(`linearSplit: weight [${p.w.shape}] does not fit input [${x.shape}] and parts [${sizes}] (expected [${K}, ${N}])`);
+  }
+  if (p.b && (p.b.rank !== 1 || p.b.shape[0] !== N)) throw new Error(`linearSplit: bias [${p.b.shape}] must be [${N}]`);
+  const lead = x.shape.slice(0, -1);
+  const x2 = tf.reshape(x, [-1, K]) as tf.Tensor2D;
+  const M = x2.shape[0];
+  const offs = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+  const b = p.b;
+  const outs = customOpMulti(
+    b ? [x2, p.w, b] : [x2, p.w],
+    (save) => {
+      save([x2, p.w]);
+      return sizes.map((n, i) =>
+        tf.tidy(() => {
+          const y = tf.matMul(x2, tf.slice(p.w, [0, offs[i]], [K, n]) as tf.Tensor2D);
+          return b ? tf.add(y, tf.slice(b, [offs[i]], [n])) : y;
+        }),
+      );
+    },
+    (dys, [sx, sw]) => {
+      const dY = (dys.length === 1 ? dys[0] : tf.concat(dys, 1)) as tf.Tensor2D; // [M, N], freed with the backward pass
+      const thunks: Array<() => tf.Tensor> = [
+        () => tf.matMul(dY, tf.transpose(sw) as tf.Tensor2D),
+        () => (M * N + K * N < M * K ? tf.transpose(tf.matMul(tf.transpose(dY) as tf.Tensor2D, sx as tf.Tensor2D)) : tf.matMul(tf.transpose(sx) as tf.Tensor2D, dY)),
+      ];
+      if (b) thunks.push(() => sumRows(dY));
+      return thunks;
+    },
+  );
+  return outs.map((o, i) => tf.reshape(o, [...lead, sizes[i]]));
 }
 
 /**

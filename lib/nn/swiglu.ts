@@ -2,7 +2,7 @@
  * SwiGLU feed-forward (LlamaGen, the iFSQ DiT):  y = (silu(x·W₁) ⊙ (x·W₃))·W₂,  x [..., d] → [..., d].
  */
 import * as tf from "@tensorflow/tfjs";
-import { linear, LinearParams } from "./matmul";
+import { linear, linearSplit, LinearParams } from "./matmul";
 import { silu } from "./activations";
 import { linearParams, LayerParamOptions } from "./layers";
 import type { ParamScope } from "./params";
@@ -35,5 +35,12 @@ export function swigluParams(scope: ParamScope, dim: number, hidden: number, opt
 }
 
 export function swiglu<T extends tf.Tensor>(x: T, p: SwiGLUParams): T {
-  return tf.tidy(() => linear(tf.mul(silu(linear(x, p.w1)), linear(x, p.w3)), p.w2) as T);
+  return tf.tidy(() => {
+    // W₁ and W₃ read the same x: one two-output op (linearSplit) transposes x once in the backward pass, not twice
+    const h = p.w1.w.shape[1] as number;
+    const both: LinearParams = { w: tf.concat([p.w1.w, p.w3.w], 1) };
+    if (p.w1.b && p.w3.b) both.b = tf.concat([p.w1.b, p.w3.b]);
+    const [a, c] = p.w1.b && !p.w3.b || !p.w1.b && p.w3.b ? [linear(x, p.w1), linear(x, p.w3)] : linearSplit(x, both, [h, h]);
+    return linear(tf.mul(silu(a), c), p.w2) as T;
+  });
 }

@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Init, ParamScope } from "./params";
 import { mixSeed } from "../rng";
-import { linear, LinearParams } from "./matmul";
+import { linear, linearSplit, LinearParams } from "./matmul";
 import { rmsNorm, layerNorm } from "./norm";
 import { gelu } from "./activations";
 import { linearParams } from "./layers";
@@ -132,15 +132,12 @@ function norm(x: tf.Tensor3D, p: { gamma?: tf.Tensor; beta?: tf.Tensor } | undef
 /** Self-attention sub-layer: h [B, T, D] → [B, T, D]. */
 export function selfAttention(h: tf.Tensor3D, p: BlockParams, cfg: BlockConfig, ctx: BlockContext = {}): tf.Tensor3D {
   const D = h.shape[2];
-  // Slice the (small) weight, not the (large) activations: on wasm every slice copies its whole input first.
-  const part = (i: number): LinearParams => ({
-    w: tf.slice(p.qkv.w, [0, i * D], [D, D]),
-    b: p.qkv.b ? tf.slice(p.qkv.b, [i * D], [D]) : undefined,
-  });
   const [B, T] = h.shape;
   const H = cfg.heads;
-  // tokens-first heads [B, T, H, Dh]: a free reshape of the projection (no head split/merge transposes)
-  let [q, k, v] = [0, 1, 2].map((i) => tf.reshape(linear(h, part(i)), [B, T, H, D / H]) as tf.Tensor4D);
+  // q, k, v as one op with three outputs (column blocks of the weight; no slices of the large activations, which on
+  // wasm copy their whole input; one transpose of h in the backward pass). Tokens-first heads [B, T, H, Dh]: a free
+  // reshape of the projection (no head split/merge transposes)
+  let [q, k, v] = linearSplit(h, p.qkv, [D, D, D]).map((t) => tf.reshape(t, [B, T, H, D / H]) as tf.Tensor4D);
   const eps = cfg.normEps ?? 1e-5;
   if (p.qNorm) q = rmsNorm(q, p.qNorm, eps);
   if (p.kNorm) k = rmsNorm(k, p.kNorm, eps);
