@@ -201,8 +201,9 @@ export interface KernelStat {
 }
 
 /**
- * Per-kernel time of one training step (after `warmup` steps), from tf.profile: on wasm and cpu every kernel runs
- * synchronously, so its wall time is its cost. Returns kernels sorted by total time and the step's wall time.
+ * Per-kernel time of one training step (after `warmup` steps), from tf.profile with each kernel's process CPU time
+ * (wasm and cpu kernels run synchronously on this thread). Returns kernels sorted by total time and the step's wall
+ * time.
  */
 export async function profileStep<B>(task: TrainTask<B>, warmup = 1): Promise<{ kernels: KernelStat[]; wallMs: number; kernelMs: number; byShape: KernelStat[] }> {
   const opt = new AdamW(task.params, { lr: task.config.lr, weightDecay: 0 });
@@ -214,6 +215,16 @@ export async function profileStep<B>(task: TrainTask<B>, warmup = 1): Promise<{ 
     tf.tidy(() => opt.step(r.grads));
     tf.dispose([r.loss, ...Object.values(r.parts), ...Object.values(r.grads)]);
     task.disposeBatch?.(batch);
+  };
+  // Kernel times as process CPU time (getrusage) instead of wall time: on a loaded machine a descheduled kernel
+  // would otherwise be charged for other processes' time slices.
+  const backend = tf.backend() as unknown as { time: (f: () => void) => Promise<{ kernelMs: number }> };
+  const wallTimer = backend.time;
+  backend.time = async (f: () => void) => {
+    const c0 = process.cpuUsage();
+    f();
+    const c = process.cpuUsage(c0);
+    return { kernelMs: (c.user + c.system) / 1000 };
   };
   try {
     for (let i = 0; i < warmup; i++) await step(i);
@@ -242,6 +253,7 @@ export async function profileStep<B>(task: TrainTask<B>, warmup = 1): Promise<{ 
       [...m.entries()].map(([kernel, e]) => ({ kernel, ms: round1(e.ms), calls: e.calls, share: round3(e.ms / total) })).sort((a, b) => b.ms - a.ms);
     return { kernels: sorted(by), wallMs: round1(wallMs), kernelMs: round1(total), byShape: sorted(byShape) };
   } finally {
+    backend.time = wallTimer;
     opt.dispose();
   }
 }

@@ -194,9 +194,10 @@ def run_one(args):
     torch.manual_seed(0)
     model, loss_fn, units, unit, macs = build(args.workload, args.batch, args.vocab)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    times, losses = [], []
+    times, cpu, losses = [], [], []
     for i in range(args.warmup + args.steps):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = loss_fn()
         loss.backward()
@@ -205,8 +206,10 @@ def run_one(args):
         dt = (time.perf_counter() - t0) * 1000
         if i >= args.warmup:
             times.append(dt)
+            cpu.append((time.process_time() - c0) * 1000)
         losses.append(lv)
     times.sort()
+    cpu.sort()
     med = times[len(times) // 2] if len(times) % 2 else 0.5 * (times[len(times) // 2 - 1] + times[len(times) // 2])
     flops = 3 * 2 * macs
     params = sum(p.numel() for p in model.parameters())
@@ -218,6 +221,7 @@ def run_one(args):
         "params": params,
         "msPerStep": med,
         "msMin": times[0],
+        "cpuMsPerStep": cpu[len(cpu) // 2],
         "stepsTimed": len(times),
         "unitsPerSec": units / (med / 1000),
         "unit": unit,

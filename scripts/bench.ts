@@ -114,7 +114,7 @@ function runTorch(python: string, w: string, threads: number, batch: number, ste
   if (r.status !== 0) return { error: `torch ${w} t${threads}: exit ${r.status}: ${(r.stderr ?? "").trim().split("\n").slice(-2).join(" | ")}` };
   const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
   const row = JSON.parse(line) as Record<string, unknown>;
-  for (const k of ["msPerStep", "msMin", "unitsPerSec", "gflops", "peakRssMB", "gflopPerStep"]) if (typeof row[k] === "number") row[k] = Math.round((row[k] as number) * 1000) / 1000;
+  for (const k of ["msPerStep", "msMin", "cpuMsPerStep", "unitsPerSec", "gflops", "peakRssMB", "gflopPerStep"]) if (typeof row[k] === "number") row[k] = Math.round((row[k] as number) * 1000) / 1000;
   return row;
 }
 
@@ -127,14 +127,16 @@ function fmt(v: unknown): string {
 function printTable(rows: Record<string, unknown>[], cols: [string, string][]): void {
   const cells = rows.map((r) => cols.map(([k]) => fmt(r[k])));
   const widths = cols.map(([, h], i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => "| " + c.map((x, i) => (i < 2 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(" | ") + " |";
+  // text columns left-aligned, numeric ones right-aligned
+  const numeric = cols.map(([k]) => rows.some((r) => typeof r[k] === "number") && rows.every((r) => r[k] === undefined || r[k] === null || typeof r[k] === "number"));
+  const line = (c: string[]) => "| " + c.map((x, i) => (numeric[i] ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join(" | ") + " |";
   console.log(line(cols.map(([, h]) => h)));
-  console.log("|" + widths.map((w, i) => (i < 2 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|");
+  console.log("|" + widths.map((w, i) => (numeric[i] ? "-".repeat(w + 1) + ":" : "-".repeat(w + 2))).join("|") + "|");
   for (const c of cells) console.log(line(c));
 }
 
 function printProfile(p: Record<string, unknown>): void {
-  console.log(`\nprofile ${p.profile} on ${p.backend}, batch ${p.batch}: step ${fmt(p.wallMs)} ms wall, ${fmt(p.kernelMs)} ms in kernels, ${fmt(p.gflopPerStep)} GFLOP`);
+  console.log(`\nprofile ${p.profile} on ${p.backend}, batch ${p.batch}: step ${fmt(p.wallMs)} ms wall, ${fmt(p.kernelMs)} CPU ms in kernels, ${fmt(p.gflopPerStep)} GFLOP`);
   printTable(p.kernels as Record<string, unknown>[], [["kernel", "kernel"], ["calls", "calls"], ["ms", "ms"], ["share", "share"]]);
   console.log("\nby kernel and shape:");
   printTable(p.byShape as Record<string, unknown>[], [["kernel", "kernel [inputs]→[output]"], ["calls", "calls"], ["ms", "ms"], ["share", "share"]]);
