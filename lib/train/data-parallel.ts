@@ -275,17 +275,23 @@ export class DataParallel {
       for (const n of m.gradNames) names.add(n);
       this.heaps[w] = m.heap;
     });
-    const grads: Record<string, Float32Array> = {};
-    for (const e of this.layout) {
-      if (!names.has(e.name)) continue;
-      const g = new Float32Array(e.size);
+    // one pass over the workers' buffers into one fresh array; each parameter's gradient is a view of it
+    const sum = new Float32Array(this.paramView.length);
+    const v = this.gradViews;
+    if (this.workers === 1) sum.set(v[0]);
+    else if (this.workers === 2) {
+      const [a0, a1] = weights;
+      const [s0, s1] = v;
+      for (let i = 0; i < sum.length; i++) sum[i] = a0 * s0[i] + a1 * s1[i];
+    } else {
       for (let w = 0; w < this.workers; w++) {
-        const src = this.gradViews[w];
         const a = weights[w];
-        for (let i = 0, j = e.offset; i < e.size; i++, j++) g[i] += a * src[j];
+        const src = v[w];
+        for (let i = 0; i < sum.length; i++) sum[i] += a * src[i];
       }
-      grads[e.name] = g;
     }
+    const grads: Record<string, Float32Array> = {};
+    for (const e of this.layout) if (names.has(e.name)) grads[e.name] = sum.subarray(e.offset, e.offset + e.size);
     const t3 = performance.now();
     this.lastTiming = { syncMs: t1 - t0, workerMs: results.map((m) => (m.type === "result" ? m.ms : NaN)), reduceMs: t3 - t2, totalMs: t3 - t0 };
     return { loss, parts, grads };
