@@ -5,8 +5,10 @@
  *   ∂loss/∂z_i = (softmax(z_i) − onehot(t_i)) / N
  *
  * The composed form (logSoftmax, a float one-hot, multiply, sum) makes about a dozen passes over the N×V logits
- * forward and backward, plus copies of saved tensors on wasm; here: max, subtract, exp and row sums forward (the
- * picked logits by a gather of N values), one multiply and a sparse scatter of the N target entries backward.
+ * forward and backward, plus copies of saved tensors on wasm. Here: forward p = softmax(z) (one XNNPACK kernel on
+ * wasm; wasm's Exp is a scalar loop, ~7× slower per element), the row maxima m of z and of p, and
+ *   logsumexp(z_i) = m_i − log(max_j p_ij)      (the largest p is exp(0)/Σ exp(z − m), never underflows),
+ * the picked logits by a gather of N values; backward one multiply p·dy/N and a scatter of the N target entries.
  */
 import * as tf from "@tensorflow/tfjs";
 import { customOp } from "./custom";
@@ -22,23 +24,21 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): 
     [logits],
     (save) => {
       const flatIdx = tf.tidy(() => tf.add(targets, tf.mul(tf.range(0, N, 1, "int32"), tf.scalar(V, "int32")))); // i·V + t_i
-      const { e, s, loss } = tf.tidy(() => {
-        const m = tf.max(logits, 1, true); // [N, 1]
-        const e = tf.exp(tf.sub(logits, m));
-        const s = tf.sum(e, 1, true); // [N, 1]
+      const { p, loss } = tf.tidy(() => {
+        const p = tf.softmax(logits);
+        const lse = tf.sub(tf.max(logits, 1), tf.log(tf.max(p, 1))); // [N]
         const picked = tf.gather(tf.reshape(logits, [N * V]), flatIdx); // z_i[t_i]
-        const lse = tf.add(tf.reshape(m, [N]), tf.log(tf.reshape(s, [N])));
-        return { e, s, loss: tf.mean(tf.sub(lse, picked)) };
+        return { p, loss: tf.mean(tf.sub(lse, picked)) };
       });
-      save([e, s, flatIdx]);
-      tf.dispose([e, s, flatIdx]);
+      save([p, flatIdx]);
+      tf.dispose([p, flatIdx]);
       return loss;
     },
-    (dy, [e, s, flatIdx]) => [
+    (dy, [sp, flatIdx]) => [
       () =>
         tf.tidy(() => {
           const scale = tf.div(dy, N); // scalar
-          const p = tf.mul(e, tf.div(scale, s)); // softmax · dy/N
+          const p = tf.mul(sp, scale); // softmax · dy/N
           const rows = tf.reshape(flatIdx, [N, 1]);
           const hot = tf.scatterND(rows, tf.broadcastTo(tf.reshape(scale, [1]), [N]), [N * V]);
           return tf.sub(p, tf.reshape(hot, [N, V]));
