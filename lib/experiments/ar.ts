@@ -32,18 +32,17 @@ import { loadFashionMnist, FASHION_MNIST_CLASSES, type ImageDataset } from "../d
 import { batchIndices } from "../data/batches";
 import { evaluateGenerator, type Sampler } from "../eval/features";
 import type { FeatureNetPreset } from "../eval/feature-net";
-import { TrainConfigSchema, defineConfig, resolveConfig, presetConfig, configHash, type ConfigDef, type ResolveOptions, type PresetName } from "../train/config";
+import { TrainConfigSchema, defineConfig, resolveConfig, type ConfigDef, type ResolveOptions } from "../train/config";
 import { registerTrainKind } from "../train/registry";
 import { train, loadRunWeights, type TrainTask, type TrainOptions } from "../train/trainer";
-import { findFinishedRun, runId, defaultRunsDir, type MetricsRow } from "../train/run";
+import { findFinishedRun, defaultRunsDir, type MetricsRow } from "../train/run";
 import { writeFileAtomic } from "../train/atomic";
 import { progress } from "../view/progress";
-import { TokenizerConfigSchema, tokenizerConfig, trainTokenizer, type TokenizerConfig } from "./tokenizer";
+import { trainTokenizer } from "./tokenizer";
+import { generatorConfigFields, withTokenizerRef, tokenizerPreset } from "./generator-config";
 
 const ArConfigBase = TrainConfigSchema.extend({
-  tokenizer: TokenizerConfigSchema.describe("the tokenizer's full config (default: the tokenizer preset of the same name); set keys with tokenizer.<key>=…"),
-  tokenizerRun: z.string().default("").describe("run id of the tokenizer, filled in from `tokenizer` (a different value is an error)"),
-  tokenizerHash: z.string().default("").describe("config hash of the tokenizer, filled in from `tokenizer` (a different value is an error)"),
+  ...generatorConfigFields,
   tokens: z.enum(["factorized", "single"]).default("factorized").describe('"factorized": one sub-token per channel group (paper f2x2 variant); "single": one index per position (small codebooks)'),
   channelsPerGroup: z.int().positive().default(1).describe("latent channels per sub-token (factorized); 1 = one sub-token per latent dim with L values"),
   dim: z.int().positive().default(128).describe("transformer width D (paper LlamaGen-L: 1024)"),
@@ -53,38 +52,17 @@ const ArConfigBase = TrainConfigSchema.extend({
   headMlpHidden: z.int().min(0).default(0).describe("SwiGLU hidden width of the intra-position head; 0 = the trunk's (paper)"),
   mlpHidden: z.int().min(0).default(0).describe("SwiGLU hidden width; 0 = ⌈2/3·4D⌉ rounded up to a multiple of 64"),
   clsRope: z.enum(["zero", "identity"]).default("zero").describe('RoPE of the class position: "zero" = official quirk (q, k zeroed), "identity" = unrotated'),
-  labelDropout: z.number().min(0).max(1).default(0.1).describe("class → null with this probability (classifier-free guidance; paper 0.1)"),
   tokenDropout: z.number().min(0).lt(1).default(0.1).describe("elementwise dropout on the input embeddings (paper 0.1)"),
   residDropout: z.number().min(0).lt(1).default(0.1).describe("dropout on the attention and MLP outputs (paper 0.1)"),
-  trainLimit: z.int().min(0).default(0).describe("use only the first N training images (0 = all 60 000)"),
-  evalSamples: z.int().min(0).default(1000).describe("samples for the gFID of each evaluation (0 = no evaluation)"),
   evalCfgScale: z.number().default(1).describe("CFG scale of the in-run gFID (paper online eval: 1.0; final: 2.0)"),
   evalTemperature: z.number().min(0).default(1).describe("temperature of the in-run samples"),
   evalTopK: z.int().min(0).default(0).describe("top-k of the in-run samples (0 = off)"),
   evalTopP: z.number().gt(0).max(1).default(1).describe("top-p of the in-run samples (1 = off)"),
   sampleBatch: z.int().positive().default(250).describe("sequences generated together"),
-  featureNet: z.enum(["tiny", "full"]).default("full").describe('feature network of gFID ("tiny" is a test-only stand-in)'),
 });
 
-/** Fills in tokenizerRun / tokenizerHash from the nested tokenizer config; disagreeing given values are errors. */
-function withTokenizerRef(cfg: z.output<typeof ArConfigBase>): z.output<typeof ArConfigBase> {
-  const run = runId("tokenizer", cfg.tokenizer);
-  const hash = configHash(cfg.tokenizer);
-  if (cfg.tokenizerRun !== "" && cfg.tokenizerRun !== run) {
-    throw new Error(`ar config: tokenizerRun=${JSON.stringify(cfg.tokenizerRun)} does not match the tokenizer config, whose run is "${run}"; set tokenizer.<key> instead of the id (or leave tokenizerRun empty)`);
-  }
-  if (cfg.tokenizerHash !== "" && cfg.tokenizerHash !== hash) {
-    throw new Error(`ar config: tokenizerHash=${cfg.tokenizerHash.slice(0, 12)}… does not match the tokenizer config's hash ${hash.slice(0, 12)}…; leave tokenizerHash empty to fill it in`);
-  }
-  return { ...cfg, tokenizerRun: run, tokenizerHash: hash };
-}
-
-export const ArConfigSchema = ArConfigBase.overwrite(withTokenizerRef);
+export const ArConfigSchema = ArConfigBase.overwrite(withTokenizerRef<z.output<typeof ArConfigBase>>("ar"));
 export type ArConfig = z.output<typeof ArConfigSchema>;
-
-function tok(preset: PresetName): TokenizerConfig {
-  return presetConfig(tokenizerConfig, preset);
-}
 
 /**
  * Presets (wasm, 2 shared cores): tiny = seconds (tests, CI notebook), quick ≈ 10 min, paper-cpu = about an hour.
@@ -98,7 +76,7 @@ export const arConfig: ConfigDef<typeof ArConfigSchema> = defineConfig({
   schema: ArConfigSchema,
   presets: {
     tiny: {
-      tokenizer: tok("tiny"),
+      tokenizer: tokenizerPreset("tiny"),
       dim: 32,
       depth: 2,
       heads: 2,
@@ -118,7 +96,7 @@ export const arConfig: ConfigDef<typeof ArConfigSchema> = defineConfig({
       featureNet: "tiny",
     },
     quick: {
-      tokenizer: tok("quick"),
+      tokenizer: tokenizerPreset("quick"),
       dim: 128,
       depth: 4,
       heads: 4,
@@ -139,7 +117,7 @@ export const arConfig: ConfigDef<typeof ArConfigSchema> = defineConfig({
       featureNet: "full",
     },
     "paper-cpu": {
-      tokenizer: tok("paper-cpu"),
+      tokenizer: tokenizerPreset("paper-cpu"),
       dim: 192,
       depth: 6,
       heads: 6,

@@ -43,58 +43,36 @@ import { sampleFlow } from "../flow/sampler";
 import { DEFAULT_EULER_STEPS } from "../flow/euler";
 import { evaluateGenerator, type Sampler } from "../eval/features";
 import type { FeatureNetPreset } from "../eval/feature-net";
-import { TrainConfigSchema, defineConfig, resolveConfig, presetConfig, configHash, PRESET_NAMES, type ConfigDef, type ResolveOptions, type PresetName } from "../train/config";
+import { TrainConfigSchema, defineConfig, resolveConfig, PRESET_NAMES, type ConfigDef, type ResolveOptions, type PresetName } from "../train/config";
 import { registerTrainKind } from "../train/registry";
 import { train, loadRunWeights, type TrainTask, type TrainOptions } from "../train/trainer";
-import { findFinishedRun, runId, defaultRunsDir, Run, type MetricsRow } from "../train/run";
+import { findFinishedRun, defaultRunsDir, Run, type MetricsRow } from "../train/run";
 import { writeFileAtomic } from "../train/atomic";
-import { TokenizerConfigSchema, tokenizerConfig, trainTokenizer, type TokenizerConfig } from "./tokenizer";
+import { trainTokenizer } from "./tokenizer";
+import { generatorConfigFields, withTokenizerRef, tokenizerPreset } from "./generator-config";
 import { trainTokens, sampleClasses } from "./ar";
 
 const DiTConfigBase = TrainConfigSchema.extend({
-  tokenizer: TokenizerConfigSchema.describe("the tokenizer's full config (default: the tokenizer preset of the same name); set keys with tokenizer.<key>=…"),
-  tokenizerRun: z.string().default("").describe("run id of the tokenizer, filled in from `tokenizer` (a different value is an error)"),
-  tokenizerHash: z.string().default("").describe("config hash of the tokenizer, filled in from `tokenizer` (a different value is an error)"),
+  ...generatorConfigFields,
   dim: z.int().positive().default(128).describe("transformer width D (paper DiT-L: 1024)"),
   depth: z.int().positive().default(4).describe("blocks (paper 24)"),
   heads: z.int().positive().default(4).describe("attention heads; D/heads must be a multiple of 4 (paper 16)"),
   mlpHidden: z.int().min(0).default(0).describe("SwiGLU hidden width; 0 = ⌊2/3·4D⌋ (paper 2730)"),
   freqDim: z.int().positive().default(256).describe("width of the timestep sinusoid (paper 256)"),
   absPosEmbed: z.boolean().default(true).describe("add the fixed 2-D sin-cos position embedding on top of RoPE (as the official DiT)"),
-  labelDropout: z.number().min(0).max(1).default(0.1).describe("class → null with this probability (classifier-free guidance; paper 0.1)"),
   cosineWeight: z.number().min(0).default(1).describe("weight of the cosine term added to the velocity MSE (paper 1; 0 = plain MSE)"),
   timeDist: z.enum(["logit-normal", "uniform"]).default("logit-normal").describe("training-time distribution (paper: logit-normal, μ 0, s 1)"),
   timeMean: z.number().default(0).describe("μ of the logit-normal"),
   timeStd: z.number().positive().default(1).describe("s of the logit-normal"),
   latentMultiplier: z.number().min(0).default(0).describe("x₁ = codes·m; 0 = m = 1/std of the training latents (paper: 1.092421, also 1/std)"),
-  trainLimit: z.int().min(0).default(0).describe("use only the first N training images (0 = all 60 000)"),
-  evalSamples: z.int().min(0).default(1000).describe("samples for the gFID of each evaluation (0 = no evaluation)"),
   evalSteps: z.int().positive().default(DEFAULT_EULER_STEPS).describe("Euler steps of the in-run samples (paper 250)"),
   evalCfgScale: z.number().default(1).describe("CFG scale of the in-run gFID (paper: 1.0, no guidance)"),
   guidedChannels: z.int().min(0).default(0).describe("channels CFG guides; 0 = all (our choice), 3 = the official code's quirk"),
   sampleBatch: z.int().positive().default(250).describe("samples integrated together"),
-  featureNet: z.enum(["tiny", "full"]).default("full").describe('feature network of gFID ("tiny" is a test-only stand-in)'),
 });
 
-/** Fills in tokenizerRun / tokenizerHash from the nested tokenizer config; disagreeing given values are errors. */
-function withTokenizerRef(cfg: z.output<typeof DiTConfigBase>): z.output<typeof DiTConfigBase> {
-  const run = runId("tokenizer", cfg.tokenizer);
-  const hash = configHash(cfg.tokenizer);
-  if (cfg.tokenizerRun !== "" && cfg.tokenizerRun !== run) {
-    throw new Error(`dit config: tokenizerRun=${JSON.stringify(cfg.tokenizerRun)} does not match the tokenizer config, whose run is "${run}"; set tokenizer.<key> instead of the id (or leave tokenizerRun empty)`);
-  }
-  if (cfg.tokenizerHash !== "" && cfg.tokenizerHash !== hash) {
-    throw new Error(`dit config: tokenizerHash=${cfg.tokenizerHash.slice(0, 12)}… does not match the tokenizer config's hash ${hash.slice(0, 12)}…; leave tokenizerHash empty to fill it in`);
-  }
-  return { ...cfg, tokenizerRun: run, tokenizerHash: hash };
-}
-
-export const DiTConfigSchema = DiTConfigBase.overwrite(withTokenizerRef);
+export const DiTConfigSchema = DiTConfigBase.overwrite(withTokenizerRef<z.output<typeof DiTConfigBase>>("dit"));
 export type DiTConfig = z.output<typeof DiTConfigSchema>;
-
-function tok(preset: PresetName): TokenizerConfig {
-  return presetConfig(tokenizerConfig, preset);
-}
 
 /**
  * Presets (wasm, 2 shared cores): tiny = seconds (tests, CI notebook), quick ≈ 10 min, paper-cpu = about an hour.
@@ -106,7 +84,7 @@ export const ditConfig: ConfigDef<typeof DiTConfigSchema> = defineConfig({
   schema: DiTConfigSchema,
   presets: {
     tiny: {
-      tokenizer: tok("tiny"),
+      tokenizer: tokenizerPreset("tiny"),
       dim: 32,
       depth: 2,
       heads: 2,
@@ -123,7 +101,7 @@ export const ditConfig: ConfigDef<typeof DiTConfigSchema> = defineConfig({
       featureNet: "tiny",
     },
     quick: {
-      tokenizer: tok("quick"),
+      tokenizer: tokenizerPreset("quick"),
       dim: 128,
       depth: 4,
       heads: 4,
@@ -142,7 +120,7 @@ export const ditConfig: ConfigDef<typeof DiTConfigSchema> = defineConfig({
       featureNet: "full",
     },
     "paper-cpu": {
-      tokenizer: tok("paper-cpu"),
+      tokenizer: tokenizerPreset("paper-cpu"),
       dim: 192,
       depth: 6,
       heads: 6,

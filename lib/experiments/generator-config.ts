@@ -1,0 +1,48 @@
+/**
+ * What every generator config (AR, DiT, and later their REPA variants) shares: the tokenizer it is trained on and the
+ * in-run gFID settings. One tokenizer for both generators is the paper's controlled benchmark, so a generator config
+ * holds the tokenizer's full resolved config and, filled in when it is resolved, the tokenizer's run id
+ * (`tokenizer-<hash12>`) and full config hash; both enter the generator's own hash, and a stale or hand-set value that
+ * disagrees with `tokenizer` is an error.
+ */
+import { z } from "zod";
+import { configHash, presetConfig, type PresetName } from "../train/config";
+import { runId } from "../train/run";
+import { TokenizerConfigSchema, tokenizerConfig, type TokenizerConfig } from "./tokenizer";
+
+/** Zod fields shared by the generator configs; spread into `TrainConfigSchema.extend({...})`. */
+export const generatorConfigFields = {
+  tokenizer: TokenizerConfigSchema.describe("the tokenizer's full config (default: the tokenizer preset of the same name); set keys with tokenizer.<key>=…"),
+  tokenizerRun: z.string().default("").describe("run id of the tokenizer, filled in from `tokenizer` (a different value is an error)"),
+  tokenizerHash: z.string().default("").describe("config hash of the tokenizer, filled in from `tokenizer` (a different value is an error)"),
+  labelDropout: z.number().min(0).max(1).default(0.1).describe("class → null with this probability (classifier-free guidance; paper 0.1)"),
+  trainLimit: z.int().min(0).default(0).describe("use only the first N training images (0 = all 60 000)"),
+  evalSamples: z.int().min(0).default(1000).describe("samples for the gFID of each evaluation (0 = no evaluation)"),
+  featureNet: z.enum(["tiny", "full"]).default("full").describe('feature network of gFID ("tiny" is a test-only stand-in)'),
+};
+
+interface TokenizerRef {
+  tokenizer: TokenizerConfig;
+  tokenizerRun: string;
+  tokenizerHash: string;
+}
+
+/** Returns a zod `overwrite` step for `kind`'s config that fills in and checks tokenizerRun / tokenizerHash. */
+export function withTokenizerRef<C extends TokenizerRef>(kind: string): (cfg: C) => C {
+  return (cfg) => {
+    const run = runId("tokenizer", cfg.tokenizer);
+    const hash = configHash(cfg.tokenizer);
+    if (cfg.tokenizerRun !== "" && cfg.tokenizerRun !== run) {
+      throw new Error(`${kind} config: tokenizerRun=${JSON.stringify(cfg.tokenizerRun)} does not match the tokenizer config, whose run is "${run}"; set tokenizer.<key> instead of the id (or leave tokenizerRun empty)`);
+    }
+    if (cfg.tokenizerHash !== "" && cfg.tokenizerHash !== hash) {
+      throw new Error(`${kind} config: tokenizerHash=${cfg.tokenizerHash.slice(0, 12)}… does not match the tokenizer config's hash ${hash.slice(0, 12)}…; leave tokenizerHash empty to fill it in`);
+    }
+    return { ...cfg, tokenizerRun: run, tokenizerHash: hash };
+  };
+}
+
+/** The tokenizer preset of the same name: a generator's `quick` preset trains on the `quick` tokenizer. */
+export function tokenizerPreset(preset: PresetName): TokenizerConfig {
+  return presetConfig(tokenizerConfig, preset);
+}
