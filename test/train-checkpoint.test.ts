@@ -16,7 +16,7 @@ import {
   CheckpointError,
   type CkptTensor,
 } from "../lib/train/checkpoint";
-import { writeFileAtomic } from "../lib/train/atomic";
+import { writeFileAtomic } from "../lib/atomic";
 import { Run, readMetrics, findFinishedRun, runId } from "../lib/train/run";
 
 before(async () => {

@@ -36,7 +36,7 @@ import { TrainConfigSchema, defineConfig, resolveConfig, type ConfigDef, type Re
 import { registerTrainKind } from "../train/registry";
 import { train, loadRunWeights, type TrainTask, type TrainOptions } from "../train/trainer";
 import { findFinishedRun, defaultRunsDir, type MetricsRow } from "../train/run";
-import { writeFileAtomic } from "../train/atomic";
+import { writeFileAtomic } from "../atomic";
 import { progress } from "../view/progress";
 import { trainTokenizer } from "./tokenizer";
 import { generatorConfigFields, withTokenizerRef, tokenizerPreset } from "./generator-config";

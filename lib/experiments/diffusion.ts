@@ -47,7 +47,7 @@ import { TrainConfigSchema, defineConfig, resolveConfig, PRESET_NAMES, type Conf
 import { registerTrainKind } from "../train/registry";
 import { train, loadRunWeights, type TrainTask, type TrainOptions } from "../train/trainer";
 import { findFinishedRun, defaultRunsDir, Run, type MetricsRow } from "../train/run";
-import { writeFileAtomic } from "../train/atomic";
+import { writeFileAtomic } from "../atomic";
 import { trainTokenizer } from "./tokenizer";
 import { generatorConfigFields, withTokenizerRef, tokenizerPreset } from "./generator-config";
 import { trainTokens, sampleClasses } from "./ar";

@@ -25,7 +25,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { writeFileAtomic, removeStaleTemps, fsyncDir } from "./atomic";
+import { writeFileAtomic, removeStaleTemps, fsyncDir } from "../atomic";
 
 export const CHECKPOINT_FORMAT = "ifsq-checkpoint";
 export const CHECKPOINT_VERSION = 1;

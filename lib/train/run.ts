@@ -15,7 +15,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { writeFileAtomic } from "./atomic";
+import { writeFileAtomic } from "../atomic";
 import { configHash, canonicalJson } from "./config";
 import { newestCheckpoint } from "./checkpoint";
 

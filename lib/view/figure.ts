@@ -12,7 +12,8 @@
 import * as fs from "fs";
 import type * as Plotly from "plotly.js";
 import { emitDisplay, escapeHtml, inKernel, newDisplayId } from "./kernel";
-import { figurePath, writeFileAtomic } from "./files";
+import { figurePath } from "./files";
+import { writeFileAtomic } from "../atomic";
 
 export interface PlotlyFigure {
   data: Partial<Plotly.Data>[];

@@ -1,5 +1,5 @@
 /**
- * Where figures go, and atomic file writes for the display layer.
+ * Where figures go.
  *
  * `$IFSQ_FIGURE_DIR` (set per notebook by scripts/run-notebooks.sh) names the figure folder; a relative value is taken
  * from the project root (the nearest folder above the working directory holding package.json), so a kernel whose
@@ -35,17 +35,4 @@ export function figurePath(name: string, ext: string): string {
     throw new Error(`figure name ${JSON.stringify(name)} is not a plain file name; expected letters, digits, ".", "_", "-" (e.g. "loss-curve")`);
   }
   return path.join(figureDir(), `${name}.${ext}`);
-}
-
-/** Writes a file atomically: a temporary name in the same folder, then a rename. Creates the folder. */
-export function writeFileAtomic(file: string, content: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
-  try {
-    fs.writeFileSync(tmp, content);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
 }

@@ -7,7 +7,8 @@
  */
 import { PNG } from "pngjs";
 import { emitDisplay, escapeHtml, inKernel } from "./kernel";
-import { figurePath, writeFileAtomic } from "./files";
+import { figurePath } from "./files";
+import { writeFileAtomic } from "../atomic";
 
 /** A tf.Tensor or anything with a shape and synchronous data (tensors are read, never disposed). */
 export interface TensorLike {
