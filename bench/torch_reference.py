@@ -6,8 +6,13 @@ same FLOP rule: 2 x MAC of matmuls and convs, training = 3 x forward).
       prints one JSON row: {"workload", "backend": "torch<ver>-t<threads>", "msPerStep" (median), "msMin", ...}
   /usr/bin/python3 bench/torch_reference.py            every workload at 1 and 2 threads, one child process each
 
-Threads are set explicitly (torch.set_num_threads; Debian's torch defaults to 1 thread here). Data are synthetic
-(timing only); the optimiser is Adam, lr 1e-3.
+Threads are set explicitly (torch.set_num_threads; Debian's torch defaults to 1 thread here), and its BLAS pool
+(OpenBLAS: OPENBLAS_NUM_THREADS, OMP_NUM_THREADS) must match, which only the environment can set: torch_env()
+gives the environment a child run should get. It also keeps glibc from returning freed large blocks to the OS
+(MALLOC_MMAP_THRESHOLD_/TRIM_THRESHOLD_/TOP_PAD_): otherwise every step page-faults its ~64 MB logits anew, which on
+this VM made workload B 2-3x slower (1.6 s vs 0.56 s per step at 1 thread). Needs an optimised BLAS behind
+/usr/lib/x86_64-linux-gnu/libblas.so.3 (Debian: libopenblas0-pthread; with only the reference libblas3, Linear
+layers run ~10x slower). Data are synthetic (timing only); the optimiser is Adam, lr 1e-3.
 """
 import argparse
 import json
@@ -17,6 +22,14 @@ import resource
 import subprocess
 import sys
 import time
+
+
+def torch_env(threads, base=None):
+    """Environment for a child process running torch with `threads` threads (see the module doc)."""
+    env = dict(os.environ if base is None else base)
+    env.update({"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+                "MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "4294967296", "MALLOC_TOP_PAD_": "536870912"})
+    return env
 
 
 def build(workload, batch, vocab):
@@ -223,6 +236,7 @@ def run_one(args):
         "msMin": times[0],
         "cpuMsPerStep": cpu[len(cpu) // 2],
         "stepsTimed": len(times),
+        "blasThreads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
         "unitsPerSec": units / (med / 1000),
         "unit": unit,
         "gflopPerStep": flops / 1e9,
@@ -249,7 +263,7 @@ def main():
         for th in [1, 2]:
             cmd = [sys.executable, os.path.abspath(__file__), "--workload", w, "--threads", str(th), "--batch", str(args.batch),
                    "--steps", str(args.steps), "--warmup", str(args.warmup), "--vocab", str(args.vocab)]
-            subprocess.run(cmd, check=True)
+            subprocess.run(cmd, check=True, env=torch_env(th))
 
 
 if __name__ == "__main__":

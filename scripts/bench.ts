@@ -110,7 +110,17 @@ function runChild(job: ChildJob): Record<string, unknown>[] | { error: string } 
 
 function runTorch(python: string, w: string, threads: number, batch: number, steps: number, warmup: number): Record<string, unknown> | { error: string } {
   const script = path.join(ROOT, "bench", "torch_reference.py");
-  const r = spawnSync(python, [script, "--workload", w, "--threads", String(threads), "--batch", String(batch), "--steps", String(steps), "--warmup", String(warmup)], { encoding: "utf8", maxBuffer: 16 << 20 });
+  // thread pools pinned to `threads`, glibc keeps freed blocks (see bench/torch_reference.py: torch_env)
+  const env = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: String(threads),
+    OMP_NUM_THREADS: String(threads),
+    MKL_NUM_THREADS: String(threads),
+    MALLOC_MMAP_THRESHOLD_: "4294967296",
+    MALLOC_TRIM_THRESHOLD_: "4294967296",
+    MALLOC_TOP_PAD_: "536870912",
+  };
+  const r = spawnSync(python, [script, "--workload", w, "--threads", String(threads), "--batch", String(batch), "--steps", String(steps), "--warmup", String(warmup)], { encoding: "utf8", maxBuffer: 16 << 20, env });
   if (r.status !== 0) return { error: `torch ${w} t${threads}: exit ${r.status}: ${(r.stderr ?? "").trim().split("\n").slice(-2).join(" | ")}` };
   const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
   const row = JSON.parse(line) as Record<string, unknown>;
@@ -224,8 +234,17 @@ async function main(): Promise<number> {
     const python = values.python!;
     const ok = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
     if (ok.status !== 0) {
-      failures.push(`--vs-torch: ${python} cannot import torch (apt-get install -y --no-install-recommends python3-torch python3-numpy)`);
+      failures.push(`--vs-torch: ${python} cannot import torch (apt-get install -y --no-install-recommends python3-torch python3-numpy libopenblas0-pthread)`);
     } else {
+      let blas = "";
+      try {
+        blas = fs.realpathSync("/usr/lib/x86_64-linux-gnu/libblas.so.3");
+      } catch {
+        /* not Debian's layout: no check */
+      }
+      if (blas && !/openblas|blis|mkl/i.test(blas)) {
+        console.log(`  warning: torch's BLAS is ${blas} (the reference implementation: Linear layers ~10x slower); apt-get install -y libopenblas0-pthread`);
+      }
       const threads = values["torch-threads"]!.split(",").map((t) => int("torch-threads", t.trim()));
       for (const w of workloads) for (const t of threads) {
         const r = runTorch(python, w, t, batch, steps, warmup);
