@@ -43,7 +43,15 @@ function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   );
 }
 
-/** Σ over the rows of x [m, n] → [n], as ones [1, m]·x (XNNPACK GEMM; wasm's Sum over axis 0 transposes first). */
+/**
+ * Σ over the rows of x [m, n] → [n], as ones [1, m]·x (XNNPACK GEMM; wasm's Sum over axis 0 transposes first).
+ *
+ * Hazard (tfjs-backend-wasm 4.22): the XNNPACK operator of a product is cached by the id of its right operand's
+ * buffer, not by its shape, and a reshape is a view with the same id. So the same buffer must never be the right
+ * operand of two products in different shapes while it lives (e.g. x as [m, n] here and a view [m/k, k·n]
+ * elsewhere): the second product silently reads the first one's packed layout (wrong values, then heap corruption).
+ * A left operand may be reshaped freely.
+ */
 export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
   const [m, n] = x.shape;
   return tf.reshape(tf.matMul(tf.ones([1, m]) as tf.Tensor2D, x), [n]) as tf.Tensor1D;
