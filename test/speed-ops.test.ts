@@ -194,3 +194,32 @@ test("linearSplit equals separate products of the weight's column blocks (values
     tf.dispose([x, w, b, r, ...rs, p.w1.w, p.w1.b, p.w3.w, p.w3.b, p.w2.w, p.w2.b]);
   }
 });
+
+test("conv2d filter gradient of a one-channel input (an image model's first layer) equals tf.conv2d autodiff on cpu; wasm = cpu", async () => {
+  const cases: [number[], number, ConvPad][] = [
+    [[2, 6, 5, 1], 3, "same"],
+    [[2, 6, 5, 1], 3, "valid"],
+    [[1, 7, 7, 1], 1, "same"],
+    [[2, 5, 6, 1], 4, [2, 1, 0, 3]],
+  ];
+  const res: Record<string, Float32Array[]> = {};
+  for (const backend of ["cpu", "wasm"] as const) {
+    await initBackend(backend, { log: () => {} });
+    res[backend] = [];
+    for (const [xs, k, pad] of cases) {
+      const x = tf.tensor4d(normal(xs.reduce((a, b) => a * b), `c1x${xs}${k}`), xs as [number, number, number, number]);
+      const w = tf.tensor4d(normal(k * k * 3, `c1w${xs}${k}`), [k, k, 1, 3]);
+      const tfPad = typeof pad === "string" ? pad : ([[0, 0], [pad[0], pad[1]], [pad[2], pad[3]], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]);
+      const y = tf.conv2d(x, w, 1, tfPad);
+      const r = tf.tensor(normal(y.size, `c1r${xs}${k}`), y.shape);
+      const fast = valueAndGrad((t) => conv2d(x, t as tf.Tensor4D, { pad }), w, r);
+      if (backend === "cpu") {
+        const ref = valueAndGrad((t) => tf.conv2d(x, t as tf.Tensor4D, 1, tfPad), w, r);
+        close(fast.g, ref.g, `x[${xs}] k${k} pad ${JSON.stringify(pad)} dW`, 1e-4);
+      }
+      res[backend].push(fast.g);
+      tf.dispose([x, w, y, r]);
+    }
+  }
+  res.cpu.forEach((g, i) => close(res.wasm[i], g, `case ${i}: wasm vs cpu dW`, 1e-4));
+});
