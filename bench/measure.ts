@@ -38,6 +38,10 @@ export interface BenchRow {
   wasmHeapMB: number | null;
   tensorsAfterFirst: number;
   tensorsAfterLast: number;
+  /** resident set after the first step and at the end (memory flat ⇔ about equal) */
+  rssAfterFirstMB: number;
+  rssEndMB: number;
+  wasmHeapAfterFirstMB: number | null;
   lossFirst: number;
   lossLast: number;
   /** extra measurements (DP breakdown, sampling) */
@@ -86,6 +90,8 @@ export async function measureTraining<B>(task: TrainTask<B>, info: TaskInfo, opt
   const dpParts = { syncMs: [] as number[], workerMs: [] as number[], reduceMs: [] as number[], optMs: [] as number[] };
   let tensorsAfterFirst = 0;
   let tensorsAfterLast = 0;
+  let rssFirst = 0;
+  let heapFirst: number | null = null;
   let firstStepMs = 0;
   try {
     for (let i = 0; i < opts.warmup + opts.steps; i++) {
@@ -126,6 +132,8 @@ export async function measureTraining<B>(task: TrainTask<B>, info: TaskInfo, opt
       if (i === 0) {
         tensorsAfterFirst = tf.memory().numTensors;
         firstStepMs = ms;
+        rssFirst = process.memoryUsage().rss;
+        heapFirst = dp ? Math.max(...dp.heaps.map((h) => h ?? 0)) : wasmHeapBytes();
       }
       tensorsAfterLast = tf.memory().numTensors;
       const cpu = process.cpuUsage(cpu0);
@@ -162,6 +170,9 @@ export async function measureTraining<B>(task: TrainTask<B>, info: TaskInfo, opt
     wasmHeapMB: heap ? mb(heap) : null,
     tensorsAfterFirst,
     tensorsAfterLast,
+    rssAfterFirstMB: Math.round(rssFirst / 2 ** 20),
+    rssEndMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+    wasmHeapAfterFirstMB: heapFirst ? mb(heapFirst) : null,
     lossFirst: round3(losses[0]),
     lossLast: round3(losses[losses.length - 1]),
   };

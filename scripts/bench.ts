@@ -303,6 +303,11 @@ async function main(): Promise<number> {
     }
     printTable(out, [["workload", "workload"], ["backend", "ours"], ["ours", "ours ms"], ["torch", "torch best ms"], ["torchBackend", "torch run"], ["ratio", "ours / torch"]]);
   }
+  const mem = train.filter((r) => r.rssAfterFirstMB !== undefined);
+  if (mem.length) {
+    console.log("\nMemory after the first step → at the end (flat ⇔ equal; the wasm heap never shrinks)\n");
+    printTable(mem, [["workload", "workload"], ["backend", "backend"], ["rssAfterFirstMB", "RSS MB step 1"], ["rssEndMB", "RSS MB end"], ["wasmHeapAfterFirstMB", "heap MB step 1"], ["wasmHeapMB", "heap MB end"], ["tensorsAfterFirst", "tensors step 1"], ["tensorsAfterLast", "tensors end"]]);
+  }
   const leaks = train.filter((r) => r.tensorsAfterFirst !== undefined && r.tensorsAfterFirst !== r.tensorsAfterLast);
   if (leaks.length) console.log(`\nTENSOR LEAK: ${leaks.map((r) => `${r.workload} ${r.backend}: ${r.tensorsAfterFirst} → ${r.tensorsAfterLast}`).join("; ")}`);
   if (failures.length) console.log(`\nFailed or skipped:\n${failures.map((f) => `- ${f}`).join("\n")}`);
