@@ -91,6 +91,7 @@ export async function measureTraining<B>(task: TrainTask<B>, info: TaskInfo, opt
   let tensorsAfterFirst = 0;
   let tensorsAfterLast = 0;
   let rssFirst = 0;
+  let rssLast = 0;
   let heapFirst: number | null = null;
   let firstStepMs = 0;
   try {
@@ -136,6 +137,7 @@ export async function measureTraining<B>(task: TrainTask<B>, info: TaskInfo, opt
         heapFirst = dp ? Math.max(...dp.heaps.map((h) => h ?? 0)) : wasmHeapBytes();
       }
       tensorsAfterLast = tf.memory().numTensors;
+      rssLast = process.memoryUsage().rss;
       const cpu = process.cpuUsage(cpu0);
       if (i >= opts.warmup) {
         times.push(ms);
@@ -171,7 +173,7 @@ export async function measureTraining<B>(task: TrainTask<B>, info: TaskInfo, opt
     tensorsAfterFirst,
     tensorsAfterLast,
     rssAfterFirstMB: Math.round(rssFirst / 2 ** 20),
-    rssEndMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+    rssEndMB: Math.round(rssLast / 2 ** 20),
     wasmHeapAfterFirstMB: heapFirst ? mb(heapFirst) : null,
     lossFirst: round3(losses[0]),
     lossLast: round3(losses[losses.length - 1]),
