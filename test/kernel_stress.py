@@ -125,6 +125,8 @@ def main():
             time.sleep(args.interval_ms / 1000.0)
             drain(flood, replies)
 
+        if not km.is_alive():
+            result["died_after_s"] = round(time.monotonic() - t0, 1)
         exec_status, done_by = None, time.monotonic() + 60
         while time.monotonic() < done_by and km.is_alive():
             try:
@@ -136,7 +138,7 @@ def main():
                 break
         flood_end = time.monotonic()
         wait_until = flood_end + args.drain_seconds  # the kernel answers the backlog after the flood
-        while time.monotonic() < wait_until and len(set(replies) & {s[0] for s in sent}) < len(sent):
+        while time.monotonic() < wait_until and km.is_alive() and len(set(replies) & {s[0] for s in sent}) < len(sent):
             drain(flood, replies, timeout=0.05)
         result["drain_s"] = round(time.monotonic() - flood_end, 1)
         answered = set(replies)
