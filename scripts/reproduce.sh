@@ -2,6 +2,8 @@
 # `npm run reproduce`: set up, run every notebook at the default preset, write executed notebooks (.ipynb + .html) to
 # build/notebooks/ and figures (JSON, PNG, SVG) to build/figures/<notebook>/.
 #   IFSQ_PRESET   tiny | quick (default) | paper-cpu       IFSQ_BACKEND  cpu | wasm | tensorflow | tensorflow-gpu
+#   IFSQ_CELL_TIMEOUT  seconds one cell may run (default 14400: a training cell that trains several runs takes tens of
+#                      minutes at quick on a busy 2-core machine, hours at paper-cpu; the limit only catches a hang)
 #   extra arguments go to the runner, e.g. `npm run reproduce -- notebooks/00-tour.ipynb --jobs 2`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +12,7 @@ preset=${IFSQ_PRESET:-quick}
 bash scripts/setup.sh
 echo "== notebooks (IFSQ_PRESET=$preset${IFSQ_BACKEND:+, IFSQ_BACKEND=$IFSQ_BACKEND})"
 status=0
-bash scripts/run-notebooks.sh --preset "$preset" "$@" || status=$?
+bash scripts/run-notebooks.sh --preset "$preset" --timeout "${IFSQ_CELL_TIMEOUT:-14400}" "$@" || status=$?
 echo "== figures (PNG + SVG)"
 npx tsx scripts/export-figures.ts || status=1
 echo "== reproduce finished in $((SECONDS - t0)) s: executed notebooks in build/notebooks/, figures in build/figures/"
