@@ -101,6 +101,8 @@ export interface TrainOptions {
   gradFn?: (step: number, ctx: StepContext) => Promise<GradResult>;
   /** Stops after this many completed steps as if the process were killed there (no final checkpoint; tests). */
   stopAfter?: number;
+  /** The caller already holds the run folder's lock (`Run.lock()`, as trainOrReuse does); train() takes none. */
+  lockHeld?: boolean;
 }
 
 export interface TrainResult {
@@ -292,7 +294,7 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
   const cfg = parsed.data;
   const log = opts.log ?? ((l: string) => console.log(l));
   const run = Run.open(task.kind, task.config, opts.runsDir);
-  const release = run.lock();
+  const release = opts.lockHeld ? () => {} : run.lock();
   const resume = opts.resume ?? true;
   const params = task.params;
   let opt: AdamW | null = null;
