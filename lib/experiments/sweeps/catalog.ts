@@ -1,0 +1,16 @@
+/** The sweeps `npm run sweep -- <name>` knows, by name. */
+import { didYouMean } from "../../train/config";
+import type { SweepDef } from "./sweep";
+import { tokenizersSweep } from "./tokenizers";
+import { toySweep } from "./toy";
+
+export const SWEEPS: ReadonlyMap<string, SweepDef> = new Map([tokenizersSweep, toySweep].map((s) => [s.name, s]));
+
+/** A sweep by name; an unknown one is an error listing the known ones. */
+export function getSweep(name: string): SweepDef {
+  const s = SWEEPS.get(name);
+  if (s) return s;
+  const known = [...SWEEPS.keys()].sort();
+  const guess = didYouMean(name, known);
+  throw new Error(`unknown sweep "${name}"${guess ? ` (did you mean "${guess}"?)` : ""}; sweeps: ${known.join(", ")}`);
+}
