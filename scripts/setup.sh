@@ -5,6 +5,8 @@
 #        jupyter-nbconvert python3-nbclient jupyter-client   headless notebook execution + HTML export
 #        dataset-fashion-mnist                               the data set (/usr/share/datasets/fashion-mnist)
 #        chromium                                            static figure export (npm run figures)
+#        slurmctld slurmd slurm-client munge                 only in CI (CI=true) or with IFSQ_WITH_SLURM=1: the
+#                                                            job-array test's one-node cluster (no daemon is started)
 #      Elsewhere it prints the exact commands to run and carries on.
 # Environment: IFSQ_SKIP_APT=1 skips step 2; IFSQ_WITHOUT_CHROMIUM=1 leaves chromium out; IFSQ_PYTHON names the
 # Python with Jupyter on non-Debian systems (default /usr/bin/python3).
@@ -35,6 +37,7 @@ fi
 
 wanted=(jupyter-nbconvert python3-nbclient jupyter-client dataset-fashion-mnist)
 [ "${IFSQ_WITHOUT_CHROMIUM:-0}" = 1 ] || wanted+=(chromium)
+if [ "${CI:-}" = true ] || [ "${IFSQ_WITH_SLURM:-0}" = 1 ]; then wanted+=(slurmctld slurmd slurm-client munge); fi
 
 if [ -f /etc/debian_version ] && command -v dpkg-query >/dev/null; then
   missing=()

@@ -92,9 +92,12 @@ export interface QueuedTask {
   where: string;
 }
 
-/** The array tasks of these jobs still in Slurm's queue (squeue, one line per task); null when squeue is missing. */
-export function squeueTasks(jobIds: readonly string[]): QueuedTask[] | null {
-  const r = spawnSync("squeue", ["-h", "-r", "-o", "%F|%K|%T|%M|%R"], { encoding: "utf8" });
+/**
+ * The array tasks of these jobs still in Slurm's queue (squeue, one line per task); null when squeue is missing.
+ * `env` is squeue's environment (e.g. with SLURM_CONF naming a private cluster); default this process's.
+ */
+export function squeueTasks(jobIds: readonly string[], env?: NodeJS.ProcessEnv): QueuedTask[] | null {
+  const r = spawnSync("squeue", ["-h", "-r", "-o", "%F|%K|%T|%M|%R"], { encoding: "utf8", env });
   if (r.error) return null;
   if (r.status !== 0) throw new Error(`squeue failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
   const want = new Set(jobIds);
