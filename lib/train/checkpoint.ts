@@ -4,21 +4,27 @@
  *
  *   bytes [0, 8)          N, the header length, unsigned 64-bit little-endian
  *   bytes [8, 8 + N)      UTF-8 JSON header, padded with spaces so the data starts at a multiple of 8:
- *                           { "__metadata__": { "ifsq": "<CheckpointMeta as a JSON string>" },
+ *                           { "__metadata__": { "ifsq": "<CheckpointMeta as a JSON string>",
+ *                                               "ifsq_sha256": "<64 hex digits>" },
  *                             "<tensor name>": { "dtype": "F32" | "I32" | "BOOL",
  *                                                "shape": [d0, d1, …],
  *                                                "data_offsets": [begin, end] },        // relative to the data start
  *                             … }
  *   bytes [8 + N, end)    the tensors' raw little-endian data, contiguous, in header order
  *
- * CheckpointMeta = { format: "ifsq-checkpoint", version: 1, kind, step, configHash, createdAt, dataBytes,
+ * CheckpointMeta = { format: "ifsq-checkpoint", version: 2, kind, step, configHash, createdAt, dataBytes,
  *                    dataSha256 (hex SHA-256 of the data section), rngState?, slots?, extra? }.
+ * `ifsq_sha256` is the SHA-256 of the whole file with its own 64 hex digits read as "0"s: it covers the header
+ * length, the header (meta, tensor table, padding) and the data, so an edited step or shape is caught like a flipped
+ * data bit. Version 1 files (no `ifsq_sha256`; only the data was checksummed) are still read.
  * The trainer names tensors by section: `params/<name>`, `optim/m/<name>`, `optim/v/<name>`, `optim/t`,
  * `ema/<name>`, `ema/updates`; `slots` lists the optimizer's and the EMA's state names.
  *
  * Loading checks the sizes (a truncated file is an error naming the file and the missing bytes), the header,
- * every tensor's dtype/shape/offsets, the data checksum, and, when asked, the kind, config hash and the expected
- * tensor names, shapes and dtypes.
+ * every tensor's dtype/shape/offsets, the checksums, that a `step-NNNNNNN.safetensors` file name agrees with the
+ * header's step, and, when asked, the kind, config hash and the expected tensor names, shapes and dtypes. Damage
+ * (unreadable, truncated, checksum, name/step mismatch) throws CheckpointCorruptError, so a caller can fall back to
+ * an older checkpoint; a valid file that does not fit the caller throws a plain CheckpointError.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -28,7 +34,9 @@ import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic, removeStaleTemps, fsyncDir } from "../atomic";
 
 export const CHECKPOINT_FORMAT = "ifsq-checkpoint";
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
+/** Versions this code reads (1: data checksum only; 2: whole-file checksum). */
+export const READABLE_CHECKPOINT_VERSIONS: readonly number[] = [1, 2];
 
 export type CkptDtype = "float32" | "int32" | "bool";
 export type CkptData = Float32Array | Int32Array | Uint8Array;
@@ -75,10 +83,17 @@ export class CheckpointError extends Error {
   override name = "CheckpointError";
 }
 
+/** The file is damaged (unreadable, truncated, a checksum fails, or its name disagrees with its header). */
+export class CheckpointCorruptError extends CheckpointError {
+  override name = "CheckpointCorruptError";
+}
+
 const DTYPE_CODE: Record<CkptDtype, string> = { float32: "F32", int32: "I32", bool: "BOOL" };
 const CODE_DTYPE: Record<string, CkptDtype> = { F32: "float32", I32: "int32", BOOL: "bool" };
 const BYTES: Record<CkptDtype, number> = { float32: 4, int32: 4, bool: 1 };
 const MAX_HEADER = 100 * 1024 * 1024;
+/** Checkpoint file names in a run's checkpoints/ folder: `step-0000100.safetensors`. */
+const FILE_RE = /^step-(\d+)\.safetensors$/;
 
 function assertLittleEndian(): void {
   if (os.endianness() !== "LE") throw new CheckpointError("checkpoints store little-endian data; this machine is big-endian");
@@ -115,20 +130,32 @@ export function encodeCheckpoint(tensors: Record<string, CkptTensor>, meta: Chec
     dataBytes: offset,
     dataSha256: createHash("sha256").update(data).digest("hex"),
   };
-  let json = JSON.stringify({ __metadata__: { ifsq: JSON.stringify(full) }, ...header });
+  let json = JSON.stringify({ __metadata__: { ifsq: JSON.stringify(full), ifsq_sha256: ZERO_SHA }, ...header });
   const len = Buffer.byteLength(json, "utf8");
   json += " ".repeat((8 - ((8 + len) % 8)) % 8);
   const head = Buffer.from(json, "utf8");
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(head.length));
-  return Buffer.concat([prefix, head, data]);
+  const out = Buffer.concat([prefix, head, data]);
+  // the field's digits are zeros while hashing, then replaced by the hash (same length, so no offset moves)
+  const at = 8 + head.indexOf(SHA_FIELD + ZERO_SHA + '"') + SHA_FIELD.length;
+  out.write(createHash("sha256").update(out).digest("hex"), at, "latin1");
+  return out;
+}
+
+const ZERO_SHA = "0".repeat(64);
+const SHA_FIELD = '"ifsq_sha256":"';
+
+/** SHA-256 of `b` with the 64 bytes at `at` read as "0"s. */
+function fileSha(b: Buffer, at: number): string {
+  return createHash("sha256").update(b.subarray(0, at)).update(ZERO_SHA, "latin1").update(b.subarray(at + 64)).digest("hex");
 }
 
 /** Parses and validates checkpoint bytes; every error names `file`. */
 export function decodeCheckpoint(buf: Uint8Array, file = "<buffer>"): Checkpoint {
   assertLittleEndian();
   const bad = (msg: string): never => {
-    throw new CheckpointError(`checkpoint ${file}: ${msg}`);
+    throw new CheckpointCorruptError(`checkpoint ${file}: ${msg}`);
   };
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length < 8) bad(`truncated: ${b.length} bytes, less than the 8-byte header length`);
@@ -152,16 +179,42 @@ export function decodeCheckpoint(buf: Uint8Array, file = "<buffer>"): Checkpoint
     return bad(`corrupted metadata (${(e as Error).message})`);
   }
   if (meta.format !== CHECKPOINT_FORMAT) bad(`format ${JSON.stringify(meta.format)} is not ${CHECKPOINT_FORMAT}`);
-  if (meta.version !== CHECKPOINT_VERSION) bad(`format version ${meta.version} is not supported (this code reads version ${CHECKPOINT_VERSION})`);
-  for (const k of ["kind", "configHash", "dataSha256"] as const) if (typeof meta[k] !== "string") bad(`metadata field ${k} is missing`);
-  if (!Number.isInteger(meta.step) || meta.step < 0) bad(`metadata step=${meta.step} is not an integer ≥ 0`);
-
+  if (!READABLE_CHECKPOINT_VERSIONS.includes(meta.version)) {
+    throw new CheckpointError(
+      `checkpoint ${file}: format version ${JSON.stringify(meta.version)} is not supported (this code reads versions ${READABLE_CHECKPOINT_VERSIONS.join(", ")}); ` +
+        `it was written by a newer version of the project: update the code, or retrain with resume: false (--fresh)`,
+    );
+  }
   const dataStart = 8 + n;
   const dataLen = b.length - dataStart;
+  if (!Number.isInteger(meta.dataBytes) || meta.dataBytes < 0) bad(`metadata dataBytes=${meta.dataBytes} is not an integer ≥ 0`);
   if (dataLen < meta.dataBytes) bad(`truncated: expected ${meta.dataBytes} bytes of tensor data, found ${dataLen} (${meta.dataBytes - dataLen} missing)`);
   if (dataLen > meta.dataBytes) bad(`corrupted: ${dataLen - meta.dataBytes} unexpected bytes after the tensor data`);
+  if (meta.version >= 2) {
+    const want = String(md!.ifsq_sha256);
+    if (typeof md!.ifsq_sha256 !== "string" || !/^[0-9a-f]{64}$/.test(want)) bad(`corrupted header: __metadata__.ifsq_sha256 is ${JSON.stringify(md!.ifsq_sha256)}, expected 64 hex digits`);
+    const field = Buffer.from(SHA_FIELD + want + '"', "latin1");
+    const pos = b.subarray(0, 8 + n).indexOf(field);
+    if (pos < 0 || b.subarray(0, 8 + n).indexOf(field, pos + 1) >= 0) bad("corrupted header: the ifsq_sha256 field is not in the form this code writes");
+    const got = fileSha(b, pos + SHA_FIELD.length);
+    if (got !== want) {
+      const dataOk = typeof meta.dataSha256 === "string" && createHash("sha256").update(b.subarray(8 + n)).digest("hex") === meta.dataSha256;
+      bad(
+        `corrupted: the file's SHA-256 is ${got.slice(0, 16)}…, the header says ${want.slice(0, 16)}… ` +
+          (dataOk ? "(the tensor data is intact: the header was changed after writing)" : "(the tensor data differs from what was written)"),
+      );
+    }
+  }
+  for (const k of ["kind", "configHash", "dataSha256"] as const) if (typeof meta[k] !== "string") bad(`metadata field ${k} is missing`);
+  if (!Number.isInteger(meta.step) || meta.step < 0) bad(`metadata step=${meta.step} is not an integer ≥ 0`);
+  const named = FILE_RE.exec(path.basename(file));
+  if (named && Number(named[1]) !== meta.step) {
+    bad(`the file name says step ${Number(named[1])}, the header says step ${meta.step}; the file was renamed or edited after writing`);
+  }
+
   const data = b.subarray(dataStart);
-  const sha = createHash("sha256").update(data).digest("hex");
+  // version 2: the whole-file checksum above already covers the data (and dataSha256 with it)
+  const sha = meta.version >= 2 ? meta.dataSha256 : createHash("sha256").update(data).digest("hex");
   if (sha !== meta.dataSha256) bad(`corrupted: the tensor data's SHA-256 is ${sha.slice(0, 16)}…, the header says ${meta.dataSha256.slice(0, 16)}…`);
 
   const tensors: Record<string, CkptTensor> = {};
@@ -252,7 +305,7 @@ export function loadCheckpoint(file: string, expect: CheckpointExpectation = {})
   try {
     buf = fs.readFileSync(file);
   } catch (e) {
-    throw new CheckpointError(`checkpoint ${file}: cannot be read (${(e as Error).message})`);
+    throw new CheckpointCorruptError(`checkpoint ${file}: cannot be read (${(e as Error).message})`);
   }
   const ck = decodeCheckpoint(buf, file);
   validateCheckpoint(ck, expect);
@@ -274,8 +327,6 @@ export function sectionTensors(ck: Checkpoint, prefix: string): Record<string, t
 // ---------------------------------------------------------------------------------------------------------------
 // A folder of checkpoints
 
-const FILE_RE = /^step-(\d+)\.safetensors$/;
-
 /** `step-0000100.safetensors` */
 export function checkpointFileName(step: number): string {
   return `step-${String(step).padStart(7, "0")}.safetensors`;
@@ -296,6 +347,39 @@ export function listCheckpoints(dir: string): { step: number; file: string }[] {
 export function newestCheckpoint(dir: string): { step: number; file: string } | null {
   const all = listCheckpoints(dir);
   return all.length ? all[all.length - 1] : null;
+}
+
+/** A checkpoint that was skipped because it is damaged, with the reason. */
+export interface SkippedCheckpoint {
+  file: string;
+  reason: string;
+}
+
+/**
+ * The newest checkpoint in `dir` that is intact and passes `expect`, with the damaged newer ones it skipped
+ * (CheckpointCorruptError). A valid file that does not fit `expect` (another config, kind or model) is still an
+ * error: that is a mix-up to look at, not damage to route around. `ck` is null when there is no intact one.
+ */
+export function newestIntactCheckpoint(dir: string, expect: CheckpointExpectation = {}): { ck: Checkpoint | null; skipped: SkippedCheckpoint[] } {
+  const skipped: SkippedCheckpoint[] = [];
+  const all = listCheckpoints(dir);
+  for (let i = all.length - 1; i >= 0; i--) {
+    try {
+      return { ck: loadCheckpoint(all[i].file, expect), skipped };
+    } catch (e) {
+      if (!(e instanceof CheckpointCorruptError)) throw e;
+      skipped.push({ file: all[i].file, reason: e.message });
+    }
+  }
+  return { ck: null, skipped };
+}
+
+/** Renames a damaged checkpoint to `<name>.corrupt` (kept for inspection, no longer listed); returns the new path. */
+export function setAsideCheckpoint(file: string): string {
+  const to = `${file}.corrupt`;
+  fs.renameSync(file, to);
+  fsyncDir(path.dirname(file));
+  return to;
 }
 
 /** Deletes all but the newest `keep` checkpoints (and stale temp files from killed writes). */
