@@ -9,15 +9,21 @@
  *     checkpoints/     step-0000100.safetensors … (see checkpoint.ts), the newest K kept
  *     samples/         images or other artefacts a task writes
  *     done.json        { step, time, finishedAt, final } once the run has finished
+ *     train.lock       { pid, host, startedAt } while a process trains the folder (created whole, see Run.lock)
+ *
+ * config.json and done.json are re-creatable: a damaged one is an error naming the file and saying to delete it (the
+ * checkpoints stay); train() itself drops a damaged done.json and finishes the run again from its newest intact
+ * checkpoint. A run counts as finished only when done.json is valid and its final checkpoint is there and intact.
  *
  * `runsDir` defaults to `data/runs` under the repository root, found from this file's location (not from
  * process.cwd(), which is `notebooks/` inside a notebook kernel).
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { writeFileAtomic } from "../atomic";
+import { writeFileAtomic, fsyncDir } from "../atomic";
 import { configHash, canonicalJson } from "./config";
-import { newestCheckpoint } from "./checkpoint";
+import { checkpointFileName, loadCheckpoint, CheckpointError } from "./checkpoint";
 
 /** The folder holding package.json above lib/train (symlinks resolved). */
 function projectRoot(): string {
@@ -56,6 +62,50 @@ export interface DoneRecord {
   /** The last train row and the last eval row, merged. */
   final: Record<string, number | string>;
 }
+
+/** A run folder's config.json or done.json is unreadable or does not hold what it should. */
+export class RunFileError extends Error {
+  override name = "RunFileError";
+  /** @param problem what is wrong, naming the file   @param remedy what to do about it */
+  constructor(
+    readonly problem: string,
+    readonly remedy: string,
+  ) {
+    super(`${problem}; ${remedy}`);
+  }
+}
+
+/** What to do about a damaged file of a run folder (kept next to the error so the advice is the same everywhere). */
+function remedyFor(file: string): string {
+  if (path.basename(file) === "config.json") {
+    return `it only records the run's config and is written again from it: delete it (rm ${file}) and run again; the checkpoints are kept, and each is checked against the config's full hash when loaded`;
+  }
+  return `it only marks the run finished: delete it (rm ${file}) and run again; training resumes from the newest intact checkpoint and finishes the run again (train() does this by itself, with a warning)`;
+}
+
+/** Parses a JSON object file of a run folder; a damaged one is a RunFileError naming the file and the way out. */
+function readJsonObject(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new RunFileError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, remedyFor(file));
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new RunFileError(`${file} is damaged: not valid JSON (${(e as Error).message})`, remedyFor(file));
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new RunFileError(`${file} is damaged: holds ${JSON.stringify(v)?.slice(0, 40)}, expected a JSON object`, remedyFor(file));
+  return v as Record<string, unknown>;
+}
+
+/** Where a run stands: not finished, finished with an intact final checkpoint, or marked finished but unusable. */
+export type FinishedState =
+  | { state: "unfinished" }
+  | { state: "finished"; done: DoneRecord; checkpoint: string }
+  | { state: "broken"; done: DoneRecord | null; problem: string };
 
 /** Reads metrics.jsonl; a torn last line (a write killed midway) is ignored, a bad line elsewhere is an error. */
 export function readMetrics(file: string): MetricsRow[] {
@@ -123,13 +173,17 @@ export class Run {
     return run;
   }
 
-  private checkConfigFile(): void {
-    let stored: { kind?: string; configHash?: string; config?: unknown };
-    try {
-      stored = JSON.parse(fs.readFileSync(this.configPath, "utf8"));
-    } catch (e) {
-      throw new Error(`${this.configPath}: unreadable (${(e as Error).message}); delete the run folder to start over`);
+  /** config.json's contents; a damaged file is a RunFileError naming it (delete it: it is written again). */
+  readConfigFile(): { kind?: string; configHash?: string; config?: unknown } {
+    const stored = readJsonObject(this.configPath);
+    if (!("config" in stored) || typeof stored.kind !== "string") {
+      throw new RunFileError(`${this.configPath} is damaged: expected { kind, configHash, config }, found keys ${JSON.stringify(Object.keys(stored))}`, remedyFor(this.configPath));
     }
+    return stored as { kind?: string; configHash?: string; config?: unknown };
+  }
+
+  private checkConfigFile(): void {
+    const stored = this.readConfigFile();
     if (stored.kind !== this.kind || canonicalJson(stored.config) !== canonicalJson(this.config)) {
       throw new Error(`${this.configPath} holds a different config (kind ${stored.kind}, hash ${String(stored.configHash).slice(0, 12)}) than this run (kind ${this.kind}, hash ${this.hash.slice(0, 12)})`);
     }
@@ -155,40 +209,133 @@ export class Run {
   }
 
   /**
-   * Claims the folder for one training process (two writers would interleave metrics and checkpoints). A lock left
-   * by a process that no longer exists (killed) is taken over. Returns the release function.
+   * Claims the folder for one training process (two writers would interleave metrics and checkpoints) and returns
+   * the release function. The lock is created whole: `{ pid, host, startedAt }` goes to a temp file that is then
+   * hard-linked to train.lock, and link(2) fails when train.lock exists, so no process ever sees a lock without its
+   * owner. A lock whose process is gone (same host, PID not running) is taken over; so is an ownerless lock (written
+   * by an older version, or damaged) once it is older than LOCK_GRACE_MS. Any other lock is an error naming its owner.
    */
   lock(): () => void {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = fs.openSync(this.lockPath, "wx");
-        fs.writeSync(fd, `${process.pid}\n`);
-        fs.closeSync(fd);
-        return () => {
-          try {
-            if (fs.readFileSync(this.lockPath, "utf8").trim() === String(process.pid)) fs.rmSync(this.lockPath, { force: true });
-          } catch {
-            // already gone
-          }
-        };
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        const pid = Number(fs.readFileSync(this.lockPath, "utf8").trim());
-        if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
-          throw new Error(`${this.dir} is being trained by process ${pid} (${this.lockPath}); wait for it or stop it first`);
-        }
-        fs.rmSync(this.lockPath, { force: true }); // stale: its process is gone
-      }
+    const me = JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() } satisfies LockOwner) + "\n";
+    removeDeadLockTemps(this.dir);
+    const tmp = path.join(this.dir, `.train.lock.${process.pid}.${lockCounter++}.tmp`);
+    const fd = fs.openSync(tmp, "wx");
+    try {
+      fs.writeSync(fd, me);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
     }
-    throw new Error(`${this.lockPath}: could not take the lock`);
+    try {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        try {
+          createLockFile(tmp, this.lockPath, me);
+          fsyncDir(this.dir);
+          return () => {
+            try {
+              if (fs.readFileSync(this.lockPath, "utf8") === me) fs.rmSync(this.lockPath, { force: true });
+            } catch {
+              // already gone
+            }
+          };
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        }
+        const held = readLock(this.lockPath);
+        if (held !== null) {
+          this.assertStale(held);
+          this.breakStaleLock(held.raw, tmp, me);
+        }
+        sleepMs(5);
+      }
+      throw new Error(`${this.lockPath}: could not take the lock in 200 attempts (other processes keep taking it); retry`);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+
+  /** Throws unless the lock `held` belongs to nobody any more. */
+  private assertStale(held: { raw: string; owner: LockOwner | null; ageMs: number }): void {
+    const o = held.owner;
+    if (o === null) {
+      if (held.ageMs >= LOCK_GRACE_MS) return;
+      throw new Error(
+        `${this.lockPath} exists but names no owner (${JSON.stringify(held.raw.slice(0, 60))}); a process of an older version may be creating it: ` +
+          `retry in a minute (it is then taken over), or delete it now if no process trains ${this.dir}`,
+      );
+    }
+    const since = o.startedAt ? ` since ${o.startedAt}` : "";
+    if (o.host !== undefined && o.host !== os.hostname()) {
+      throw new Error(
+        `${this.dir} is being trained by process ${o.pid} on host ${o.host}${since} (${this.lockPath}); this host cannot check that process: ` +
+          `wait for it, or delete the lock file if it no longer runs`,
+      );
+    }
+    if (processAlive(o.pid)) throw new Error(`${this.dir} is being trained by process ${o.pid}${since} (${this.lockPath}); wait for it or stop it first`);
+  }
+
+  /**
+   * Removes the stale lock whose content is `raw`, unless it changed meanwhile. Racing processes take turns through
+   * `train.lock.break` (created by the same link trick), so none of them can remove a lock another has just taken.
+   */
+  private breakStaleLock(raw: string, tmp: string, me: string): void {
+    const breaker = `${this.lockPath}.break`;
+    try {
+      createLockFile(tmp, breaker, me);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      // another process is breaking it right now; a breaker this old was left by a process killed while breaking
+      const b = readLock(breaker);
+      if (b !== null && b.ageMs >= BREAK_GRACE_MS) fs.rmSync(breaker, { force: true });
+      return;
+    }
+    try {
+      const now = readLock(this.lockPath);
+      if (now !== null && now.raw === raw) fs.rmSync(this.lockPath, { force: true });
+    } finally {
+      fs.rmSync(breaker, { force: true });
+    }
   }
 
   isDone(): boolean {
     return fs.existsSync(this.donePath);
   }
 
+  /** done.json, or null when the run has not finished; a damaged file is a RunFileError naming it. */
   readDone(): DoneRecord | null {
-    return fs.existsSync(this.donePath) ? (JSON.parse(fs.readFileSync(this.donePath, "utf8")) as DoneRecord) : null;
+    if (!fs.existsSync(this.donePath)) return null;
+    const d = readJsonObject(this.donePath);
+    if (!Number.isInteger(d.step) || (d.step as number) < 0 || typeof d.time !== "number" || typeof d.final !== "object" || d.final === null) {
+      throw new RunFileError(`${this.donePath} is damaged: expected { step: integer ≥ 0, time, finishedAt, final: {…} }, found ${JSON.stringify(d).slice(0, 120)}`, remedyFor(this.donePath));
+    }
+    return d as unknown as DoneRecord;
+  }
+
+  /**
+   * Whether the run has finished: done.json is valid, names the config's step count (when the config has `steps`)
+   * and its final checkpoint `step-<done.step>` is there, intact (checksums) and written for this kind and config.
+   */
+  finishedState(): FinishedState {
+    let done: DoneRecord | null;
+    try {
+      done = this.readDone();
+    } catch (e) {
+      return { state: "broken", done: null, problem: (e as Error).message };
+    }
+    if (!done) return { state: "unfinished" };
+    const steps = this.config.steps;
+    if (typeof steps === "number" && done.step !== steps) {
+      return { state: "broken", done, problem: `${this.donePath} says the run finished at step ${done.step}, but the config has steps=${steps}` };
+    }
+    const file = path.join(this.checkpointsDir, checkpointFileName(done.step));
+    if (!fs.existsSync(file)) return { state: "broken", done, problem: `${this.donePath} marks the run finished at step ${done.step}, but its final checkpoint ${file} is missing` };
+    try {
+      loadCheckpoint(file, { kind: this.kind, configHash: this.hash });
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      return { state: "broken", done, problem: `${this.donePath} marks the run finished at step ${done.step}, but its final checkpoint is unusable: ${e.message}` };
+    }
+    return { state: "finished", done, checkpoint: file };
   }
 
   markDone(rec: DoneRecord): void {
@@ -221,16 +368,82 @@ export interface FinishedRun {
   checkpoint: string;
 }
 
-/** The finished run for (kind, config) if one exists in `runsDir`, else null (then train it). */
+/**
+ * The finished run for (kind, config) if one exists in `runsDir`, else null (then train it). A run marked finished
+ * whose done.json is damaged or whose final checkpoint is missing or damaged is not finished: null, and train()
+ * warns and finishes it again from its newest intact checkpoint. A damaged config.json is a RunFileError.
+ */
 export function findFinishedRun(kind: string, config: Record<string, unknown>, opts: { runsDir?: string } = {}): FinishedRun | null {
   const run = Run.locate(kind, config, opts.runsDir ?? defaultRunsDir());
-  const done = run.readDone();
-  if (!done || !fs.existsSync(run.configPath)) return null;
-  const stored = JSON.parse(fs.readFileSync(run.configPath, "utf8")) as { kind?: string; config?: unknown };
+  if (!fs.existsSync(run.donePath) || !fs.existsSync(run.configPath)) return null;
+  const stored = run.readConfigFile();
   if (stored.kind !== kind || canonicalJson(stored.config) !== canonicalJson(config)) return null;
-  const ck = newestCheckpoint(run.checkpointsDir);
-  if (!ck || ck.step !== done.step) return null;
-  return { dir: run.dir, kind, config, configHash: run.hash, metrics: run.readMetrics(), done, checkpoint: ck.file };
+  const st = run.finishedState();
+  if (st.state !== "finished") return null;
+  return { dir: run.dir, kind, config, configHash: run.hash, metrics: run.readMetrics(), done: st.done, checkpoint: st.checkpoint };
+}
+
+/** The content of train.lock. Older versions wrote just `<pid>\n`. */
+interface LockOwner {
+  pid: number;
+  host?: string;
+  startedAt?: string;
+}
+
+/** An ownerless lock younger than this is taken to be in creation by an older version (it wrote the PID after creating the file). */
+export const LOCK_GRACE_MS = 60_000;
+const BREAK_GRACE_MS = 10_000;
+let lockCounter = 0;
+
+/** A lock file's text, its parsed owner (null when it names none) and its age; null when the file is gone. */
+function readLock(file: string): { raw: string; owner: LockOwner | null; ageMs: number } | null {
+  let raw: string;
+  let mtime: number;
+  try {
+    raw = fs.readFileSync(file, "utf8");
+    mtime = fs.statSync(file).mtimeMs;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw e;
+  }
+  return { raw, owner: parseLockOwner(raw), ageMs: Date.now() - mtime };
+}
+
+function parseLockOwner(raw: string): LockOwner | null {
+  const t = raw.trim();
+  if (/^\d+$/.test(t)) return Number(t) > 0 ? { pid: Number(t) } : null;
+  try {
+    const o = JSON.parse(t) as LockOwner;
+    return o && Number.isInteger(o.pid) && o.pid > 0 ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Creates `lock` holding `text` unless it exists (EEXIST): a hard link of the finished temp file. Where the file
+ * system has no hard links, an exclusive create followed by the write (the ownerless grace period covers the gap).
+ */
+function createLockFile(tmp: string, lock: string, text: string): void {
+  try {
+    fs.linkSync(tmp, lock);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw e;
+    fs.writeFileSync(lock, text, { flag: "wx" });
+  }
+}
+
+/** Removes lock temp files of processes that no longer exist (killed between writing the temp and removing it). */
+function removeDeadLockTemps(dir: string): void {
+  for (const f of fs.readdirSync(dir)) {
+    const m = /^\.train\.lock\.(\d+)\.\d+\.tmp$/.exec(f);
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) fs.rmSync(path.join(dir, f), { force: true });
+  }
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function processAlive(pid: number): boolean {
