@@ -7,8 +7,9 @@
  *   npm run train -- <kind> --help          the kind's config keys with their preset values
  *
  * The run folder is `<runs-dir>/<kind>-<confighash12>/` (default runs dir: data/runs). If it already holds
- * checkpoints of an unfinished run, pass --resume to continue it or --fresh to discard it; a finished run is
- * reported and not retrained.
+ * checkpoints of an unfinished run, pass --resume to continue it or --fresh to discard it; a finished run (done.json
+ * and an intact final checkpoint) is reported and not retrained. A run marked finished whose final checkpoint is
+ * missing or damaged is an error unless --resume (train again from the newest intact checkpoint) or --fresh.
  */
 import { parseArgs } from "util";
 import * as tf from "@tensorflow/tfjs";
@@ -70,9 +71,15 @@ async function main(argv: string[]): Promise<number> {
   const runsDir = values["runs-dir"] ?? defaultRunsDir();
   const run = Run.locate(positionals[0], config, runsDir);
   const ck = newestCheckpoint(run.checkpointsDir);
-  if (run.isDone() && !values.fresh) {
-    console.log(`${positionals[0]}: already finished → ${run.dir} (pass --fresh to retrain)`);
-    return 0;
+  if (!values.fresh) {
+    const st = run.finishedState();
+    if (st.state === "finished") {
+      console.log(`${positionals[0]}: already finished (final checkpoint ${st.checkpoint} verified) → ${run.dir} (pass --fresh to retrain)`);
+      return 0;
+    }
+    if (st.state === "broken" && !values.resume) {
+      throw new Error(`${st.problem}. Pass --resume to train again from the newest intact checkpoint (damaged ones are set aside), or --fresh to start over`);
+    }
   }
   if (ck && !values.resume && !values.fresh) {
     throw new Error(`${run.dir} holds a checkpoint at step ${ck.step} of an unfinished run; pass --resume to continue it or --fresh to start over`);

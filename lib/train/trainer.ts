@@ -30,7 +30,8 @@ import { TrainConfigSchema, configHash, type TrainConfig } from "./config";
 import {
   saveCheckpoint,
   loadCheckpoint,
-  newestCheckpoint,
+  newestIntactCheckpoint,
+  setAsideCheckpoint,
   pruneCheckpoints,
   checkpointFileName,
   sectionTensors,
@@ -38,7 +39,7 @@ import {
   type Checkpoint,
   type CkptDtype,
 } from "./checkpoint";
-import { Run, type MetricsRow, type DoneRecord, type FinishedRun } from "./run";
+import { Run, RunFileError, type MetricsRow, type DoneRecord, type FinishedRun } from "./run";
 import { lrAt } from "./schedule";
 import * as path from "path";
 
@@ -93,6 +94,9 @@ export interface TrainOptions {
   progress?: ProgressSink | boolean;
   /** Lines about resuming, checkpoints and the end (default console.log; pass () => {} for silence). */
   log?: (line: string) => void;
+  /** Warnings about what was recovered (damaged checkpoints set aside, a damaged or stale done.json dropped);
+   *  default console.warn, so they show even when `log` is silenced. */
+  warn?: (line: string) => void;
   /** Final weights left in task.params: "ema" (default when EMA is on) or "raw" (the optimizer's weights). */
   weights?: "ema" | "raw";
   /** Weights task.evaluate sees: "ema" (default when EMA is on) or "raw". */
@@ -303,7 +307,7 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
     if (!resume) run.reset();
     opt = new AdamW(params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
     ema = cfg.emaDecay > 0 ? new EMA(params, cfg.emaDecay) : null;
-    return await trainLoop(task, cfg, run, opt, ema, resume, opts, log);
+    return await trainLoop(task, cfg, run, opt, ema, resume, opts, log, opts.warn ?? ((l: string) => console.warn(l)));
   } finally {
     opt?.dispose();
     ema?.dispose();
@@ -311,17 +315,62 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
   }
 }
 
-async function trainLoop<B>(task: TrainTask<B>, cfg: TrainConfig, run: Run, opt: AdamW, ema: EMA | null, resume: boolean, opts: TrainOptions, log: (line: string) => void): Promise<TrainResult> {
+async function trainLoop<B>(
+  task: TrainTask<B>,
+  cfg: TrainConfig,
+  run: Run,
+  opt: AdamW,
+  ema: EMA | null,
+  resume: boolean,
+  opts: TrainOptions,
+  log: (line: string) => void,
+  warn: (line: string) => void,
+): Promise<TrainResult> {
   const params = task.params;
   let state: TrainerState = { time: 0, window: { n: 0, sums: {} } };
   let start = 0;
-  const newest = resume ? newestCheckpoint(run.checkpointsDir) : null;
-  if (newest) {
-    const ck = loadCheckpoint(newest.file, { kind: task.kind, configHash: run.hash, tensors: expectedTensors(params, opt, ema) });
-    state = restoreTrainCheckpoint(ck, task, opt, ema);
-    start = ck.meta.step;
-    if (start > cfg.steps) throw new CheckpointError(`checkpoint ${newest.file} is at step ${start}, beyond the config's steps=${cfg.steps}`);
-    if (start < cfg.steps || !run.isDone()) log(`${task.kind}: resuming ${run.dir} from step ${start}/${cfg.steps}`);
+  let done: DoneRecord | null = null;
+  try {
+    done = run.readDone();
+  } catch (e) {
+    if (!(e instanceof RunFileError)) throw e;
+    warn(`warning: ${e.problem}; dropping it: the run is finished again from its newest intact checkpoint`);
+    run.clearDone();
+  }
+  let skipped: string[] = [];
+  if (resume) {
+    const found = newestIntactCheckpoint(run.checkpointsDir, { kind: task.kind, configHash: run.hash, tensors: expectedTensors(params, opt, ema) });
+    if (!found.ck && found.skipped.length) {
+      throw new CheckpointError(
+        `no intact checkpoint in ${run.checkpointsDir}: ${found.skipped.map((s) => s.reason).join("; ")}. ` +
+          `Delete the damaged file(s) to train from step 0, or pass resume: false (--fresh) to start the run over`,
+      );
+    }
+    if (found.skipped.length) {
+      skipped = found.skipped.map((s) => path.basename(s.file));
+      const moved = found.skipped.map((s) => `${path.basename(s.file)} (${s.reason.replace(`checkpoint ${s.file}: `, "")}; moved to ${path.basename(setAsideCheckpoint(s.file))})`);
+      warn(`warning: skipped damaged checkpoint${moved.length > 1 ? "s" : ""} in ${run.checkpointsDir}: ${moved.join("; ")}; resuming from the newest intact one, ${path.basename(found.ck!.file)}`);
+    }
+    if (found.ck) {
+      const ck = found.ck;
+      state = restoreTrainCheckpoint(ck, task, opt, ema);
+      start = ck.meta.step;
+      if (start > cfg.steps) throw new CheckpointError(`checkpoint ${ck.file} is at step ${start}, beyond the config's steps=${cfg.steps}`);
+      if (start < cfg.steps || !done) log(`${task.kind}: resuming ${run.dir} from step ${start}/${cfg.steps}`);
+    }
+  }
+  if (done && (done.step !== cfg.steps || start !== cfg.steps)) {
+    // done.json alone must never make a run count as finished: its final checkpoint has to be there and intact
+    const final = checkpointFileName(done.step);
+    const why =
+      done.step !== cfg.steps
+        ? `the config has steps=${cfg.steps}`
+        : skipped.includes(final)
+          ? `its final checkpoint ${final} is damaged (see above)`
+          : `its final checkpoint ${path.join(run.checkpointsDir, final)} is missing`;
+    warn(`warning: ${run.donePath} marks the run finished at step ${done.step}, but ${why}; dropping it and training again from step ${start}`);
+    run.clearDone();
+    done = null;
   }
   let rows = run.truncateMetrics(start);
   if (start < cfg.steps) run.clearDone();
@@ -427,7 +476,7 @@ async function trainLoop<B>(task: TrainTask<B>, cfg: TrainConfig, run: Run, opt:
     }
   }
   bar?.done();
-  if (!run.isDone()) {
+  if (!done) {
     rows = run.readMetrics();
     const done: DoneRecord = { step: cfg.steps, time: round3(state.time), finishedAt: new Date().toISOString(), final: finalRecord(rows) };
     run.markDone(done);
