@@ -14,10 +14,14 @@ import {
   pruneCheckpoints,
   checkpointFileName,
   CheckpointError,
+  CheckpointCorruptError,
+  newestIntactCheckpoint,
   type CkptTensor,
 } from "../lib/train/checkpoint";
 import { writeFileAtomic } from "../lib/atomic";
-import { Run, readMetrics, findFinishedRun, runId } from "../lib/train/run";
+import { createHash } from "crypto";
+import { spawn } from "child_process";
+import { Run, RunFileError, readMetrics, findFinishedRun, runId } from "../lib/train/run";
 
 before(async () => {
   await initBackend("cpu", { log: () => {} });
@@ -94,7 +98,7 @@ test("corrupted data, a garbage file and trailing bytes are errors; the checksum
   const bytes = encodeCheckpoint({ w: { dtype: "float32", shape: [4], data: new Float32Array([1, 2, 3, 4]) } }, META);
   const flipped = Buffer.from(bytes);
   flipped[flipped.length - 3] ^= 0x10;
-  assert.throws(() => decodeCheckpoint(flipped, "f.safetensors"), /checkpoint f.safetensors: corrupted: the tensor data's SHA-256/);
+  assert.throws(() => decodeCheckpoint(flipped, "f.safetensors"), /checkpoint f.safetensors: corrupted: the file's SHA-256 is [0-9a-f]{16}…, the header says [0-9a-f]{16}… \(the tensor data differs from what was written\)/);
   assert.throws(() => decodeCheckpoint(Buffer.concat([bytes, Buffer.from([0])]), "g"), /corrupted: 1 unexpected bytes/);
   assert.throws(() => decodeCheckpoint(Buffer.from("hello world, not a checkpoint"), "h"), /checkpoint h: corrupted: header length \d+ is implausible/);
   const noMeta = Buffer.alloc(8 + 8);
@@ -152,4 +156,205 @@ test("run folders: id from kind + config hash, config guard, metrics with a torn
   fs.writeFileSync(run.configPath, JSON.stringify({ kind: "toy", config: { steps: 4 } }));
   assert.throws(() => Run.open("toy", cfg, runsDir), /holds a different config/);
   assert.throws(() => runId("a/b", cfg), /must contain only letters/);
+});
+
+/** A version-1 file (what the code wrote before the whole-file checksum): only the data is checksummed. */
+function encodeV1(values: Float32Array, step: number): Buffer {
+  const data = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  const meta = { format: "ifsq-checkpoint", version: 1, kind: "toy", step, configHash: META.configHash, createdAt: "2025-01-01T00:00:00.000Z", dataBytes: data.length, dataSha256: createHash("sha256").update(data).digest("hex") };
+  let json = JSON.stringify({ __metadata__: { ifsq: JSON.stringify(meta) }, w: { dtype: "F32", shape: [values.length], data_offsets: [0, data.length] } });
+  json += " ".repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return Buffer.concat([prefix, Buffer.from(json), data]);
+}
+
+/** `bytes` with the first occurrence of `from` replaced by `to` (same length, so nothing else moves). */
+function edit(bytes: Buffer, from: string, to: string): Buffer {
+  assert.equal(from.length, to.length);
+  const at = bytes.indexOf(from);
+  assert.ok(at >= 0, `${from} is in the file`);
+  const out = Buffer.from(bytes);
+  out.write(to, at, "latin1");
+  return out;
+}
+
+test("the checksum covers the header: the probe's step 20 → 28 edit, a shape edit and a renamed file are refused; version-1 files still load", async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, checkpointFileName(20));
+  await saveCheckpoint(file, { "params/w": { dtype: "float32", shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) } }, { ...META, step: 20 });
+  const good = fs.readFileSync(file);
+  assert.match(good.toString("latin1", 8, 8 + Number(good.readBigUInt64LE(0))), /"ifsq_sha256":"[0-9a-f]{64}"/);
+  assert.equal(loadCheckpoint(file).meta.version, 2);
+
+  fs.writeFileSync(file, edit(good, '\\"step\\":20', '\\"step\\":28'));
+  assert.throws(
+    () => loadCheckpoint(file),
+    (e: Error) => e instanceof CheckpointCorruptError && e.message.startsWith(`checkpoint ${file}: corrupted: the file's SHA-256 is `) && e.message.endsWith("(the tensor data is intact: the header was changed after writing)"),
+  );
+  fs.writeFileSync(file, edit(good, '"shape":[2,3]', '"shape":[3,2]'));
+  assert.throws(() => loadCheckpoint(file), /the header was changed after writing/);
+  fs.writeFileSync(file, edit(good, '"ifsq_sha256":"', '"ifsq_sha256" "'));
+  assert.throws(() => loadCheckpoint(file), CheckpointCorruptError);
+
+  // a whole, valid file under another step's name
+  const renamed = path.join(dir, checkpointFileName(30));
+  fs.writeFileSync(renamed, good);
+  assert.throws(
+    () => loadCheckpoint(renamed),
+    (e: Error) => e instanceof CheckpointCorruptError && e.message === `checkpoint ${renamed}: the file name says step 30, the header says step 20; the file was renamed or edited after writing`,
+  );
+
+  // version 1: still read (data checksum, name/step check); a newer version is refused with what to do
+  const v1 = path.join(dir, checkpointFileName(7));
+  fs.writeFileSync(v1, encodeV1(new Float32Array([0.5, -1]), 7));
+  assert.deepEqual(Array.from(loadCheckpoint(v1).tensors.w.data), [0.5, -1]);
+  fs.writeFileSync(v1, edit(encodeV1(new Float32Array([0.5, -1]), 7), '\\"step\\":7', '\\"step\\":8'));
+  assert.throws(() => loadCheckpoint(v1), /the file name says step 7, the header says step 8/);
+  fs.writeFileSync(v1, edit(encodeV1(new Float32Array([0.5, -1]), 7), '\\"version\\":1', '\\"version\\":3'));
+  assert.throws(
+    () => loadCheckpoint(v1),
+    (e: Error) => e instanceof CheckpointError && !(e instanceof CheckpointCorruptError) && /format version 3 is not supported \(this code reads versions 1, 2\); it was written by a newer version/.test(e.message),
+  );
+});
+
+test("newestIntactCheckpoint skips damaged newer files (listing them) but not a checkpoint of another config", async () => {
+  const dir = tmpDir();
+  for (const step of [10, 20, 30]) await saveCheckpoint(path.join(dir, checkpointFileName(step)), { w: { dtype: "float32", shape: [1], data: new Float32Array([step]) } }, { ...META, step });
+  const f30 = path.join(dir, checkpointFileName(30));
+  const f20 = path.join(dir, checkpointFileName(20));
+  fs.writeFileSync(f30, fs.readFileSync(f30).subarray(0, 50));
+  const b20 = fs.readFileSync(f20);
+  b20[b20.length - 1] ^= 1;
+  fs.writeFileSync(f20, b20);
+  const r = newestIntactCheckpoint(dir, { configHash: META.configHash });
+  assert.equal(r.ck?.meta.step, 10);
+  assert.deepEqual(r.skipped.map((s) => s.file), [f30, f20]);
+  assert.match(r.skipped[0].reason, /truncated/);
+  assert.match(r.skipped[1].reason, /corrupted: the file's SHA-256/);
+  assert.throws(() => newestIntactCheckpoint(dir, { configHash: "cd".repeat(32) }), /written for config hash abababababab…/);
+});
+
+test("a damaged config.json or done.json is an error naming the file and how to recover; the checkpoints stay", async () => {
+  const runsDir = tmpDir();
+  const cfg = { steps: 3, lr: 0.1 };
+  const run = Run.open("toy", cfg, runsDir);
+  await saveCheckpoint(path.join(run.checkpointsDir, checkpointFileName(3)), { w: { dtype: "float32", shape: [1], data: new Float32Array(1) } }, { ...META, step: 3, configHash: run.hash });
+  run.markDone({ step: 3, time: 1, finishedAt: "now", final: { loss: 1 } });
+  assert.equal(findFinishedRun("toy", cfg, { runsDir })?.checkpoint, path.join(run.checkpointsDir, checkpointFileName(3)));
+
+  fs.writeFileSync(run.configPath, '{"kind":"toy","config":{"steps":3');
+  const configMsg = `${run.configPath} is damaged: not valid JSON (`;
+  const configFix = `; it only records the run's config and is written again from it: delete it (rm ${run.configPath}) and run again; the checkpoints are kept, and each is checked against the config's full hash when loaded`;
+  for (const f of [() => Run.open("toy", cfg, runsDir), () => findFinishedRun("toy", cfg, { runsDir })]) {
+    assert.throws(f, (e: Error) => e instanceof RunFileError && e.message.startsWith(configMsg) && e.message.endsWith(configFix));
+  }
+  fs.rmSync(run.configPath); // the advice
+  assert.equal(Run.open("toy", cfg, runsDir).dir, run.dir);
+  assert.equal(findFinishedRun("toy", cfg, { runsDir })?.done.step, 3, "checkpoints and done.json survived");
+
+  fs.writeFileSync(run.donePath, "");
+  assert.throws(
+    () => run.readDone(),
+    (e: Error) =>
+      e instanceof RunFileError &&
+      e.message.startsWith(`${run.donePath} is damaged: not valid JSON (Unexpected end of JSON input); it only marks the run finished: delete it (rm ${run.donePath}) and run again; training resumes from the newest intact checkpoint`),
+  );
+  assert.equal(findFinishedRun("toy", cfg, { runsDir }), null, "a damaged done.json is not a finished run");
+  assert.equal(run.finishedState().state, "broken");
+  fs.writeFileSync(run.donePath, '{"step":"3"}');
+  assert.throws(() => run.readDone(), /done.json is damaged: expected \{ step: integer ≥ 0, time, finishedAt, final: \{…\} \}, found \{"step":"3"\}/);
+  assert.ok(fs.existsSync(path.join(run.checkpointsDir, checkpointFileName(3))));
+});
+
+test("a finished run counts only with its final checkpoint there and intact", async () => {
+  const runsDir = tmpDir();
+  const cfg = { steps: 4 };
+  const run = Run.open("toy", cfg, runsDir);
+  const final = path.join(run.checkpointsDir, checkpointFileName(4));
+  await saveCheckpoint(final, { w: { dtype: "float32", shape: [8], data: new Float32Array(8) } }, { ...META, step: 4, configHash: run.hash });
+  run.markDone({ step: 4, time: 1, finishedAt: "now", final: {} });
+  assert.equal(run.finishedState().state, "finished");
+  const bytes = fs.readFileSync(final);
+  bytes[bytes.length - 2] ^= 0xff;
+  fs.writeFileSync(final, bytes);
+  const st = run.finishedState();
+  assert.equal(st.state, "broken");
+  assert.match(st.state === "broken" ? st.problem : "", new RegExp(`done.json marks the run finished at step 4, but its final checkpoint is unusable: checkpoint ${final}: corrupted: the file's SHA-256`));
+  assert.equal(findFinishedRun("toy", cfg, { runsDir }), null);
+  fs.rmSync(final);
+  const gone = run.finishedState();
+  assert.equal(gone.state === "broken" && gone.problem, `${run.donePath} marks the run finished at step 4, but its final checkpoint ${final} is missing`);
+  run.markDone({ step: 3, time: 1, finishedAt: "now", final: {} });
+  const short = run.finishedState();
+  assert.equal(short.state === "broken" && short.problem, `${run.donePath} says the run finished at step 3, but the config has steps=4`);
+});
+
+test("train.lock: created whole ({ pid, host, startedAt }); held locks are errors naming the owner; stale and old ownerless locks are taken over", () => {
+  const runsDir = tmpDir();
+  const run = Run.open("toy", { steps: 1 }, runsDir);
+  const release = run.lock();
+  const owner = JSON.parse(fs.readFileSync(run.lockPath, "utf8"));
+  assert.equal(owner.pid, process.pid);
+  assert.equal(owner.host, os.hostname());
+  assert.ok(Date.now() - Date.parse(owner.startedAt) < 60_000);
+  assert.deepEqual(fs.readdirSync(run.dir).filter((f) => f.includes("lock")), ["train.lock"], "no temp file left");
+  assert.throws(() => run.lock(), new RegExp(`is being trained by process ${process.pid} since ${owner.startedAt} \\(${run.lockPath}\\); wait for it or stop it first`));
+  release();
+  assert.ok(!fs.existsSync(run.lockPath));
+
+  // a dead owner (new and old format) is taken over
+  for (const text of [JSON.stringify({ pid: 2147483646, host: os.hostname(), startedAt: "then" }), "2147483646\n"]) {
+    fs.writeFileSync(run.lockPath, text);
+    run.lock()();
+  }
+  // another host cannot be checked
+  fs.writeFileSync(run.lockPath, JSON.stringify({ pid: 1, host: "elsewhere", startedAt: "then" }));
+  assert.throws(() => run.lock(), /being trained by process 1 on host elsewhere since then .*this host cannot check that process: wait for it, or delete the lock file if it no longer runs/);
+  // an empty lock is someone creating it (older versions wrote the PID after creating the file) until it is a minute old
+  fs.writeFileSync(run.lockPath, "");
+  assert.throws(() => run.lock(), new RegExp(`${run.lockPath} exists but names no owner \\(""\\); a process of an older version may be creating it: retry in a minute`));
+  const old = new Date(Date.now() - 120_000);
+  fs.utimesSync(run.lockPath, old, old);
+  run.lock()();
+  assert.ok(!fs.existsSync(run.lockPath));
+});
+
+test("train.lock: child processes racing for one run folder, round after round: exactly one wins, the others name the winner", async () => {
+  const runsDir = tmpDir();
+  const run = Run.open("toy", { steps: 1 }, runsDir);
+  const root = path.resolve(__dirname, "..");
+  const sync = tmpDir();
+  const N = 5;
+  const ROUNDS = 30;
+  const kids = Array.from({ length: N }, () => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "test/fixtures/lock-racer.ts"), run.dir, sync, String(ROUNDS)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    return { child, out: () => out, exited };
+  });
+  const waitFor = async (pred: () => boolean, what: string) => {
+    for (let i = 0; i < 6000 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(pred(), what);
+  };
+  const lines = (r: number) => kids.map((k) => k.out().split("\n").find((l) => l.startsWith(`won ${r}`) || l.startsWith(`lost ${r}:`)));
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      await waitFor(() => kids.every((k) => k.out().includes(`ready ${r}\n`)), `every racer is ready for round ${r}`);
+      fs.writeFileSync(path.join(sync, `go-${r}`), "");
+      await waitFor(() => lines(r).every((l) => l !== undefined), `every racer tried in round ${r}`);
+      const got = lines(r) as string[];
+      const winners = got.flatMap((l, i) => (l.startsWith("won") ? [i] : []));
+      assert.equal(winners.length, 1, `round ${r}: ${got.join(" | ")}`);
+      const pid = kids[winners[0]].child.pid;
+      for (const l of got) if (!l.startsWith("won")) assert.match(l, new RegExp(`^lost ${r}: .* is being trained by process ${pid} since `));
+      fs.writeFileSync(path.join(sync, `end-${r}`), "");
+    }
+  } catch (e) {
+    for (const k of kids) k.child.kill("SIGKILL"); // no racer outlives a failed test
+    throw e;
+  }
+  assert.deepEqual(await Promise.all(kids.map((k) => k.exited)), Array(N).fill(0));
+  assert.ok(!fs.existsSync(run.lockPath), "the last winner released it");
 });
