@@ -6,7 +6,8 @@
  * The native engines are optional: absent means skipped, never a crash. The danfojs shim that answers to the name
  * `@tensorflow/tfjs-node` (shims/tfjs-node, `"ifsqShim": true`) is not a native engine and is never chosen.
  *
- * This module and the config loader are the only places in lib/ that read environment variables.
+ * This module and the config loader are the only places in lib/ that read environment variables (with view/files.ts's
+ * IFSQ_FIGURE_DIR); so the data folder setting IFSQ_DATA_DIR is read here too (`dataDirSetting`), for lib/data.
  */
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
@@ -125,4 +126,13 @@ export async function initBackend(prefer?: BackendName | string, opts: { log?: (
 /** The engine chosen by the last initBackend call, or null. */
 export function currentBackend(): BackendInfo | null {
   return current;
+}
+
+/**
+ * `$IFSQ_DATA_DIR`: the folder holding the Fashion-MNIST IDX files (relative to the project root unless absolute),
+ * or null when unset or empty. When set it is the only folder lib/data looks in (see data/fashion-mnist.ts).
+ */
+export function dataDirSetting(): string | null {
+  const v = process.env.IFSQ_DATA_DIR;
+  return v && v.length > 0 ? v : null;
 }

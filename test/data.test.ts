@@ -7,7 +7,7 @@ import * as zlib from "zlib";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { encodeIdx, parseIdx, readIdxFile, IDX_MAGIC } from "../lib/data/idx";
-import { loadFashionMnist, fashionMnistDir, repoRoot } from "../lib/data/fashion-mnist";
+import { loadFashionMnist, fashionMnistDir, fashionMnistCandidates, repoRoot, DEBIAN_DIR } from "../lib/data/fashion-mnist";
 import { batchIndices, epochOrder, imageBatch, labelBatch, stepsPerEpoch } from "../lib/data/batches";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "idx-"));
@@ -55,6 +55,66 @@ test("IDX: wrong magic number and wrong counts are errors", () => {
 test("Fashion-MNIST: a folder without the files is a clear error saying how to get them", () => {
   assert.throws(() => fashionMnistDir(tmp), /Fashion-MNIST not found.*apt-get install dataset-fashion-mnist.*data\/fashion-mnist/);
   assert.ok(fs.existsSync(path.join(repoRoot(), "package.json")));
+});
+
+/** Runs `fn` with $IFSQ_DATA_DIR set to `value` (undefined: unset), restoring it afterwards. */
+function withDataDir(value: string | undefined, fn: () => void): void {
+  const saved = process.env.IFSQ_DATA_DIR;
+  try {
+    if (value === undefined) delete process.env.IFSQ_DATA_DIR;
+    else process.env.IFSQ_DATA_DIR = value;
+    fn();
+  } finally {
+    if (saved === undefined) delete process.env.IFSQ_DATA_DIR;
+    else process.env.IFSQ_DATA_DIR = saved;
+  }
+}
+
+test("Fashion-MNIST: IFSQ_DATA_DIR is the only folder searched (relative to the project root); a missing file is named with its full path", () => {
+  let real = "";
+  withDataDir(undefined, () => (real = fashionMnistDir()));
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-"));
+  try {
+    for (const f of fs.readdirSync(real)) fs.symlinkSync(path.join(real, f), path.join(own, f));
+    withDataDir(own, () => {
+      assert.deepEqual(fashionMnistCandidates(), [{ dir: own, source: `IFSQ_DATA_DIR=${own}` }]);
+      assert.equal(fashionMnistDir(), own);
+      assert.deepEqual(Array.from(loadFashionMnist("test", { limit: 5 }).labels), Array.from(loadFashionMnist("test", { dir: real, limit: 5 }).labels));
+      assert.equal(fashionMnistDir(DEBIAN_DIR), DEBIAN_DIR, "an explicit dir wins over the setting");
+    });
+    const rel = path.relative(repoRoot(), own);
+    withDataDir(rel, () => assert.equal(fashionMnistDir(), own));
+
+    fs.rmSync(path.join(own, "t10k-labels-idx1-ubyte.gz"));
+    withDataDir(rel, () => {
+      const msg =
+        `Fashion-MNIST in ${own} (IFSQ_DATA_DIR=${rel}) is incomplete: missing ${own}/t10k-labels-idx1-ubyte.gz (gzipped or not). ` +
+        `Download the missing file(s) from https://github.com/zalandoresearch/fashion-mnist (folder data/fashion/) into ${own}/ ` +
+        `(IFSQ_DATA_DIR is set, so no other folder is searched; unset it to use the defaults)`;
+      assert.throws(() => fashionMnistDir(), { message: msg });
+      assert.throws(() => loadFashionMnist("test", { limit: 1 }), { message: msg });
+    });
+    withDataDir(path.join(own, "absent"), () => {
+      assert.throws(
+        () => fashionMnistDir(),
+        (e: Error) =>
+          e.message.startsWith(`Fashion-MNIST not found: ${own}/absent (IFSQ_DATA_DIR=${own}/absent) does not exist (IFSQ_DATA_DIR is set, so no other folder is searched; unset it to use the defaults). Install`) &&
+          e.message.endsWith("or set IFSQ_DATA_DIR to a folder that holds them"),
+      );
+    });
+  } finally {
+    fs.rmSync(own, { recursive: true, force: true });
+  }
+});
+
+test("Fashion-MNIST: without a setting, the project's data/fashion-mnist is searched before the system copy", () => {
+  withDataDir(undefined, () => {
+    assert.deepEqual(
+      fashionMnistCandidates().map((c) => c.dir),
+      [path.join(repoRoot(), "data", "fashion-mnist"), DEBIAN_DIR],
+    );
+  });
+  withDataDir("", () => assert.equal(fashionMnistCandidates().length, 2, "an empty IFSQ_DATA_DIR counts as unset"));
 });
 
 test("Fashion-MNIST: real data has the published shapes, range, padding and class balance", () => {

@@ -5,12 +5,15 @@
  * Preprocessing (our scaled-down stand-in for the paper's 256² ImageNet): zero-pad 28×28 → 32×32 (2 pixels of
  * background on every side, so an f = 4 tokenizer gives an 8×8 grid) and scale uint8 → [−1, 1] as x/127.5 − 1.
  *
- * Where the files are looked for, in order: `opts.dir`; Debian's `dataset-fashion-mnist` package
- * (/usr/share/datasets/fashion-mnist); `data/fashion-mnist/` under the repository root (git-ignored). The root is
- * found from this file's location, not the working directory, so notebooks in any folder find it.
+ * Where the files are looked for: `opts.dir` if given, else `$IFSQ_DATA_DIR` if set (relative to the repository
+ * root), each as the only folder; otherwise `data/fashion-mnist/` under the repository root (git-ignored, your own
+ * copy) and then Debian's `dataset-fashion-mnist` package (/usr/share/datasets/fashion-mnist). A folder that holds
+ * some of the four files but not all is an error naming the missing ones, never skipped. The root is found from this
+ * file's location, not the working directory, so notebooks in any folder find it.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { dataDirSetting } from "../backend";
 import { IDX_MAGIC, readIdxFile } from "./idx";
 
 export type Split = "train" | "test";
@@ -79,18 +82,48 @@ function findFile(dir: string, base: string): string | null {
   return null;
 }
 
-/** The folder that holds all four Fashion-MNIST files; a clear error telling how to get them otherwise. */
+/** The folders searched for the files, in order, each with why it is searched (for messages). */
+export function fashionMnistCandidates(dir?: string): { dir: string; source: string }[] {
+  if (dir !== undefined) return [{ dir: path.resolve(dir), source: "the dir argument" }];
+  const env = dataDirSetting();
+  if (env !== null) return [{ dir: path.resolve(repoRoot(), env), source: `IFSQ_DATA_DIR=${env}` }];
+  return [
+    { dir: path.join(dataDir(), "fashion-mnist"), source: "the project's data folder" },
+    { dir: DEBIAN_DIR, source: "Debian's dataset-fashion-mnist package" },
+  ];
+}
+
+const ALL_FILES = (Object.keys(FILES) as Split[]).flatMap((s) => [FILES[s].images, FILES[s].labels]);
+const GET_THEM =
+  `download ${ALL_FILES.map((f) => `${f}.gz`).join(", ")} from https://github.com/zalandoresearch/fashion-mnist (folder data/fashion/)`;
+
+/**
+ * The folder that holds all four Fashion-MNIST files. Otherwise an error listing every folder searched with what it
+ * lacks (full paths) and how to get the files; a folder holding only some of them is an error naming the missing ones.
+ */
 export function fashionMnistDir(dir?: string): string {
-  const candidates = dir !== undefined ? [dir] : [DEBIAN_DIR, path.join(dataDir(), "fashion-mnist")];
-  for (const d of candidates) {
-    const all = (Object.keys(FILES) as Split[]).every((s) => findFile(d, FILES[s].images) && findFile(d, FILES[s].labels));
-    if (all) return d;
+  const candidates = fashionMnistCandidates(dir);
+  const local = path.join(dataDir(), "fashion-mnist");
+  const only = dir !== undefined ? "" : dataDirSetting() !== null ? " (IFSQ_DATA_DIR is set, so no other folder is searched; unset it to use the defaults)" : "";
+  const report: string[] = [];
+  for (const c of candidates) {
+    if (!fs.existsSync(c.dir)) {
+      report.push(`${c.dir} (${c.source}) does not exist`);
+      continue;
+    }
+    const missing = ALL_FILES.filter((f) => !findFile(c.dir, f));
+    if (missing.length === 0) return c.dir;
+    if (missing.length < ALL_FILES.length) {
+      throw new Error(
+        `Fashion-MNIST in ${c.dir} (${c.source}) is incomplete: missing ${missing.map((f) => path.join(c.dir, `${f}.gz`)).join(", ")} ` +
+          `(gzipped or not). Download the missing file(s) from https://github.com/zalandoresearch/fashion-mnist (folder data/fashion/) into ${c.dir}/${only}`,
+      );
+    }
+    report.push(`${c.dir} (${c.source}) holds none of the four files`);
   }
   throw new Error(
-    `Fashion-MNIST not found: looked for train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, ` +
-      `t10k-labels-idx1-ubyte.gz in ${candidates.join(" and ")}. Install Debian's package (apt-get install dataset-fashion-mnist) ` +
-      `or download the four files from https://github.com/zalandoresearch/fashion-mnist (data/fashion/) into ` +
-      `${path.join(dataDir(), "fashion-mnist")}/`,
+    `Fashion-MNIST not found: ${report.join("; ")}${only}. Install Debian's package (apt-get install dataset-fashion-mnist), ` +
+      `or ${GET_THEM} into ${local}/, or set IFSQ_DATA_DIR to a folder that holds them`,
   );
 }
 
