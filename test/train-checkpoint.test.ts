@@ -290,13 +290,13 @@ test("a finished run counts only with its final checkpoint there and intact", as
   assert.equal(short.state === "broken" && short.problem, `${run.donePath} says the run finished at step 3, but the config has steps=4`);
 });
 
-test("train.lock: created whole ({ pid, host, startedAt }); held locks are errors naming the owner; stale and old ownerless locks are taken over", () => {
+test("train.lock: created whole (pid, host, start time); held locks are errors naming the owner; stale and old ownerless locks are taken over", () => {
   const runsDir = tmpDir();
   const run = Run.open("toy", { steps: 1 }, runsDir);
   const release = run.lock();
-  const owner = JSON.parse(fs.readFileSync(run.lockPath, "utf8"));
-  assert.equal(owner.pid, process.pid);
-  assert.equal(owner.host, os.hostname());
+  const [pid, host, startedAt, rest] = fs.readFileSync(run.lockPath, "utf8").split("\n");
+  const owner = { pid: Number(pid), host, startedAt };
+  assert.deepEqual([owner.pid, owner.host, rest], [process.pid, os.hostname(), ""]);
   assert.ok(Date.now() - Date.parse(owner.startedAt) < 60_000);
   assert.deepEqual(fs.readdirSync(run.dir).filter((f) => f.includes("lock")), ["train.lock"], "no temp file left");
   assert.throws(() => run.lock(), new RegExp(`is being trained by process ${process.pid} since ${owner.startedAt} \\(${run.lockPath}\\); wait for it or stop it first`));
@@ -304,12 +304,12 @@ test("train.lock: created whole ({ pid, host, startedAt }); held locks are error
   assert.ok(!fs.existsSync(run.lockPath));
 
   // a dead owner (new and old format) is taken over
-  for (const text of [JSON.stringify({ pid: 2147483646, host: os.hostname(), startedAt: "then" }), "2147483646\n"]) {
+  for (const text of [`2147483646\n${os.hostname()}\nthen\n`, "2147483646\n"]) {
     fs.writeFileSync(run.lockPath, text);
     run.lock()();
   }
   // another host cannot be checked
-  fs.writeFileSync(run.lockPath, JSON.stringify({ pid: 1, host: "elsewhere", startedAt: "then" }));
+  fs.writeFileSync(run.lockPath, "1\nelsewhere\nthen\n");
   assert.throws(() => run.lock(), /being trained by process 1 on host elsewhere since then .*this host cannot check that process: wait for it, or delete the lock file if it no longer runs/);
   // an empty lock is someone creating it (older versions wrote the PID after creating the file) until it is a minute old
   fs.writeFileSync(run.lockPath, "");

@@ -9,7 +9,7 @@
  *     checkpoints/     step-0000100.safetensors … (see checkpoint.ts), the newest K kept
  *     samples/         images or other artefacts a task writes
  *     done.json        { step, time, finishedAt, final } once the run has finished
- *     train.lock       { pid, host, startedAt } while a process trains the folder (created whole, see Run.lock)
+ *     train.lock       "<pid>\n<host>\n<startedAt>\n" while a process trains the folder (created whole, see Run.lock)
  *
  * config.json and done.json are re-creatable: a damaged one is an error naming the file and saying to delete it (the
  * checkpoints stay); train() itself drops a damaged done.json and finishes the run again from its newest intact
@@ -210,13 +210,13 @@ export class Run {
 
   /**
    * Claims the folder for one training process (two writers would interleave metrics and checkpoints) and returns
-   * the release function. The lock is created whole: `{ pid, host, startedAt }` goes to a temp file that is then
+   * the release function. The lock is created whole: its lines pid, host, startedAt go to a temp file that is then
    * hard-linked to train.lock, and link(2) fails when train.lock exists, so no process ever sees a lock without its
    * owner. A lock whose process is gone (same host, PID not running) is taken over; so is an ownerless lock (written
    * by an older version, or damaged) once it is older than LOCK_GRACE_MS. Any other lock is an error naming its owner.
    */
   lock(): () => void {
-    const me = JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() } satisfies LockOwner) + "\n";
+    const me = `${process.pid}\n${os.hostname()}\n${new Date().toISOString()}\n`;
     removeDeadLockTemps(this.dir);
     const tmp = path.join(this.dir, `.train.lock.${process.pid}.${lockCounter++}.tmp`);
     const fd = fs.openSync(tmp, "wx");
@@ -383,7 +383,8 @@ export function findFinishedRun(kind: string, config: Record<string, unknown>, o
   return { dir: run.dir, kind, config, configHash: run.hash, metrics: run.readMetrics(), done: st.done, checkpoint: st.checkpoint };
 }
 
-/** The content of train.lock. Older versions wrote just `<pid>\n`. */
+/** The content of train.lock: lines `<pid>`, `<host>`, `<startedAt ISO>` (the pid first, so readers of the first
+ *  line such as reuse.ts's lockHolder see the pid). Older versions wrote just `<pid>\n`. */
 interface LockOwner {
   pid: number;
   host?: string;
@@ -410,14 +411,9 @@ function readLock(file: string): { raw: string; owner: LockOwner | null; ageMs: 
 }
 
 function parseLockOwner(raw: string): LockOwner | null {
-  const t = raw.trim();
-  if (/^\d+$/.test(t)) return Number(t) > 0 ? { pid: Number(t) } : null;
-  try {
-    const o = JSON.parse(t) as LockOwner;
-    return o && Number.isInteger(o.pid) && o.pid > 0 ? o : null;
-  } catch {
-    return null;
-  }
+  const [pid, host, startedAt] = raw.split("\n").map((l) => l.trim());
+  if (!/^\d+$/.test(pid) || Number(pid) <= 0) return null;
+  return { pid: Number(pid), host: host || undefined, startedAt: startedAt || undefined };
 }
 
 /**
