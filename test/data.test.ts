@@ -53,7 +53,12 @@ test("IDX: wrong magic number and wrong counts are errors", () => {
 });
 
 test("Fashion-MNIST: a folder without the files is a clear error saying how to get them", () => {
-  assert.throws(() => fashionMnistDir(tmp), /Fashion-MNIST not found.*apt-get install dataset-fashion-mnist.*data\/fashion-mnist/);
+  assert.throws(
+    () => fashionMnistDir(tmp),
+    (e: Error) =>
+      e.message.startsWith(`Fashion-MNIST not found: ${tmp} (the dir argument) holds none of the four files. Install Debian's package (apt-get install dataset-fashion-mnist), or download `) &&
+      e.message.endsWith(`into ${tmp}/, or set IFSQ_DATA_DIR to a folder that holds them`),
+  );
   assert.ok(fs.existsSync(path.join(repoRoot(), "package.json")));
 });
 

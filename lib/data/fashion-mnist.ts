@@ -103,7 +103,7 @@ const GET_THEM =
  */
 export function fashionMnistDir(dir?: string): string {
   const candidates = fashionMnistCandidates(dir);
-  const local = path.join(dataDir(), "fashion-mnist");
+  const target = candidates.length === 1 ? candidates[0].dir : path.join(dataDir(), "fashion-mnist"); // where the files should go
   const only = dir !== undefined ? "" : dataDirSetting() !== null ? " (IFSQ_DATA_DIR is set, so no other folder is searched; unset it to use the defaults)" : "";
   const report: string[] = [];
   for (const c of candidates) {
@@ -123,7 +123,7 @@ export function fashionMnistDir(dir?: string): string {
   }
   throw new Error(
     `Fashion-MNIST not found: ${report.join("; ")}${only}. Install Debian's package (apt-get install dataset-fashion-mnist), ` +
-      `or ${GET_THEM} into ${local}/, or set IFSQ_DATA_DIR to a folder that holds them`,
+      `or ${GET_THEM} into ${target}/, or set IFSQ_DATA_DIR to a folder that holds them`,
   );
 }
 
