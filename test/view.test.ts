@@ -7,7 +7,7 @@ import { PNG } from "pngjs";
 import { figureDir, figurePath, image, inKernel, markdown, pngGrid, progress, show, table, tableHtml, tableText } from "../lib/view/index";
 import { figureHtml, plotlyBundleForInlineScript, resetPlotlyBundle } from "../lib/view/figure";
 import { formatCell } from "../lib/view/table";
-import { formatDuration, progressLine } from "../lib/view/progress";
+import { PROGRESS_METADATA_KEY, formatDuration, progressLine } from "../lib/view/progress";
 
 /** Runs fn with console.log captured; returns the printed lines. */
 function captureLog(fn: () => void): string[] {
@@ -24,6 +24,7 @@ function captureLog(fn: () => void): string[] {
 
 interface Sent {
   data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
   transient: { display_id?: string };
   update: boolean;
 }
@@ -32,8 +33,8 @@ interface Sent {
 function fakeKernel(): { sent: Sent[]; remove(): void } {
   const key = path.join(os.tmpdir(), "fake-kernel", "node_modules", "tslab", "dist", "jupyter.js");
   const sent: Sent[] = [];
-  const lastWriteDisplayData = (msg: { data: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) =>
-    void sent.push({ data: msg.data, transient: msg.transient, update });
+  const lastWriteDisplayData = (msg: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) =>
+    void sent.push({ data: msg.data, metadata: msg.metadata, transient: msg.transient, update });
   (require.cache as Record<string, unknown>)[key] = { id: key, filename: key, loaded: true, exports: { lastWriteDisplayData } };
   return { sent, remove: () => void delete require.cache[key] };
 }
@@ -264,5 +265,39 @@ describe("view inside a (fake) tslab kernel", () => {
     const last = kernel.sent[kernel.sent.length - 1].data;
     assert.match(last["text/html"] as string, /<progress value="10" max="10"/);
     assert.match(last["text/plain"] as string, /k: 10\/10 \(100\.0%\) · 20.0 steps\/s · done in 0:01 · loss=0\.5/);
+  });
+
+  test("progress is rate-limited: 10 000 ticks in 1.25 s (fake clock) send 8 updates, the final state exact", () => {
+    kernel.sent.length = 0;
+    let t = 0;
+    const bar = progress({ total: 10_000, label: "fast", now: () => t });
+    for (let s = 1; s <= 10_000; s++) {
+      t += 0.125; // exact in binary: no drift in the comparisons below
+      bar.tick(s, { loss: 1 / s });
+    }
+    bar.done();
+    // renders at t = 0.125 ms (first), 200.125, 400.125, …, 1200.125, then done(): 8 updates for 10 000 ticks (5/s)
+    assert.equal(kernel.sent.length, 8);
+    const meta = kernel.sent.map((s) => s.metadata[PROGRESS_METADATA_KEY] as { step: number; finished: boolean });
+    assert.deepEqual(meta.map((m) => m.step), [1, 1601, 3201, 4801, 6401, 8001, 9601, 10_000]);
+    assert.deepEqual(meta.map((m) => m.finished), [false, false, false, false, false, false, false, true]);
+    assert.equal(kernel.sent[7].data["text/plain"], "fast: 10000/10000 (100.0%) · 8000 steps/s · done in 0:01 · loss=1.000e-4");
+  });
+
+  test("progress shows the last tick even without done(): held ticks are flushed after the interval", async () => {
+    kernel.sent.length = 0;
+    const bar = progress({ total: 10_000, label: "real clock", intervalMs: 100 });
+    const t0 = Date.now();
+    for (let s = 1; s <= 10_000; s++) bar.tick(s);
+    const loopMs = Date.now() - t0;
+    assert.ok(loopMs < 100, `the loop took ${loopMs} ms; the test needs it within one interval`);
+    assert.equal(kernel.sent.length, 1, "only the first tick is shown at once");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(kernel.sent.length, 2, "one more update after the interval, not 9 999");
+    assert.equal((kernel.sent[1].metadata[PROGRESS_METADATA_KEY] as { step: number }).step, 10_000);
+    assert.match(kernel.sent[1].data["text/plain"] as string, /^real clock: 10000\/10000 \(100\.0%\)/);
+    bar.done();
+    assert.equal(kernel.sent.length, 3);
+    assert.equal((kernel.sent[2].metadata[PROGRESS_METADATA_KEY] as { finished: boolean }).finished, true);
   });
 });

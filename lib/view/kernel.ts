@@ -36,13 +36,14 @@ export function inKernel(): boolean {
 
 /**
  * Sends one display output to the kernel. With `displayId`, the first call creates the output and later calls with
- * `update: true` replace it in place (live progress bars).
+ * `update: true` replace it in place (live progress bars). `metadata` goes into the output's metadata (machine-readable
+ * state for tools that read the notebook's messages).
  * @throws when not in a kernel; callers check `inKernel()` first.
  */
-export function emitDisplay(data: MimeBundle, opts: { displayId?: string; update?: boolean } = {}): void {
+export function emitDisplay(data: MimeBundle, opts: { displayId?: string; update?: boolean; metadata?: Record<string, unknown> } = {}): void {
   const write = kernelWriter();
   if (!write) throw new Error("emitDisplay: not running inside a tslab kernel (check inKernel() first)");
-  write({ data, metadata: {}, transient: opts.displayId ? { display_id: opts.displayId } : {} }, opts.update === true);
+  write({ data, metadata: opts.metadata ?? {}, transient: opts.displayId ? { display_id: opts.displayId } : {} }, opts.update === true);
 }
 
 let displayCounter = 0;

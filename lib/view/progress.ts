@@ -1,15 +1,22 @@
 /**
  * `progress({ total, label })`: one progress abstraction, three sinks.
- *   - "kernel": a live HTML bar in the notebook (one output updated in place, at most every `intervalMs`, default 200 ms);
+ *   - "kernel": a live HTML bar in the notebook (one output updated in place, at most every `intervalMs`, default 200 ms,
+ *               so a loop of any speed sends at most 5 updates/s per bar); the output's metadata carries the state under
+ *               `ifsq_progress` (what scripts/run_notebooks.py streams to the terminal);
  *   - "tty":    cli-progress on an interactive terminal;
  *   - "plain":  one line every `intervalMs` (default 5 s) and at the end, for logs and CI (cli-progress prints nothing
  *               when stdout is not a terminal).
- * Every sink shows steps done / total, steps/s, ETA and the latest metrics (loss, …).
+ * Every sink shows steps done / total, steps/s, ETA and the latest metrics (loss, …). Rate limit: a tick within
+ * `intervalMs` of the last update is not shown at once, but the newest such state is shown `intervalMs` after that
+ * update (an unref'd timer), so the last tick is always shown even when `done()` is never called.
  * `tick(step)` takes the number of steps completed so far (1…total). With `startAt` (resume), rates and ETA count only
  * the steps done in this session.
  */
 import { SingleBar } from "cli-progress";
 import { emitDisplay, escapeHtml, inKernel, newDisplayId } from "./kernel";
+
+/** Output-metadata key of a kernel bar's state: { label, step, total, rate, etaS, elapsedS, metrics, finished }. */
+export const PROGRESS_METADATA_KEY = "ifsq_progress";
 
 export type ProgressSink = "kernel" | "tty" | "plain" | "none";
 
@@ -127,7 +134,8 @@ export function progress(opts: ProgressOptions): ProgressBar {
   const render = () => {
     switch (sink) {
       case "kernel":
-        emitDisplay({ "text/html": progressHtml(state), "text/plain": progressLine(state) }, { displayId, update: created });
+        emitDisplay({ "text/html": progressHtml(state), "text/plain": progressLine(state) },
+          { displayId, update: created, metadata: { [PROGRESS_METADATA_KEY]: { ...state, etaS: Number.isFinite(state.etaS) ? state.etaS : null } } });
         created = true;
         break;
       case "plain":
@@ -153,19 +161,40 @@ export function progress(opts: ProgressOptions): ProgressBar {
     }
   };
 
+  // Rate limit: a tick within `interval` of the last render is held; a timer renders the newest held state when the
+  // interval is over (unref'd: it never keeps a script alive). done() renders at once and cancels it.
+  let held = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const emit = () => {
+    lastEmit = now();
+    held = false;
+    render();
+  };
+  const flushLater = () => {
+    if (timer !== null) return;
+    timer = setTimeout(() => {
+      timer = null;
+      if (held && !finished) emit();
+    }, Math.max(0, lastEmit + interval - now()));
+    timer.unref?.();
+  };
+
   return {
     tick(step: number, metrics?: Record<string, number>) {
       if (finished) return;
       update(step, metrics);
-      const t = now();
-      if (sink === "tty" || t - lastEmit >= interval) {
-        lastEmit = t;
-        render();
+      if (sink === "tty" || now() - lastEmit >= interval) {
+        emit();
+      } else if (sink !== "none") {
+        held = true;
+        flushLater();
       }
     },
     done() {
       if (finished) return;
       finished = true;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
       update(state.step);
       state.finished = true;
       state.etaS = 0;
