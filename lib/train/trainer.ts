@@ -26,6 +26,7 @@ import { AdamW } from "../nn/adamw";
 import { EMA } from "../nn/ema";
 import { clipByGlobalNorm } from "../nn/clip";
 import { progress, type ProgressSink } from "../view/progress";
+import { breather } from "../event-loop";
 import { TrainConfigSchema, configHash, type TrainConfig } from "./config";
 import {
   saveCheckpoint,
@@ -391,6 +392,7 @@ async function trainLoop<B>(
   const timeAtSessionStart = state.time;
   let lastLogWall = performance.now();
   let stepsSinceLog = 0;
+  const breathe = breather(50); // a kernel answers its front end and takes interrupts while it trains
 
   for (let i = start; i < cfg.steps; i++) {
     const completed = i + 1;
@@ -469,6 +471,7 @@ async function trainLoop<B>(
       await writeTrainCheckpoint(run, task, opt, ema, completed, state, cfg.keepCheckpoints);
     }
     bar?.tick(completed, { loss: lossV });
+    await breathe();
     opts.onStep?.(completed, lossV);
     if (opts.stopAfter !== undefined && completed >= opts.stopAfter && completed < cfg.steps) {
       bar?.done();
