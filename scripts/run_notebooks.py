@@ -4,11 +4,20 @@
 Executes each notebook top to bottom with nbclient and a per-cell timeout. A notebook fails when
   - a cell's execute_reply has status "error": thrown errors, TypeScript type errors, rejected awaited promises,
     bad imports (tslab puts the reason only on the cell's stderr, so that is printed with the cell's source);
-  - a cell times out or the kernel dies;
-  - an error happens asynchronously after a cell returned (a throwing timer, an un-awaited rejected promise).
-    The runner runs a hidden first cell that records `uncaughtException` / `unhandledRejection` in the kernel, and a
-    hidden last cell that waits 0.5 s and reports what was recorded; it also scans every cell's stderr for tslab's
-    own "UncaughtException" / "Unhandled…" lines.
+  - a cell times out or the kernel dies; the report then ends with the last lines of the kernel's own log
+    (<out>/<name>.kernel.log: its stdout/stderr, where a crash such as "Socket is busy writing … EBUSY" lands);
+  - an error happens asynchronously after a cell returned (a throwing timer, an un-awaited rejected promise), or the
+    kernel dies after the last cell. The runner runs a hidden first cell that records `uncaughtException` /
+    `unhandledRejection` in the kernel, and a hidden last cell that waits until the timers the notebook left pending
+    have run (at most --settle seconds) and reports what was recorded; then it waits --grace seconds and checks that
+    the kernel process is alive and answers kernel_info. It also scans every cell's stderr for tslab's own
+    "UncaughtException" / "Unhandled…" lines;
+  - the emulated front end (frontend.py; on unless --no-frontend) got no reply to one of its requests.
+While cells run, a second client with its own session plays a JupyterLab tab: every --frontend-ms it sends
+kernel_info / complete / inspect / comm_info (shell) or kernel_info (control), as a user's front end does; a kernel
+that drops replies or dies while a cell streams output fails here, not only in the lab.
+Progress (progress.py): which cell runs and the training bars' lines (step/steps, rate, ETA, loss), at most one line
+per notebook every --progress-every seconds plus each bar's final line, prefixed with the notebook's name.
 The hidden cells are removed again before the executed notebook is written to <out>/<name>.ipynb and <name>.html
 (also on failure, for diagnosis). Each notebook gets IFSQ_FIGURE_DIR=<figures>/<name> (emptied first).
 With --jobs N, N notebooks run at once (one kernel each); reports are printed as notebooks finish.
@@ -29,6 +38,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
 
+from nb_frontend import FrontEnd
+from nb_progress import Reporter
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARKER = "__IFSQ_RUNNER_ASYNC_ERRORS__"
 ASYNC_PATTERN = re.compile(r"UncaughtException|Unhandled")
@@ -37,14 +49,23 @@ PRELUDE = """{
   const g = globalThis as any;
   if (!g.__ifsqRunnerErrors) {
     g.__ifsqRunnerErrors = [];
+    g.__ifsqRunnerTimers = ((process as any).getActiveResourcesInfo?.() ?? []).filter((r: string) => r === "Timeout").length;
     const fmt = (e: any): string => (e && e.stack ? String(e.stack) : String(e));
     process.on("uncaughtException", (e) => { g.__ifsqRunnerErrors.push("UncaughtException: " + fmt(e)); });
     process.on("unhandledRejection", (r) => { g.__ifsqRunnerErrors.push("UnhandledPromiseRejection: " + fmt(r)); });
   }
 }"""
 
-SENTINEL = """await new Promise((resolve) => setTimeout(resolve, 500));
-console.log("%s" + JSON.stringify((globalThis as any).__ifsqRunnerErrors ?? []));""" % MARKER
+# The hidden last cell: waits (at least 0.5 s, at most SETTLE_MS) until no more timers are pending than when the
+# prelude ran, so a timer that throws or kills the kernel after the last cell fires while the runner still watches.
+SENTINEL = """{
+  const g = globalThis as any;
+  const timers = (): number => ((process as any).getActiveResourcesInfo?.() ?? []).filter((r: string) => r === "Timeout").length;
+  const t0 = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  while (timers() > (g.__ifsqRunnerTimers ?? 0) && Date.now() - t0 < SETTLE_MS) await new Promise((resolve) => setTimeout(resolve, 50));
+  console.log("%s" + JSON.stringify({ errors: g.__ifsqRunnerErrors ?? [], waitedMs: Date.now() - t0, pendingTimers: timers() - (g.__ifsqRunnerTimers ?? 0) }));
+}""" % MARKER
 
 
 def stream_text(cell, name):
@@ -94,10 +115,56 @@ def describe_cell(cell, label):
     return "\n".join(out)
 
 
-async def execute(nb, path, timeout, startup_timeout, kernel_name, kernel_kwargs):
-    """Executes nb in place (with the hidden cells); returns {cell position: seconds}; raises Failure."""
-    client = NotebookClient(nb, timeout=timeout, startup_timeout=startup_timeout, kernel_name=kernel_name,
-                            resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+class RunnerClient(NotebookClient):
+    """A NotebookClient that also shows every iopub message of the running cell to a Reporter (live progress)."""
+    reporter = None
+
+    def process_message(self, msg, cell, cell_index):
+        if self.reporter is not None:
+            self.reporter.message(msg)
+        return super().process_message(msg, cell, cell_index)
+
+
+FINAL_CHECK = "the runner's final check (after the last cell)"
+
+
+def cell_label(index, last):
+    if index == 0:
+        return "the runner's first hidden cell"
+    return FINAL_CHECK if index == last else "cell %d" % index  # 1-based position in the notebook
+
+
+async def tick_every_second(reporter):
+    while True:
+        await asyncio.sleep(1.0)
+        reporter.tick()
+
+
+async def check_alive_after(client, grace_s):
+    """Raises Failure unless the kernel is still running grace_s after the final check and answers kernel_info."""
+    await asyncio.sleep(grace_s)
+    if not await ensure_async(client.km.is_alive()):
+        raise Failure("the kernel died after the last cell (found dead %.1f s after the runner's final check)" % grace_s)
+    msg_id = await ensure_async(client.kc.kernel_info())
+    try:
+        await asyncio.wait_for(client.async_wait_for_reply(msg_id), 30)
+    except (asyncio.TimeoutError, DeadKernelError) as e:
+        raise Failure("the kernel did not answer kernel_info after the last cell (%s)" % (type(e).__name__,))
+
+
+def frontend_failure(fe):
+    missing = fe["missing"]
+    examples = ", ".join("%s sent during %s, %.0f s ago" % m for m in missing[:5])
+    return Failure("the emulated front end got no reply to %d of %d requests" % (len(missing), fe["sent"]),
+                   "    e.g. " + examples)
+
+
+async def execute(nb, path, args, kernel_kwargs, reporter):
+    """Executes nb in place (with the hidden cells); returns ({cell position: seconds}, front-end summary or None);
+    raises Failure."""
+    client = RunnerClient(nb, timeout=args.timeout, startup_timeout=args.startup_timeout, kernel_name=args.kernel,
+                          resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+    client.reporter = reporter
     timings = {}
     count = 0
     # kernel_kwargs: its environment, and a log for its own stdout/stderr (not cell output: shutdown noise, crashes).
@@ -106,26 +173,56 @@ async def execute(nb, path, timeout, startup_timeout, kernel_name, kernel_kwargs
         info = await client.async_wait_for_reply(msg_id)
         if info is not None and "language_info" in info["content"]:
             nb.metadata["language_info"] = info["content"]["language_info"]
-        last = len(nb.cells) - 1
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not cell.source.strip():
-                continue
-            hidden = index == 0 or index == last
-            label = "hidden runner cell" if hidden else "cell %d" % index  # 1-based position in the notebook
-            count += 1
-            started = time.monotonic()
-            try:
-                await client.async_execute_cell(cell, index, execution_count=count)
-            except CellTimeoutError:
-                raise Failure("%s timed out after %s s" % (label, timeout), describe_cell(cell, label))
-            except DeadKernelError as e:
-                raise Failure("the kernel died in %s (%s)" % (label, e), describe_cell(cell, label))
-            except CellExecutionError:
-                raise Failure("%s failed" % label, describe_cell(cell, label))
-            finally:
+        frontend = FrontEnd(client.km, args.frontend_ms / 1000.0) if args.frontend_ms > 0 else None
+        ticker = asyncio.ensure_future(tick_every_second(reporter))
+        failure = None
+        fe = None
+        try:
+            if frontend is not None:
+                frontend.start()
+            last = len(nb.cells) - 1
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code" or not cell.source.strip():
+                    continue
+                hidden = index == 0 or index == last
+                label = cell_label(index, last)
+                if frontend is not None:
+                    frontend.where = label
                 if not hidden:
-                    timings[index] = time.monotonic() - started
-    return timings
+                    reporter.cell_started(label, cell.source)
+                count += 1
+                started = time.monotonic()
+                try:
+                    await client.async_execute_cell(cell, index, execution_count=count)
+                except CellTimeoutError:
+                    raise Failure("%s timed out after %s s" % (label, args.timeout), describe_cell(cell, label))
+                except DeadKernelError as e:
+                    if index == last:  # the hidden cell's source says nothing; the kernel log (appended) does
+                        raise Failure("the kernel died after the last cell, while the runner's final check waited "
+                                      "for pending timers (%s)" % e)
+                    raise Failure("the kernel died in %s (%s)" % (label, e), describe_cell(cell, label))
+                except CellExecutionError:
+                    raise Failure("%s failed" % label, describe_cell(cell, label))
+                finally:
+                    reporter.cell_finished()
+                    if not hidden:
+                        timings[index] = time.monotonic() - started
+            if frontend is not None:
+                frontend.where = "the liveness check after the last cell"
+            await check_alive_after(client, args.grace)
+        except Failure as f:
+            failure = f
+        finally:
+            ticker.cancel()
+            if frontend is not None:
+                # a dead kernel answers nothing: only a live one gets time to answer its backlog
+                alive = failure is None and await ensure_async(client.km.is_alive())
+                fe = await frontend.stop(args.frontend_drain if alive else 0)
+        if failure is not None:
+            raise failure
+        if fe is not None and fe["missing"]:
+            raise frontend_failure(fe)
+    return timings, fe
 
 
 def check_async(nb):
@@ -136,14 +233,29 @@ def check_async(nb):
         if line.startswith(MARKER):
             reported = json.loads(line[len(MARKER):])
     if reported is None:
-        raise Failure("the runner's final check produced no report", describe_cell(sentinel, "hidden runner cell"))
-    if reported:
-        raise Failure("%d asynchronous error(s) after cells returned" % len(reported),
-                      indent(tail(drop_internal_frames("\n".join(reported)))))
+        raise Failure("the runner's final check produced no report", describe_cell(sentinel, FINAL_CHECK))
+    errors = reported["errors"]
+    if errors:
+        raise Failure("%d asynchronous error(s) after cells returned" % len(errors),
+                      indent(tail(drop_internal_frames("\n".join(errors)))))
     for index, cell in enumerate(nb.cells[1:-1]):
         if cell.cell_type == "code" and ASYNC_PATTERN.search(stream_text(cell, "stderr")):
             raise Failure("cell %d's stderr shows an asynchronous error" % (index + 1),
                           describe_cell(cell, "cell %d" % (index + 1)))
+    return reported
+
+
+def kernel_log_tail(log_path, lines=40):
+    """The last lines of a kernel's own log (where a crash's stack lands), or "" when it is empty."""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            text = f.read().strip()
+    except OSError:
+        return ""
+    if not text:
+        return ""
+    kept = text.split("\n")[-lines:]
+    return "  --- kernel log, last %d lines (%s) ---\n%s" % (len(kept), log_path, indent(tail("\n".join(kept))))
 
 
 def strip_hidden(nb):
@@ -187,26 +299,27 @@ async def run_one(path, args):
         if "id" not in cell:
             cell["id"] = "cell-%d" % i
     nb.cells.insert(0, nbformat.v4.new_code_cell(PRELUDE))
-    nb.cells.append(nbformat.v4.new_code_cell(SENTINEL))
+    nb.cells.append(nbformat.v4.new_code_cell(SENTINEL.replace("SETTLE_MS", str(int(args.settle * 1000)))))
     started = time.monotonic()
     failure = None
     timings = {}
+    fe = None
+    final = None
     os.makedirs(args.out, exist_ok=True)
     log_path = os.path.join(args.out, stem + ".kernel.log")
+    reporter = Reporter(stem, args.progress_every, lambda line: print(line, flush=True))
     with open(log_path, "w") as kernel_log:
         try:
-            timings = await execute(nb, path, args.timeout, args.startup_timeout, args.kernel,
-                                    dict(stdout=kernel_log, stderr=kernel_log, env=env))
-            check_async(nb)
+            timings, fe = await execute(nb, path, args, dict(stdout=kernel_log, stderr=kernel_log, env=env), reporter)
+            final = check_async(nb)
         except Failure as f:
             failure = f
         except Exception as e:  # kernel could not start, protocol errors, …
             failure = Failure("could not run: %s: %s" % (type(e).__name__, e))
-    if failure is not None and not failure.details:
-        with open(log_path) as f:
-            log = f.read().strip()
+    if failure is not None:
+        log = kernel_log_tail(log_path)  # the kernel is shut down: its log is complete
         if log:
-            failure.details = "  --- kernel log (%s) ---\n%s" % (log_path, indent(tail(log)))
+            failure.details = (failure.details + "\n" if failure.details else "") + log
     if os.path.getsize(log_path) == 0:
         os.remove(log_path)
     elapsed = time.monotonic() - started
@@ -221,6 +334,12 @@ async def run_one(path, args):
     if timings and args.verbose:
         slow = "; slowest cells: " + ", ".join("%d: %.1f s" % (i, t) for i, t in
                                               sorted(timings.items(), key=lambda kv: -kv[1])[:3])
+        if final is not None:
+            slow += "; final check waited %.1f s" % (final["waitedMs"] / 1000.0)
+        if fe is not None:
+            slow += "; front end: %d/%d requests answered, slowest reply %s" % (
+                fe["answered"], fe["sent"], ", ".join("%s %.2f s" % (k.split("/")[1].replace("_request", ""), v)
+                                                      for k, v in sorted(fe["slowest"].items())))
     if failure is None:
         return True, "ok   %s (%.1f s%s)" % (rel, elapsed, slow)
     report = "FAIL %s (%.1f s): %s" % (rel, elapsed, failure.summary)
@@ -259,7 +378,20 @@ def main():
     parser.add_argument("--kernel", default="tslab", help="kernel name (default tslab)")
     parser.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("IFSQ_NOTEBOOK_JOBS", "1")),
                         help="notebooks run at the same time, one kernel each (default 1, or $IFSQ_NOTEBOOK_JOBS)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="also print the slowest cells")
+    parser.add_argument("--progress-every", type=float, default=10.0,
+                        help="seconds between live progress lines per notebook (default 10; 0 = none)")
+    parser.add_argument("--frontend-ms", type=float, default=100.0,
+                        help="ms between the emulated front end's requests while cells run (default 100; 0 = off)")
+    parser.add_argument("--no-frontend", dest="frontend_ms", action="store_const", const=0.0,
+                        help="no emulated front end")
+    parser.add_argument("--frontend-drain", type=float, default=30.0,
+                        help="seconds a live kernel gets to answer the front end's last requests (default 30)")
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="seconds the final check waits at most for timers left pending (default 10)")
+    parser.add_argument("--grace", type=float, default=1.0,
+                        help="seconds after the final check before the kernel must still be alive (default 1)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print the slowest cells, the final check's wait and the front end's numbers")
     args = parser.parse_args()
     args.out = os.path.abspath(args.out)
     args.figures = os.path.abspath(args.figures)
