@@ -1,8 +1,10 @@
 /**
  * The notebook runner (scripts/run-notebooks.sh → scripts/run_notebooks.py) must fail on every way a tslab notebook
- * can go wrong — a throwing cell, a type error, a rejected promise, an error thrown by a timer after the cell returned,
- * an un-awaited rejected promise — and pass a good notebook. One runner invocation executes all fixtures
- * (test/fixtures/notebooks/), one kernel each.
+ * can go wrong — a throwing cell, a type error, a rejected promise, an error thrown by a timer after the cell returned
+ * (also 1.5 s after the last cell), an un-awaited rejected promise, a kernel that dies after the last cell — and pass
+ * a good notebook. It also runs CI's long cell: long-training.ipynb trains the tiny tokenizer for ≥ 60 s with its live
+ * progress bar while the runner's emulated front end sends requests every 100 ms (published tslab 1.0.22 died there
+ * with EBUSY). One runner invocation executes all fixtures (test/fixtures/notebooks/), one kernel each, two at a time.
  */
 import { before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
@@ -23,12 +25,13 @@ describe("notebook runner", () => {
 
   before(() => {
     outDir = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-runner-"));
-    const names = ["good", "throws", "type-error", "rejected-promise", "async-throw", "floating-rejection"];
+    // long-training first: it runs in one slot while the others run one after another in the second
+    const names = ["long-training", "good", "throws", "type-error", "rejected-promise", "async-throw", "floating-rejection", "late-throw", "late-exit"];
     const run = spawnSync(
       "bash",
-      ["scripts/run-notebooks.sh", "--no-html", "--jobs", "2", "--timeout", "120", "--out", path.join(outDir, "nb"), "--figures", path.join(outDir, "fig"),
+      ["scripts/run-notebooks.sh", "--no-html", "-v", "--jobs", "2", "--timeout", "300", "--out", path.join(outDir, "nb"), "--figures", path.join(outDir, "fig"),
         ...names.map((n) => path.join(FIXTURES, `${n}.ipynb`))],
-      { cwd: ROOT, encoding: "utf8", timeout: 240_000 },
+      { cwd: ROOT, encoding: "utf8", timeout: 600_000 },
     );
     out = run.stdout + run.stderr;
     status = run.status;
@@ -41,8 +44,8 @@ describe("notebook runner", () => {
   });
 
   test("prints one line per notebook and ends with exactly 'N passed, N failed'; exit status 1", () => {
-    assert.equal(results.size, 6, out);
-    assert.equal(out.trimEnd().split("\n").pop(), "1 passed, 5 failed", out);
+    assert.equal(results.size, 9, out);
+    assert.equal(out.trimEnd().split("\n").pop(), "2 passed, 7 failed", out);
     assert.equal(status, 1, out);
   });
 
@@ -85,6 +88,44 @@ describe("notebook runner", () => {
     const r = results.get("floating-rejection")!;
     assert.equal(r.ok, false, out);
     assert.match(r.block, /UnhandledPromiseRejection: Error: nobody awaits this/);
+  });
+
+  test("a timer that throws 1.5 s after the last cell fails (the final check waits for pending timers)", () => {
+    const r = results.get("late-throw")!;
+    assert.equal(r.ok, false, out);
+    assert.match(r.line, /1 asynchronous error\(s\) after cells returned/);
+    assert.match(r.block, /UncaughtException: Error: thrown by a timer 1\.5 s after the last cell/);
+  });
+
+  test("a kernel that dies after the last cell fails, and the report ends with the kernel log's last lines", () => {
+    const r = results.get("late-exit")!;
+    assert.equal(r.ok, false, out);
+    assert.match(r.line, /the kernel died after the last cell/);
+    assert.match(r.block, /--- kernel log, last \d+ lines \(.*late-exit\.kernel\.log\) ---\n\s+late-exit fixture: the kernel exits on purpose 1\.5 s after the last cell/);
+  });
+
+  test("the long cell trains ≥ 60 s, streams throttled progress lines, and the emulated front end gets every reply", () => {
+    const r = results.get("long-training")!;
+    assert.equal(r.ok, true, out);
+    const fe = /front end: (\d+)\/(\d+) requests answered/.exec(r.line);
+    assert.ok(fe, r.line);
+    const [answered, sent] = [Number(fe[1]), Number(fe[2])];
+    assert.equal(answered, sent);
+    assert.ok(sent >= 300, `only ${sent} front-end requests during a ≥ 60 s cell; expected about 10 per second`);
+    const nb = JSON.parse(fs.readFileSync(path.join(outDir, "nb", "long-training.ipynb"), "utf8"));
+    const text = JSON.stringify(nb.cells[3].outputs);
+    const trained = /trained (\d+) runs, (\d+) steps in ([\d.]+) s/.exec(text);
+    assert.ok(trained, text.slice(0, 2000));
+    assert.ok(Number(trained[3]) >= 60, `the training cell ran ${trained[3]} s`);
+    assert.match(text, /ifsq_progress/, "the bar's state is in the output metadata");
+    // streamed: which cell runs, then progress lines (step/steps, rate, ETA or done, loss), throttled per notebook
+    const lines = out.split("\n").filter((l) => l.startsWith("  [long-training] "));
+    assert.ok(lines.some((l) => /^  \[long-training\] cell 4 \(running \d+ s\): \/\/ Fresh runs/.test(l)), lines.join("\n"));
+    const bars = lines.filter((l) => /^  \[long-training\] cell 4: tokenizer \S+: \d+\/\d+ \(\d+\.\d%\) · [\d.?]+ steps\/s · (ETA|done in) [\d:?]+ · loss=/.test(l));
+    assert.ok(bars.length >= Number(trained[1]), `${bars.length} progress lines for ${trained[1]} runs:\n${lines.join("\n")}`);
+    // at most one line per 10 s plus each run's final line (and a cell line per cell running ≥ 2 s)
+    assert.ok(lines.length <= Math.ceil(Number(trained[3]) / 10) + Number(trained[1]) + 6, `${lines.length} lines:\n${lines.join("\n")}`);
+    console.log(`long cell: ${trained[0]}; ${lines.length} streamed lines; front end ${answered}/${sent} answered`);
   });
 
   test("a missing notebook is a failure, not a silent pass", () => {
