@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs notebooks headlessly with the project's tslab kernel: scripts/run_notebooks.py under Debian's /usr/bin/python3.
-# Usage: scripts/run-notebooks.sh [--preset tiny|quick|paper-cpu] [--timeout S] [--out DIR] [--no-html] [notebook.ipynb ...]
+# Usage: scripts/run-notebooks.sh [--preset tiny|quick|paper-cpu] [--timeout S] [--out DIR] [--no-html] [--jobs N]
+#        [--progress-every S] [--frontend-ms MS | --no-frontend] [-v] [notebook.ipynb ...]   (all options: --help)
 # Default: every notebooks/*.ipynb, executed copies in build/notebooks/, figure JSON in build/figures/<notebook>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
