@@ -12,6 +12,7 @@ new one waits until the previous one is answered). It records which requests wer
 """
 import asyncio
 import time
+from queue import Empty
 
 from jupyter_client.session import Session
 from nbclient.util import ensure_async
@@ -44,6 +45,7 @@ class FrontEnd:
         self.sent = 0
         self.answered = 0
         self.slowest = {}  # "channel/msg_type" -> slowest reply in seconds
+        self.replies = {}  # "shell"/"control" -> (time, what ran) of the newest message received there
         self.where = ""  # set by the runner: the cell that runs now (for the report)
 
     def start(self):
@@ -76,7 +78,11 @@ class FrontEnd:
 
     async def _receive(self, channel):
         while True:
-            msg = await ensure_async(channel.get_msg(timeout=None))
+            try:  # a poll may wake up with nothing to read (Empty): that must not end the receiver
+                msg = await ensure_async(channel.get_msg(timeout=1.0))
+            except Empty:
+                continue
+            self.replies["shell" if channel is self.kc.shell_channel else "control"] = (time.monotonic(), self.where)
             entry = self.pending.pop(msg["parent_header"].get("msg_id"), None)
             if entry is not None:
                 self.answered += 1
@@ -92,13 +98,17 @@ class FrontEnd:
             await asyncio.sleep(0.05)
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for result in await asyncio.gather(*self.tasks, return_exceptions=True):
+            if isinstance(result, Exception):  # a receiver that broke would look like a kernel that does not answer
+                raise RuntimeError("the emulated front end failed: %s: %s" % (type(result).__name__, result))
         self.tasks = []
         self.kc.stop_channels()
         return self.summary()
 
     def summary(self):
-        """{sent, answered, missing: [(kind, where, age s)], slowest: {kind: s}}."""
+        """{sent, answered, missing: [(kind, where, age s)], slowest: {kind: s}, newest_reply: {channel: (age s, where)}}."""
         now = time.monotonic()
         missing = [(kind, where, now - t) for t, kind, where in sorted(self.pending.values())]
-        return {"sent": self.sent, "answered": self.answered, "missing": missing, "slowest": dict(self.slowest)}
+        newest = {ch: (now - t, where) for ch, (t, where) in self.replies.items()}
+        return {"sent": self.sent, "answered": self.answered, "missing": missing, "slowest": dict(self.slowest),
+                "newest_reply": newest}

@@ -155,8 +155,10 @@ async def check_alive_after(client, grace_s):
 def frontend_failure(fe):
     missing = fe["missing"]
     examples = ", ".join("%s sent during %s, %.0f s ago" % m for m in missing[:5])
+    newest = "; ".join("newest %s reply %.0f s ago, during %s" % (ch, age, where)
+                       for ch, (age, where) in sorted(fe["newest_reply"].items())) or "no reply at all"
     return Failure("the emulated front end got no reply to %d of %d requests" % (len(missing), fe["sent"]),
-                   "    e.g. " + examples)
+                   "    e.g. %s\n    %s" % (examples, newest))
 
 
 async def execute(nb, path, args, kernel_kwargs, reporter):
@@ -320,8 +322,11 @@ async def run_one(path, args):
         log = kernel_log_tail(log_path)  # the kernel is shut down: its log is complete
         if log:
             failure.details = (failure.details + "\n" if failure.details else "") + log
-    if os.path.getsize(log_path) == 0:
-        os.remove(log_path)
+    try:
+        if os.path.getsize(log_path) == 0:
+            os.remove(log_path)
+    except OSError:  # the same notebook name twice in one run: the other one's cleanup got there first
+        pass
     elapsed = time.monotonic() - started
     strip_hidden(nb)
     try:
