@@ -417,6 +417,21 @@ function parseLockOwner(raw: string): LockOwner | null {
 }
 
 /**
+ * Who holds a run's train.lock, read without taking it: `holder` is the owner as one line ("<pid> <host> <startedAt>",
+ * or the raw text when it names no owner), `gone` whether that owner is known to have stopped (a dead pid on this
+ * host), null when it cannot be told (another host, or no owner written yet). null when there is no lock.
+ */
+export function lockStatus(run: Run): { holder: string; pid: number | null; gone: boolean | null } | null {
+  const lock = readLock(run.lockPath);
+  if (!lock) return null;
+  const o = lock.owner;
+  if (!o) return { holder: lock.raw.trim() || "(empty lock file)", pid: null, gone: null };
+  const holder = [String(o.pid), o.host, o.startedAt].filter(Boolean).join(" ");
+  if (o.host !== undefined && o.host !== os.hostname()) return { holder, pid: o.pid, gone: null };
+  return { holder, pid: o.pid, gone: !processAlive(o.pid) };
+}
+
+/**
  * Creates `lock` holding `text` unless it exists (EEXIST): a hard link of the finished temp file. Where the file
  * system has no hard links, an exclusive create followed by the write (the ownerless grace period covers the gap).
  */
