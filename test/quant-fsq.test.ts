@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { FSQ, roundSte } from "../lib/quant/fsq";
-import { boundDerivative, boundInverse, boundShape, boundValue } from "../lib/quant/bounds";
+import { boundDerivative, boundInverse, boundConstants, boundValue } from "../lib/quant/bounds";
 
 const BACKENDS = ["cpu", "wasm"] as const;
 const quiet = { log: () => {} };
@@ -31,16 +31,16 @@ test("properties: codebook size, group vocabularies, bits, basis (first dim leas
   assert.deepEqual(f.groupSizes, [83521]);
   assert.deepEqual(f.basis, [1, 17, 289, 4913]);
   assert.deepEqual(f.halfWidths, [8, 8, 8, 8]);
-  assert.equal(f.alpha, 1.6);
+  assert.deepEqual(f.bound, { kind: "ifsq", alpha: 1.6 });
   assert.ok(Math.abs(f.bitsPerDim - Math.log2(17)) < 1e-12);
   assert.ok(Math.abs(f.bitsPerToken - 16.349851365001356) < 1e-12);
-  const g = new FSQ({ levels: [17, 17, 17, 17], bound: "ifsq", groups: [2, 2], alpha: 1.7 });
+  const g = new FSQ({ levels: [17, 17, 17, 17], bound: { kind: "ifsq", alpha: 1.7 }, groups: [2, 2] });
   assert.deepEqual(g.groupSizes, [289, 289]);
   assert.deepEqual(g.basis, [1, 17, 1, 17]);
-  assert.equal(g.alpha, 1.7);
+  assert.deepEqual(g.bound, { kind: "ifsq", alpha: 1.7 });
   const t = new FSQ({ levels: [8, 5, 5, 5], bound: "tanh" });
   assert.equal(t.codebookSize, 1000);
-  assert.equal(t.alpha, undefined);
+  assert.deepEqual(t.bound, { kind: "tanh", eps: 1e-3 });
   assert.deepEqual(t.halfWidths, [4, 2, 2, 2]);
   assert.deepEqual(t.basis, [1, 8, 40, 200]);
   assert.equal(String(g), "FSQ(ifsq α=1.7, levels [17,17,17,17], K=83521, groups [2,2] → vocab [289,289], 4.09 bits/dim)");
@@ -54,16 +54,18 @@ test("bad options are errors that name the value and what was expected", () => {
     [{ levels: [5, NaN], bound: "tanh" }, /levels\[1\]=NaN is not an integer/],
     [{ levels: [1], bound: "tanh" }, /levels\[0\]=1 is too small; expected at least 2 levels/],
     [{ levels: [17, 16], bound: "ifsq" }, /levels\[1\]=16 is even; the ifsq bound needs odd levels because it has no offset\/shift/],
-    [{ levels: [5], bound: "ifsq", alpha: 0 }, /alpha=0 is invalid; expected a finite number > 0/],
-    [{ levels: [5], bound: "ifsq", alpha: -1.6 }, /alpha=-1\.6 is invalid/],
-    [{ levels: [5], bound: "ifsq", alpha: NaN }, /alpha=NaN is invalid/],
-    [{ levels: [5], bound: "ifsq", alpha: Infinity }, /alpha=Infinity is invalid/],
-    [{ levels: [5], bound: "tanh", alpha: 1.6 }, /alpha=1\.6 was given with bound "tanh"; alpha only applies to bound "ifsq"/],
+    [{ levels: [5], bound: { kind: "ifsq", alpha: 0 } }, /alpha=0 is invalid; expected a finite number > 0/],
+    [{ levels: [5], bound: { kind: "ifsq", alpha: -1.6 } }, /alpha=-1\.6 is invalid/],
+    [{ levels: [5], bound: { kind: "ifsq", alpha: NaN } }, /alpha=NaN is invalid/],
+    [{ levels: [5], bound: { kind: "ifsq", alpha: Infinity } }, /alpha=Infinity is invalid/],
+    [{ levels: [5], bound: { kind: "tanh", alpha: 1.6 } }, /alpha=1\.6 was given with bound "tanh"; alpha only applies to bound "ifsq"/],
     [{ levels: [5, 5, 5, 5], bound: "ifsq", groups: [2, 1] }, /groups=\[2, 1\] sum to 3; expected them to sum to d=4/],
     [{ levels: [5, 5], bound: "ifsq", groups: [0, 2] }, /groups\[0\]=0 is invalid; expected a positive integer/],
     [{ levels: [5, 5], bound: "ifsq", groups: [] }, /groups=\[\] is invalid/],
     [{ levels: [5], bound: "relu" }, /bound="relu" is not a bound; expected "tanh" or "ifsq"/],
     [{ levels: [5], bound: "ifsq", alhpa: 2 }, /FSQ option "alhpa" is unknown/],
+    [{ levels: [5], bound: "ifsq", alpha: 2 }, /FSQ option "alpha" is unknown.*α is part of the bound/],
+    [{ levels: [5], bound: { kind: "ifsq", eps: 0 } }, /eps=0 was given with bound "ifsq"/],
     [{ levels: [1001], bound: "tanh" }, /levels\[0\]=1001 is too large for the tanh bound/],
     [{ levels: [65537, 65537], bound: "ifsq" }, /group 0 has vocabulary 4295098369 > 2³¹−1/],
   ];
@@ -86,21 +88,21 @@ for (const backend of BACKENDS) {
     const ifsq5 = [-1.8433371088129427, -0.7598979245104498, 0, 0.4709914990769959, 1.3280735405356978, 1.9280551601516338];
     const ifsq17a2 = [-7.712220640606535, -3.6969372580800783, 0, 2.3305008996127263, 6.092753247646117, 7.892914385211444];
     const t = new FSQ({ levels: [8, 5], bound: "tanh" });
-    const vt = read(t.bound(z(2)));
+    const vt = read(t.applyBound(z(2)));
     close(vt.filter((_, i) => i % 2 === 0), tanh8, 2e-6, "tanh L=8");
     close(vt.filter((_, i) => i % 2 === 1), tanh5, 2e-6, "tanh L=5");
-    close(read(new FSQ({ levels: [5], bound: "ifsq" }).bound(z(1))), ifsq5, 2e-6, "ifsq L=5");
-    close(read(new FSQ({ levels: [17], bound: "ifsq", alpha: 2 }).bound(z(1))), ifsq17a2, 2e-6, "ifsq L=17 α=2");
+    close(read(new FSQ({ levels: [5], bound: "ifsq" }).applyBound(z(1))), ifsq5, 2e-6, "ifsq L=5");
+    close(read(new FSQ({ levels: [17], bound: { kind: "ifsq", alpha: 2 } }).applyBound(z(1))), ifsq17a2, 2e-6, "ifsq L=17 α=2");
     // iFSQ with α = 2 is tanh without ε: (2σ(2z) − 1) = tanh(z)
     const plain = read(tf.tidy(() => tf.mul(tf.tanh(z(1)), 8)));
-    close(read(new FSQ({ levels: [17], bound: "ifsq", alpha: 2 }).bound(z(1))), plain, 2e-6, "ifsq α=2 vs 8·tanh");
+    close(read(new FSQ({ levels: [17], bound: { kind: "ifsq", alpha: 2 } }).applyBound(z(1))), plain, 2e-6, "ifsq α=2 vs 8·tanh");
   });
 
   test(`quantize: every code is reached, rounding half to even, codes normalised by ⌊L/2⌋ (${backend})`, async () => {
     await initBackend(backend, quiet);
     for (const [bound, L] of [["tanh", 2], ["tanh", 3], ["tanh", 4], ["tanh", 8], ["ifsq", 3], ["ifsq", 5], ["ifsq", 17]] as const) {
       const f = new FSQ({ levels: [L], bound });
-      const b = boundShape(bound, L);
+      const b = boundConstants(bound, L);
       const qs: number[] = [];
       const zs: number[] = [];
       for (let q = -Math.floor(L / 2); q <= (L % 2 === 0 ? L / 2 - 1 : (L - 1) / 2); q++) {
@@ -195,20 +197,20 @@ for (const backend of BACKENDS) {
       ["ifsq", [9, 9, 9], 2.3],
       ["tanh", [8, 5, 2], undefined],
     ] as const) {
-      const f = new FSQ({ levels: [...levels], bound, alpha });
+      const f = new FSQ({ levels: [...levels], bound: bound === "ifsq" ? { kind: "ifsq", alpha } : "tanh" });
       const d = levels.length;
       const flat = zs.flatMap((z, i) => levels.map((_, j) => z + 0.07 * j * (i % 3)));
       const z = tf.tensor2d(flat, [zs.length, d]);
       const w = tf.tensor2d(flat.map((_, i) => 1 + (i % 4) * 0.25), [zs.length, d]);
       const grad = read(tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f.quantize(x), w)))(z));
       const wv = Array.from(w.dataSync());
-      const shapes = levels.map((L) => boundShape(bound, L, bound === "ifsq" ? { alpha } : {}));
+      const shapes = levels.map((L) => boundConstants(f.bound, L));
       const analytic = flat.map((x, i) => (wv[i] * boundDerivative(shapes[i % d], x)) / f.halfWidths[i % d]);
       close(grad, analytic, 2e-6, `${bound} ${levels} STE vs analytic`);
       // central finite differences of the float32 bound, step 1e-2
       const step = 1e-2;
-      const up = read(f.bound(tf.tensor2d(flat.map((x) => x + step), [zs.length, d])));
-      const down = read(f.bound(tf.tensor2d(flat.map((x) => x - step), [zs.length, d])));
+      const up = read(f.applyBound(tf.tensor2d(flat.map((x) => x + step), [zs.length, d])));
+      const down = read(f.applyBound(tf.tensor2d(flat.map((x) => x - step), [zs.length, d])));
       const fd = flat.map((_, i) => (wv[i] * (up[i] - down[i])) / (2 * step) / f.halfWidths[i % d]);
       close(grad, fd, 2e-3, `${bound} ${levels} STE vs finite differences`);
       // the double-precision derivative itself matches finite differences of the double-precision bound
@@ -255,7 +257,7 @@ for (const backend of BACKENDS) {
     floatIdx.dispose();
     // every public op disposes its intermediates
     const z = tf.randomNormal([4, 2], 0, 1, "float32", 1);
-    tf.dispose([f.bound(z), f.quantize(z)]);
+    tf.dispose([f.applyBound(z), f.quantize(z)]);
     const c = f.quantize(z);
     const i = f.codesToIndices(c);
     const back = f.indicesToCodes(i);

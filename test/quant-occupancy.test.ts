@@ -24,7 +24,7 @@ for (const backend of ["cpu", "wasm"] as const) {
       assert.equal(tf.memory().numTensors, before, "no tensors leak");
       levels.forEach((L, j) => {
         assert.equal(mc.counts[j].reduce((a, b) => a + b, 0), N);
-        const p = codeProbabilities({ kind: bound }, L, sigma).probs;
+        const p = codeProbabilities(bound, L, sigma).probs;
         p.forEach((pk, k) => {
           const diff = Math.abs(mc.freqs[j][k] - pk);
           const se = Math.sqrt((pk * (1 - pk)) / N);

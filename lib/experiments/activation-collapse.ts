@@ -14,7 +14,7 @@ import type * as Plotly from "plotly.js";
 import { z } from "zod";
 import { defineConfig, type ConfigDef } from "../train/config";
 import { FSQ } from "../quant/fsq";
-import { boundDerivative, boundShape, type BoundShape } from "../quant/bounds";
+import { boundDerivative, boundConstants, type BoundConstants } from "../quant/bounds";
 import {
   activationDensity,
   alphaArgmins,
@@ -80,8 +80,8 @@ function checkRange(range: readonly number[], name: string): [number, number] {
   return [lo, hi];
 }
 
-function shapes(cfg: ActivationCollapseConfig, L: number): { tanh: BoundShape; ifsq: BoundShape } {
-  return { tanh: boundShape("tanh", L), ifsq: boundShape("ifsq", L, { alpha: cfg.alpha }) };
+function shapes(cfg: ActivationCollapseConfig, L: number): { tanh: BoundConstants; ifsq: BoundConstants } {
+  return { tanh: boundConstants("tanh", L), ifsq: boundConstants({ kind: "ifsq", alpha: cfg.alpha }, L) };
 }
 
 /** The two bounds (normalised, continuous and quantized through FSQ.quantize) and the ideal map 2Φ(x) − 1. */
@@ -90,10 +90,10 @@ export function mappingsSection(cfg: ActivationCollapseConfig): Section {
   const xs = linspace(-4, 4, 801);
   const s = shapes(cfg, L);
   const h = s.tanh.halfWidth;
-  const cont = (b: BoundShape) => xs.map((x) => (b.amplitude * Math.tanh(b.slope * x + b.shift) - b.offset) / h);
+  const cont = (b: BoundConstants) => xs.map((x) => (b.amplitude * Math.tanh(b.slope * x + b.shift) - b.offset) / h);
   const codes = (bound: "tanh" | "ifsq") =>
     tf.tidy(() => {
-      const fsq = new FSQ(bound === "ifsq" ? { levels: [L], bound, alpha: cfg.alpha } : { levels: [L], bound });
+      const fsq = new FSQ({ levels: [L], bound: bound === "ifsq" ? { kind: "ifsq", alpha: cfg.alpha } : "tanh" });
       return Array.from(fsq.quantize(tf.tensor2d(xs, [xs.length, 1])).dataSync());
     });
   const ideal = xs.map((x) => 2 * normalCdf(x) - 1);
@@ -130,14 +130,14 @@ export function densitiesSection(cfg: ActivationCollapseConfig): Section {
   const L = cfg.levels;
   const s = shapes(cfg, L);
   const ys = linspace(-0.995, 0.995, 399);
-  const dens = (b: BoundShape) => ys.map((y) => activationDensity(b, L, cfg.sigma, y));
+  const dens = (b: BoundConstants) => ys.map((y) => activationDensity(b, L, cfg.sigma, y));
   const tanhD = dens(s.tanh);
   const ifsqD = dens(s.ifsq);
   const inner = ys.map((y, i) => [y, i] as const).filter(([y]) => Math.abs(y) <= 0.9).map(([, i]) => i);
   const range = (d: number[]) => [Math.min(...inner.map((i) => d[i])), Math.max(...inner.map((i) => d[i]))];
   const [iLo, iHi] = range(ifsqD);
   const [tLo, tHi] = range(tanhD);
-  const at = (b: BoundShape, y: number) => activationDensity(b, L, cfg.sigma, y);
+  const at = (b: BoundConstants, y: number) => activationDensity(b, L, cfg.sigma, y);
   const figure: Figure = {
     data: [
       { x: ys, y: tanhD, name: "tanh(x)", type: "scatter", mode: "lines", line: { color: COLORS.tanh, width: 2 } },
@@ -326,7 +326,7 @@ export function empiricalSection(cfg: ActivationCollapseConfig): Section {
   let worst = 0;
   let worstSe = 0;
   for (const bound of ["tanh", "ifsq"] as const) {
-    const fsq = new FSQ(bound === "ifsq" ? { levels: [L], bound, alpha: cfg.alpha } : { levels: [L], bound });
+    const fsq = new FSQ({ levels: [L], bound: bound === "ifsq" ? { kind: "ifsq", alpha: cfg.alpha } : "tanh" });
     const mc = sampleOccupancy(fsq, { n: cfg.mcSamples, sigma: cfg.sigma, seed: cfg.seed });
     const exact = codeProbabilities(s[bound], L, cfg.sigma);
     exact.probs.forEach((p, k) => {
@@ -362,9 +362,9 @@ export function steGradientSection(cfg: ActivationCollapseConfig): Section {
   const zs = linspace(-4, 4, cfg.gradPoints);
   const data: Partial<Plotly.Data>[] = [];
   let maxErr = 0;
-  const at = (b: BoundShape, z: number) => boundDerivative(b, z) / b.halfWidth;
+  const at = (b: BoundConstants, z: number) => boundDerivative(b, z) / b.halfWidth;
   for (const bound of ["tanh", "ifsq"] as const) {
-    const fsq = new FSQ(bound === "ifsq" ? { levels: [L], bound, alpha: cfg.alpha } : { levels: [L], bound });
+    const fsq = new FSQ({ levels: [L], bound: bound === "ifsq" ? { kind: "ifsq", alpha: cfg.alpha } : "tanh" });
     const g = tf.tidy(() => Array.from(tf.grad((x: tf.Tensor) => tf.sum(fsq.quantize(x)))(tf.tensor2d(zs, [zs.length, 1])).dataSync()));
     const exact = zs.map((z) => at(s[bound], z));
     g.forEach((v, i) => (maxErr = Math.max(maxErr, Math.abs(v - exact[i]))));
@@ -382,8 +382,8 @@ export function steGradientSection(cfg: ActivationCollapseConfig): Section {
       height: 400,
     },
   };
-  const ratio = (b: BoundShape, z: number) => at(b, z) / at(b, 0);
-  const mass = (b: BoundShape) => {
+  const ratio = (b: BoundConstants, z: number) => at(b, z) / at(b, 0);
+  const mass = (b: BoundConstants) => {
     // expected gradient under z ~ N(0, σ²), a measure of how much signal reaches the encoder
     let acc = 0;
     const n = 2001;

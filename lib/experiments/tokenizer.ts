@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { mixSeed } from "../rng";
 import { Tokenizer, type TokenizerArch } from "../models/tokenizer";
+import { boundLabel } from "../quant/bounds";
 import { loadFashionMnist, type ImageDataset } from "../data/fashion-mnist";
 import { batchIndices, imageBatch } from "../data/batches";
 import { codeStats, type CodeStats } from "../eval/code-stats";
@@ -103,8 +104,7 @@ export function tokenizerArch(cfg: TokenizerConfig): TokenizerArch {
     midBlocks: cfg.midBlocks,
     latentDim: cfg.levels.length,
     levels: [...cfg.levels],
-    bound: cfg.bound,
-    alpha: cfg.alpha,
+    bound: cfg.bound === "ifsq" ? { kind: "ifsq", alpha: cfg.alpha } : { kind: "tanh" },
     normGroups: cfg.normGroups,
     normEps: 1e-6,
   };
@@ -198,7 +198,7 @@ export async function evaluateTokenizer(tokenizer: Tokenizer, opts: TokenizerEva
   });
   const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
   const row: TokenizerRow = {
-    bound: tokenizer.arch.bound === "ifsq" ? `iFSQ (α=${tokenizer.arch.alpha})` : "FSQ (tanh)",
+    bound: boundLabel(tokenizer.arch.bound),
     levels: `[${tokenizer.arch.levels.join(",")}]`,
     entropy: stats.meanEntropy,
     utilisation: stats.meanUtilisation,

@@ -77,7 +77,7 @@ export function tokenLayout(fsq: FSQ, mode: TokenMode = "factorized", channelsPe
     }
     groups = new Array(d / channelsPerGroup).fill(channelsPerGroup);
   } else throw new Error(`tokenLayout: mode=${JSON.stringify(mode)}; expected "factorized" or "single"`);
-  const grouped = new FSQ(fsq.boundKind === "ifsq" ? { levels: [...fsq.levels], bound: "ifsq", alpha: fsq.alpha, groups } : { levels: [...fsq.levels], bound: "tanh", groups });
+  const grouped = new FSQ({ levels: [...fsq.levels], bound: fsq.bound, groups });
   const sizes = [...grouped.groupSizes];
   if (mode === "single" && sizes[0] > MAX_SINGLE_VOCAB) {
     throw new Error(

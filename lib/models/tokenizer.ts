@@ -28,8 +28,7 @@ import { silu } from "../nn/activations";
 import { convParams, normParams } from "../nn/layers";
 import { convMacs as nnConvMacs, forwardFlops, trainingFlops } from "../nn/flops";
 import { FSQ } from "../quant/fsq";
-
-export type TokenizerBound = "tanh" | "ifsq";
+import type { Bound } from "../quant/bounds";
 
 /** Architecture of a tokenizer (everything that changes the parameter shapes or the forward pass). */
 export interface TokenizerArch {
@@ -47,10 +46,9 @@ export interface TokenizerArch {
   latentDim: number;
   /** FSQ levels, one per latent channel (length d). Paper: [17, 17, 17, 17] (4 bits). */
   levels: number[];
-  /** "tanh" = original FSQ bound, "ifsq" = 2σ(α z) − 1. */
-  bound: TokenizerBound;
-  /** iFSQ slope α (ignored by tanh). Paper: 1.6. */
-  alpha: number;
+  /** The FSQ bound: { kind: "tanh" } = original FSQ, { kind: "ifsq", alpha } = 2σ(α z) − 1 (paper α = 1.6);
+   *  "tanh" / "ifsq" = default parameters. */
+  bound: Bound | Bound["kind"];
   /** GroupNorm groups (paper 32); must divide every width. */
   normGroups: number;
   /** GroupNorm epsilon (paper 1e-6). */
@@ -65,8 +63,7 @@ export const DEFAULT_TOKENIZER_ARCH: TokenizerArch = {
   midBlocks: 1,
   latentDim: 4,
   levels: [17, 17, 17, 17],
-  bound: "ifsq",
-  alpha: 1.6,
+  bound: { kind: "ifsq", alpha: 1.6 },
   normGroups: 8,
   normEps: 1e-6,
 };
@@ -226,11 +223,7 @@ export class Tokenizer {
   constructor(arch: TokenizerArch, params: ParamStore | number = 0) {
     validateTokenizerArch(arch);
     this.arch = { ...arch, channels: [...arch.channels], levels: [...arch.levels] };
-    this.fsq = new FSQ(
-      this.arch.bound === "ifsq"
-        ? { levels: this.arch.levels, bound: "ifsq", alpha: this.arch.alpha }
-        : { levels: this.arch.levels, bound: "tanh" },
-    );
+    this.fsq = new FSQ({ levels: this.arch.levels, bound: this.arch.bound });
     this.params = typeof params === "number" ? new ParamStore(params) : params;
     this.factor = 2 ** (arch.channels.length - 1);
     this.gridSize = arch.imageSize / this.factor;
@@ -400,7 +393,7 @@ export class Tokenizer {
       const preQuant = this.encoderForward(x);
       const codes = this.fsq.quantize(preQuant) as tf.Tensor4D;
       const indices = this.fsq.codesToIndices(codes) as tf.Tensor3D;
-      const bounded = tf.div(this.fsq.bound(preQuant), tf.tensor1d([...this.fsq.halfWidths])) as tf.Tensor4D;
+      const bounded = tf.div(this.fsq.applyBound(preQuant), tf.tensor1d([...this.fsq.halfWidths])) as tf.Tensor4D;
       return { codes, indices, preQuant, bounded };
     });
   }

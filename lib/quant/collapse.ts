@@ -10,27 +10,18 @@
  * give exactly, under several distances. Substituting y = y(x) moves every integral to x-space, where the integrands
  * are smooth and decay like a Gaussian or an exponential.
  */
-import {
-  boundActivation,
-  boundActivationAt,
-  boundActivationInverse,
-  BoundKind,
-  BoundOptions,
-  BoundShape,
-  boundShape,
-  checkLevel,
-} from "./bounds";
+import { boundActivation, boundActivationAt, boundActivationInverse, boundConstants, checkLevel, type Bound, type BoundConstants } from "./bounds";
 import { integrate, logistic, minimizeScalar, normalCdf, normalInterval, normalPdf } from "./numerics";
 
-/** A bound to analyse: a shape, or its kind and options (L is given separately). */
-export type BoundSpec = BoundShape | ({ kind: BoundKind } & BoundOptions);
+/** A bound to analyse (L is given separately), or its constants for that L. */
+type Analysed = Bound | Bound["kind"] | BoundConstants;
 
-function shapeOf(spec: BoundSpec, L: number): BoundShape {
-  if ("amplitude" in spec) {
-    if (spec.levels !== L) throw new Error(`the bound shape has L=${spec.levels} but L=${L} was asked for`);
+function shapeOf(spec: Analysed, L: number): BoundConstants {
+  if (typeof spec === "object" && "amplitude" in spec) {
+    if (spec.levels !== L) throw new Error(`the bound constants have L=${spec.levels} but L=${L} was asked for`);
     return spec;
   }
-  return boundShape(spec.kind, L, { alpha: spec.alpha, eps: spec.eps });
+  return boundConstants(spec, L);
 }
 
 function checkSigma(sigma: number): void {
@@ -47,7 +38,7 @@ export interface CodeDistribution {
 }
 
 /** The exact probability of every code for x ~ N(mean, σ²) through the bound (L levels). */
-export function codeProbabilities(spec: BoundSpec, L: number, sigma: number, mean = 0): CodeDistribution {
+export function codeProbabilities(spec: Analysed, L: number, sigma: number, mean = 0): CodeDistribution {
   checkSigma(sigma);
   const b = shapeOf(spec, L);
   const q: number[] = [];
@@ -66,7 +57,7 @@ export function codeProbabilities(spec: BoundSpec, L: number, sigma: number, mea
 
 /** Code probabilities when the activation y is exactly uniform on (−1, 1) (the ideal map 2Φ(x/σ) − 1), ε = 0. */
 export function uniformCodeProbabilities(L: number): number[] {
-  checkLevel(L, "tanh");
+  checkLevel(L, { kind: "tanh", eps: 0 });
   const A = (L - 1) / 2;
   const o = L % 2 === 0 ? 0.5 : 0;
   const h = Math.floor(L / 2);
@@ -117,7 +108,7 @@ export function collapseStats(probs: readonly number[]): CollapseStats {
 }
 
 /** `collapseStats(codeProbabilities(...))`. */
-export function analyticCodeStats(spec: BoundSpec, L: number, sigma: number, mean = 0): CollapseStats {
+export function analyticCodeStats(spec: Analysed, L: number, sigma: number, mean = 0): CollapseStats {
   return collapseStats(codeProbabilities(spec, L, sigma, mean).probs);
 }
 
@@ -125,7 +116,7 @@ export function analyticCodeStats(spec: BoundSpec, L: number, sigma: number, mea
  * Density of the normalised activation y = tanh(βx + s) ∈ (−1, 1) for x ~ N(mean, σ²):
  * p_Y(y) = φ((x − μ)/σ)/σ · dx/dy, x = (atanh(y) − s)/β, dx/dy = 1/(β(1 − y²)). Uniform would be ½.
  */
-export function activationDensity(spec: BoundSpec, L: number, sigma: number, y: number, mean = 0): number {
+export function activationDensity(spec: Analysed, L: number, sigma: number, y: number, mean = 0): number {
   checkSigma(sigma);
   const b = shapeOf(spec, L);
   if (!(y > -1 && y < 1)) return 0;
@@ -134,7 +125,7 @@ export function activationDensity(spec: BoundSpec, L: number, sigma: number, y: 
 }
 
 /** Density of y on a grid of n points strictly inside (−1, 1) (Chebyshev-like spacing to resolve the ends). */
-export function activationDensityCurve(spec: BoundSpec, L: number, sigma: number, n = 401, mean = 0): { y: number[]; density: number[] } {
+export function activationDensityCurve(spec: Analysed, L: number, sigma: number, n = 401, mean = 0): { y: number[]; density: number[] } {
   const y: number[] = [];
   const density: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -146,7 +137,7 @@ export function activationDensityCurve(spec: BoundSpec, L: number, sigma: number
 }
 
 /** The bound's value y(x) (normalised, no rounding) for plotting the mapping. */
-export function mappingCurve(spec: BoundSpec, L: number, xs: readonly number[]): number[] {
+export function mappingCurve(spec: Analysed, L: number, xs: readonly number[]): number[] {
   const b = shapeOf(spec, L);
   return xs.map((x) => boundActivation(b, x));
 }
@@ -255,6 +246,6 @@ export function alphaSweep(alphas: readonly number[], L: number, sigma = 1): Alp
 }
 
 /** Entropy and end-bin mass of one bound as σ varies. */
-export function sigmaSweep(spec: BoundSpec, L: number, sigmas: readonly number[]): Array<{ sigma: number } & CollapseStats> {
+export function sigmaSweep(spec: Analysed, L: number, sigmas: readonly number[]): Array<{ sigma: number } & CollapseStats> {
   return sigmas.map((sigma) => ({ sigma, ...analyticCodeStats(spec, L, sigma) }));
 }

@@ -1,7 +1,7 @@
 /**
  * Finite Scalar Quantization (Mentzer et al. 2023) with the original tanh bound or the iFSQ bound (Lin et al. 2026).
  *
- *   v = bound(z)            [..., d]  level units (tanh-bound.ts / ifsq.ts)
+ *   v = bound(z)            [..., d]  level units (tanh-bound.ts / ifsq.ts; `applyBound`)
  *   q = round_ste(v)        forward: round half to even (tf.round, like torch.round); backward: identity
  *   ẑ = q / h_j,  h_j = ⌊L_j/2⌋   codes in [−1, 1]  (even L: [−1, (h−1)/h])
  *   digit_j = ẑ_j·h_j + h_j ∈ {0, …, L_j − 1}
@@ -14,17 +14,16 @@
  * is not a code, and `codesToIndices` rejects it with an error instead of letting int32 casting turn it into index 0.
  */
 import * as tf from "@tensorflow/tfjs";
-import { BoundKind, checkLevel } from "./bounds";
-import { checkAlpha, IFSQ_ALPHA, ifsqBound } from "./ifsq";
-import { FSQ_EPS, tanhBound } from "./tanh-bound";
+import { checkLevels, toBound, type Bound } from "./bounds";
+import { ifsqBound } from "./ifsq";
+import { tanhBound } from "./tanh-bound";
 
 export interface FSQOptions {
   /** Levels per channel, e.g. [17, 17, 17, 17] (iFSQ 4-bit) or [8, 5, 5, 5] (FSQ 2¹⁰). */
   levels: number[];
-  /** "tanh": the original FSQ bound (any L ≥ 2); "ifsq": 2·sigmoid(α·z) − 1 (odd L only). */
-  bound: BoundKind;
-  /** iFSQ slope α (default 1.6); only valid with bound "ifsq". */
-  alpha?: number;
+  /** The bound (bounds.ts): { kind: "tanh" } = the original FSQ bound (any L ≥ 2), { kind: "ifsq", alpha? } =
+   *  2·sigmoid(α·z) − 1 (odd L only); the bare names "tanh" / "ifsq" mean the default parameters. */
+  bound: Bound | Bound["kind"];
   /** Sizes of consecutive channel groups, each with its own index (default: one group of all d channels). */
   groups?: number[];
 }
@@ -57,9 +56,8 @@ function positionOf(flatIndex: number, shape: number[]): string {
 export class FSQ {
   /** Levels per channel. */
   readonly levels: readonly number[];
-  readonly boundKind: BoundKind;
-  /** iFSQ α (undefined for the tanh bound). */
-  readonly alpha: number | undefined;
+  /** The bound, parameters filled in. */
+  readonly bound: Required<Bound>;
   /** d, the number of channels. */
   readonly dim: number;
   /** h_j = ⌊L_j/2⌋ per channel. */
@@ -78,26 +76,14 @@ export class FSQ {
   readonly basis: readonly number[];
 
   constructor(opts: FSQOptions) {
-    if (opts === null || typeof opts !== "object") throw new Error(`FSQ options=${describe(opts)}; expected { levels, bound, alpha?, groups? }`);
-    const known = new Set(["levels", "bound", "alpha", "groups"]);
+    if (opts === null || typeof opts !== "object") throw new Error(`FSQ options=${describe(opts)}; expected { levels, bound, groups? }`);
+    const known = new Set(["levels", "bound", "groups"]);
     for (const key of Object.keys(opts)) {
-      if (!known.has(key)) throw new Error(`FSQ option ${JSON.stringify(key)} is unknown; expected one of levels, bound, alpha, groups`);
+      if (!known.has(key)) throw new Error(`FSQ option ${JSON.stringify(key)} is unknown; expected one of levels, bound, groups${key === "alpha" ? " (α is part of the bound: { kind: \"ifsq\", alpha })" : ""}`);
     }
-    const { levels, bound, alpha, groups } = opts;
-    if (bound !== "tanh" && bound !== "ifsq") throw new Error(`bound=${describe(bound)} is not a bound; expected "tanh" or "ifsq"`);
-    if (!Array.isArray(levels) || levels.length === 0) {
-      throw new Error(`levels=${describe(levels)} is invalid; expected a non-empty array of integers ≥ 2, e.g. [17, 17, 17, 17]`);
-    }
-    levels.forEach((L, j) => checkLevel(L, bound, `levels[${j}]`));
-    if (bound === "tanh") {
-      if (alpha !== undefined) {
-        throw new Error(`alpha=${describe(alpha)} was given with bound "tanh"; alpha only applies to bound "ifsq" (tanh is the fixed FSQ bound)`);
-      }
-      const tooBig = levels.findIndex((L) => ((L - 1) / 2) * FSQ_EPS >= 0.5);
-      if (tooBig >= 0) throw new Error(`levels[${tooBig}]=${levels[tooBig]} is too large for the tanh bound; expected L < ${1 + 1 / FSQ_EPS} (ε = ${FSQ_EPS} would push rounding off the grid)`);
-    } else if (alpha !== undefined) {
-      checkAlpha(alpha);
-    }
+    const { levels, groups } = opts;
+    const bound = toBound(opts.bound);
+    checkLevels(levels, bound);
     const d = levels.length;
     const groupList = groups === undefined ? [d] : groups;
     if (!Array.isArray(groupList) || groupList.length === 0) throw new Error(`groups=${describe(groups)} is invalid; expected a non-empty array of positive integers summing to d=${d}`);
@@ -108,8 +94,7 @@ export class FSQ {
     if (total !== d) throw new Error(`groups=${describe(groupList)} sum to ${total}; expected them to sum to d=${d} (the number of levels)`);
 
     this.levels = Object.freeze([...levels]);
-    this.boundKind = bound;
-    this.alpha = bound === "ifsq" ? (alpha ?? IFSQ_ALPHA) : undefined;
+    this.bound = bound;
     this.dim = d;
     this.halfWidths = Object.freeze(levels.map((L) => Math.floor(L / 2)));
     this.groups = Object.freeze([...groupList]);
@@ -146,10 +131,11 @@ export class FSQ {
   }
 
   /** z [..., d] float32 → bounded values in level units [..., d], before rounding. Differentiable. */
-  bound(z: tf.Tensor): tf.Tensor {
+  applyBound(z: tf.Tensor): tf.Tensor {
     this.checkLastDim(z, "z");
     if (z.dtype !== "float32") throw new Error(`z has dtype ${z.dtype}; expected float32`);
-    return this.boundKind === "ifsq" ? ifsqBound(z, this.levels, this.alpha) : tanhBound(z, this.levels, FSQ_EPS);
+    const b = this.bound;
+    return b.kind === "ifsq" ? ifsqBound(z, this.levels, b.alpha) : tanhBound(z, this.levels, b.eps);
   }
 
   /**
@@ -158,7 +144,7 @@ export class FSQ {
    */
   quantize(z: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const q = roundSte(this.bound(z));
+      const q = roundSte(this.applyBound(z));
       return tf.div(q, this.perChannel(this.halfWidths));
     });
   }
@@ -283,7 +269,7 @@ export class FSQ {
 
   /** A short description, e.g. `FSQ(ifsq α=1.6, levels [17,17,17,17], K=83521, 4.09 bits/dim)`. */
   toString(): string {
-    const b = this.boundKind === "ifsq" ? `ifsq α=${this.alpha}` : "tanh";
+    const b = this.bound.kind === "ifsq" ? `ifsq α=${this.bound.alpha}` : "tanh";
     const g = this.groups.length > 1 ? `, groups [${this.groups.join(",")}] → vocab [${this.groupSizes.join(",")}]` : "";
     return `FSQ(${b}, levels [${this.levels.join(",")}], K=${this.codebookSize}${g}, ${this.bitsPerDim.toFixed(2)} bits/dim)`;
   }

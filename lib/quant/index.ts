@@ -5,7 +5,10 @@ export { IFSQ_ALPHA, ifsqActivation, ifsqBound, checkAlpha } from "./ifsq";
 export { FSQ_EPS, tanhBound, tanhBoundConstants } from "./tanh-bound";
 export type { TanhBoundConstants } from "./tanh-bound";
 export {
-  boundShape,
+  toBound,
+  boundLabel,
+  boundConstants,
+  checkLevels,
   boundValue,
   boundDerivative,
   boundInverse,
@@ -14,7 +17,7 @@ export {
   boundActivationAt,
   checkLevel,
 } from "./bounds";
-export type { BoundKind, BoundShape, BoundOptions } from "./bounds";
+export type { Bound, BoundConstants } from "./bounds";
 export {
   codeProbabilities,
   uniformCodeProbabilities,
@@ -31,7 +34,7 @@ export {
   sigmaSweep,
   ALPHA_CRITERIA,
 } from "./collapse";
-export type { BoundSpec, CodeDistribution, CollapseStats, AlphaCriteria, AlphaCriterion, AlphaSweepRow } from "./collapse";
+export type { CodeDistribution, CollapseStats, AlphaCriteria, AlphaCriterion, AlphaSweepRow } from "./collapse";
 export { normalCdf, normalPdf } from "./numerics";
 export { codeCounts, sampleOccupancy } from "./histogram";
 export type { OccupancyOptions } from "./histogram";
