@@ -55,8 +55,8 @@ export interface MeasureOptions {
   backend: string;
   /** data-parallel workers (0 = in-process) */
   dpWorkers?: number;
-  /** modules the DP workers require to register the task's kind */
-  dpModules?: string[];
+  /** module the DP workers make their kind registry from (exports makeKinds) */
+  dpKindsModule?: string;
   /** called after each step */
   onStep?: (i: number, ms: number) => void;
 }
@@ -82,7 +82,7 @@ export async function measureTraining<B>(task: TrainTask<B>, info: TaskInfo, opt
   const cfg = task.config;
   const opt = new AdamW(task.params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: 0 });
   const dp = opts.dpWorkers
-    ? await DataParallel.start({ kind: task.kind, config: task.config, params: task.params, workers: opts.dpWorkers, modules: opts.dpModules, backend: tf.getBackend() === "cpu" ? "cpu" : "wasm" })
+    ? await DataParallel.start({ kind: task.kind, config: task.config, params: task.params, workers: opts.dpWorkers, kindsModule: opts.dpKindsModule ?? require.resolve("./workloads"), backend: tf.getBackend() === "cpu" ? "cpu" : "wasm" })
     : null;
   const times: number[] = [];
   const cpuTimes: number[] = [];

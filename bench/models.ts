@@ -26,7 +26,7 @@ export interface ModelBench {
 export function makeModelBench(name: ModelName, preset: "tiny" | "quick" = "quick", sampleN = 32): ModelBench {
   const { resolveConfig } = require("../lib/train/config") as typeof import("../lib/train/config");
   const { Tokenizer } = require("../lib/models/tokenizer") as typeof import("../lib/models/tokenizer");
-  const tokX = require("../lib/experiments/tokenizer") as typeof import("../lib/experiments/tokenizer");
+  const tokX = require("../lib/experiments/tokenizer/index") as typeof import("../lib/experiments/tokenizer/index");
   if (name === "tokenizer") {
     const cfg = resolveConfig(tokX.tokenizerConfig, { preset });
     const tok = new Tokenizer(tokX.tokenizerArch(cfg), cfg.seed);
@@ -44,7 +44,7 @@ export function makeModelBench(name: ModelName, preset: "tiny" | "quick" = "quic
     return { task: task as TrainTask<unknown>, unit: "images", unitsPerSample: 1, batchSize: B, dispose: () => tok.dispose() };
   }
   if (name === "ar") {
-    const arX = require("../lib/experiments/ar") as typeof import("../lib/experiments/ar");
+    const arX = require("../lib/experiments/ar/index") as typeof import("../lib/experiments/ar/index");
     const { LlamaGen, tokenLayout } = require("../lib/models/llamagen") as typeof import("../lib/models/llamagen");
     const cfg = arX.resolveArConfig({ preset });
     const tok = new Tokenizer(tokX.tokenizerArch(cfg.tokenizer), cfg.tokenizer.seed);
@@ -78,7 +78,7 @@ export function makeModelBench(name: ModelName, preset: "tiny" | "quick" = "quic
       dispose: () => model.dispose(),
     };
   }
-  const difX = require("../lib/experiments/diffusion") as typeof import("../lib/experiments/diffusion");
+  const difX = require("../lib/experiments/dit/index") as typeof import("../lib/experiments/dit/index");
   const { DiT } = require("../lib/models/dit") as typeof import("../lib/models/dit");
   const flow = require("../lib/flow/index") as typeof import("../lib/flow/index");
   const cfg = difX.resolveDiTConfig({ preset });

@@ -39,7 +39,7 @@ import { modulate } from "../lib/nn/adaln";
 import { convMacs, linearMacs, blockMacs, trainingFlops } from "../lib/nn/flops";
 import { FSQ } from "../lib/quant/fsq";
 import { TrainConfigSchema, defineConfig, resolveConfig, type ConfigDef } from "../lib/train/config";
-import { registerTrainKind } from "../lib/train/registry";
+import { kindRegistry, type KindRegistry, type TrainKind } from "../lib/train/registry";
 import type { TrainTask } from "../lib/train/trainer";
 
 export type WorkloadName = "A" | "B" | "C";
@@ -355,9 +355,14 @@ export function makeBenchC(cfg: BenchCConfig): BenchTask<BenchCBatch> {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-registerTrainKind("bench-a", { description: "benchmark workload A: conv FSQ autoencoder (issue 8)", configDef: benchAConfig, makeTask: makeBenchA });
-registerTrainKind("bench-b", { description: "benchmark workload B: GPT, T=65, V=4096 (issue 8)", configDef: benchBConfig, makeTask: makeBenchB });
-registerTrainKind("bench-c", { description: "benchmark workload C: DiT + flow matching on 8×8×4 latents (issue 8)", configDef: benchCConfig, makeTask: makeBenchC });
+/** The benchmark kinds (a data-parallel worker's `kindsModule` is this file). */
+export function makeKinds(): KindRegistry {
+  return kindRegistry({
+    "bench-a": { description: "benchmark workload A: conv FSQ autoencoder (issue 8)", configDef: benchAConfig, makeTask: makeBenchA },
+    "bench-b": { description: "benchmark workload B: GPT, T=65, V=4096 (issue 8)", configDef: benchBConfig, makeTask: makeBenchB },
+    "bench-c": { description: "benchmark workload C: DiT + flow matching on 8×8×4 latents (issue 8)", configDef: benchCConfig, makeTask: makeBenchC },
+  } as unknown as Record<string, TrainKind>);
+}
 
 export const BENCH_KINDS: Record<WorkloadName, string> = { A: "bench-a", B: "bench-b", C: "bench-c" };
 

@@ -61,7 +61,7 @@ async function child(job: ChildJob): Promise<void> {
       emit({ profile: job.name, backend: job.backend, batch: job.batch, wallMs: p.wallMs, kernelMs: p.kernelMs, gflopPerStep: (task.flopsPerStep ?? 0) / 1e9, kernels: p.kernels.slice(0, job.top), byShape: p.byShape.slice(0, job.top) });
       return;
     }
-    const row = await measureTraining(task, info, { steps: job.steps, warmup: job.warmup, backend: job.backend, dpWorkers: workers, dpModules: [require.resolve("../bench/workloads")] });
+    const row = await measureTraining(task, info, { steps: job.steps, warmup: job.warmup, backend: job.backend, dpWorkers: workers, dpKindsModule: require.resolve("../bench/workloads") });
     if (!workers) row.forwardMs = await measureForward(task, (b) => task.forward(b), 3);
     task.dispose();
     emit(row);

@@ -1,44 +1,40 @@
 /**
- * Trains (or reports the cached) frozen feature network of the metrics:
+ * Trains (or reports the finished run of) the frozen feature network of the metrics, the `featurenet` kind:
  *
- *   npx tsx scripts/train-feature-net.ts [--preset full|tiny] [--backend wasm|cpu] [--retrain] [--embed-test]
+ *   npx tsx scripts/train-feature-net.ts [--net full|tiny] [--backend wasm|cpu] [--runs-dir DIR] [--embed-test]
  *
- * The weights go to data/feature-net/<preset>-<hash>/ (atomic write) and are reused by every later evaluation.
- * --retrain deletes that folder first; --embed-test also computes and caches the test-set reference embedding.
+ * "full" is the kind's paper-cpu preset (every reported gFID uses it), "tiny" its test-only tiny preset; the same
+ * run is `npm run train -- featurenet --preset paper-cpu`. The run folder is reused by every later evaluation;
+ * --embed-test also computes and caches the test-set reference embedding in it.
  */
 import { parseArgs } from "util";
-import * as fs from "fs";
 import { initBackend } from "../lib/backend";
-import { FEATURE_NET_PRESETS, featureNetDir, loadOrTrainFeatureNet } from "../lib/eval/feature-net";
-import type { FeatureNetPreset } from "../lib/eval/feature-net";
+import { runEnv } from "../lib/experiments/kinds";
+import { FEATURE_NET_PRESET, type FeatureNetName } from "../lib/experiments/featurenet/config";
+import { extractorOf, loadFeatureNet } from "../lib/experiments/featurenet/task";
 import { testSetEmbedding } from "../lib/eval/features";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      preset: { type: "string", default: "full" },
+      net: { type: "string", default: "full" },
       backend: { type: "string" },
-      retrain: { type: "boolean" },
+      "runs-dir": { type: "string" },
       "embed-test": { type: "boolean" },
     },
   });
-  const preset = values.preset as FeatureNetPreset;
-  if (!(preset in FEATURE_NET_PRESETS)) {
-    console.error(`--preset ${preset} is unknown; expected one of: ${Object.keys(FEATURE_NET_PRESETS).join(", ")}`);
+  const name = values.net as FeatureNetName;
+  if (!(name in FEATURE_NET_PRESET)) {
+    console.error(`--net ${name} is unknown; expected one of: ${Object.keys(FEATURE_NET_PRESET).join(", ")}`);
     return 2;
   }
   await initBackend(values.backend ?? "wasm");
-  const dir = featureNetDir(preset, FEATURE_NET_PRESETS[preset]);
-  if (values.retrain && fs.existsSync(dir)) {
-    console.log(`removing ${dir}`);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  const cached = fs.existsSync(dir);
-  const fn = loadOrTrainFeatureNet({ preset });
-  console.log(`${cached ? "cached" : "trained"} feature net "${preset}": test accuracy ${(100 * fn.testAccuracy).toFixed(2)} %, ${fn.net.params.count()} parameters, ${fn.dir}`);
+  const env = runEnv({ runsDir: values["runs-dir"] });
+  const fn = await loadFeatureNet(env, name);
+  console.log(`feature net "${name}" (${fn.runId}): test accuracy ${(100 * fn.testAccuracy).toFixed(2)} %, ${fn.net.params.count()} parameters, ${fn.dir}`);
   if (values["embed-test"]) {
     const t = Date.now();
-    const e = testSetEmbedding({ preset });
+    const e = testSetEmbedding({ extractor: extractorOf(fn), cacheDir: fn.dir });
     console.log(`test-set embedding: ${e.n} × ${e.d} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
   return 0;

@@ -1,9 +1,9 @@
 /**
- * Train one registered kind from the command line:
+ * Train one kind of lib/experiments/kinds.ts's registry from the command line:
  *
  *   npm run train -- <kind> [--preset tiny|quick|paper-cpu] [--set key=value ...] [--resume | --fresh]
  *                           [--runs-dir DIR] [--backend cpu|wasm] [--quiet]
- *   npm run train -- --list                 the registered kinds
+ *   npm run train -- --list                 the kinds (tokenizer, ar, dit, featurenet, toy)
  *   npm run train -- <kind> --help          the kind's config keys with their preset values
  *
  * The run folder is `<runs-dir>/<kind>-<confighash12>/` (default runs dir: data/runs). If it already holds
@@ -15,25 +15,15 @@ import { parseArgs } from "util";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { configHelp, defaultPreset, resolveConfig } from "../lib/train/config";
-import { getTrainKind, trainKinds } from "../lib/train/registry";
-import { Run, defaultRunsDir } from "../lib/train/run";
+import { lookupKind } from "../lib/train/registry";
+import { Run } from "../lib/train/run";
 import { newestCheckpoint } from "../lib/train/checkpoint";
 import { train } from "../lib/train/trainer";
-import "../lib/train/index"; // registers the built-in kinds (toy)
+import { runEnv } from "../lib/experiments/kinds";
 
 const USAGE = `usage: npm run train -- <kind> [--preset tiny|quick|paper-cpu] [--set key=value ...] [--resume | --fresh] [--runs-dir DIR] [--backend cpu|wasm] [--quiet]
        npm run train -- --list
        npm run train -- <kind> --help`;
-
-/** Loads the public API so every model's training module registers its kind; a broken module is reported. */
-function loadKinds(): void {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("../lib/index");
-  } catch (e) {
-    console.error(`warning: lib/index failed to load, only the built-in kinds are available: ${(e as Error).message.split("\n")[0]}`);
-  }
-}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -51,16 +41,16 @@ async function main(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
   });
-  loadKinds();
+  const env = runEnv({ runsDir: values["runs-dir"], progress: values.quiet ? "none" : undefined });
   if (values.list) {
-    for (const k of trainKinds()) console.log(`${k}\t${getTrainKind(k).description ?? ""}`);
+    for (const [k, spec] of env.kinds) console.log(`${k}\t${spec.description ?? ""}`);
     return 0;
   }
   if (positionals.length !== 1) {
-    console.error(`${USAGE}\nknown kinds: ${trainKinds().join(", ")}`);
+    console.error(`${USAGE}\nknown kinds: ${[...env.kinds.keys()].join(", ")}`);
     return values.help ? 0 : 2;
   }
-  const kind = getTrainKind(positionals[0]);
+  const kind = lookupKind(env.kinds, positionals[0]);
   if (values.help) {
     console.log(`${USAGE}\n\n${configHelp(kind.configDef)}`);
     return 0;
@@ -68,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.resume && values.fresh) throw new Error("--resume and --fresh exclude each other");
   const preset = values.preset ?? defaultPreset();
   const config = resolveConfig(kind.configDef, { preset, set: values.set ?? [] }) as Record<string, unknown>;
-  const runsDir = values["runs-dir"] ?? defaultRunsDir();
+  const runsDir = env.runsDir;
   const run = Run.locate(positionals[0], config, runsDir);
   const ck = newestCheckpoint(run.checkpointsDir);
   if (!values.fresh) {

@@ -10,13 +10,13 @@ import { LlamaGen, tokenLayout, codesToTokens, tokensToCodes, indicesToTokenArra
 import { FSQ } from "../lib/quant/fsq";
 import { loadFashionMnist } from "../lib/data/fashion-mnist";
 import { imageBatch, labelBatch } from "../lib/data/batches";
-import { tokenizerArch, resolveTokenizerConfig } from "../lib/experiments/tokenizer";
-import { resolveArConfig, trainAr, sampleImages, decodeTokens, arConfig } from "../lib/experiments/ar";
+import { tokenizerArch, resolveTokenizerConfig } from "../lib/experiments/tokenizer/index";
+import { resolveArConfig, trainAr, sampleImages, decodeTokens, arConfig } from "../lib/experiments/ar/index";
+import { runEnv } from "../lib/experiments/kinds";
 import { runId } from "../lib/train/run";
 import { configHash } from "../lib/train/config";
-import { getTrainKind } from "../lib/train/registry";
+import { lookupKind } from "../lib/train/registry";
 
-const quiet = { progress: false as const, log: () => {} };
 
 before(async () => {
   await initBackend("cpu", { log: () => {} });
@@ -221,9 +221,9 @@ test("trainAr (tiny): trains the tokenizer run it names, caches its tokens, loss
   const cfg = resolveArConfig({ preset: "tiny", overrides });
   assert.equal(cfg.tokenizerRun, runId("tokenizer", cfg.tokenizer));
   assert.equal(cfg.tokenizerHash, configHash(cfg.tokenizer));
-  assert.equal(getTrainKind("ar").configDef, arConfig);
+  assert.equal(lookupKind(runEnv({ runsDir }).kinds, "ar").configDef, arConfig);
   const counts: number[] = [];
-  const ar = await trainAr({ config: cfg, runsDir, log: () => {}, train: { ...quiet, onStep: () => counts.push(tf.memory().numTensors) } });
+  const ar = await trainAr(runEnv({ runsDir, log: () => {}, progress: false }), { config: cfg, train: { progress: false, onStep: () => counts.push(tf.memory().numTensors) } });
   assert.equal(ar.reused, false);
   assert.equal(path.basename(ar.tokenizerRunDir), cfg.tokenizerRun);
   assert.ok(fs.existsSync(path.join(ar.tokenizerRunDir, "done.json")), "the tokenizer run finished");
@@ -248,7 +248,7 @@ test("trainAr (tiny): trains the tokenizer run it names, caches its tokens, loss
   const weights = ar.model.params.get("tok_emb").dataSync().slice();
   ar.dispose();
   // reuse: the finished run and the cached tokens are loaded, nothing is retrained
-  const again = await trainAr({ config: cfg, runsDir, log: () => assert.fail("no log line expected on reuse"), train: quiet });
+  const again = await trainAr(runEnv({ runsDir, log: () => assert.fail("no log line expected on reuse"), progress: false }), { config: cfg });
   assert.equal(again.reused, true);
   assert.deepEqual(again.model.params.get("tok_emb").dataSync(), weights);
   assert.throws(() => decodeTokens(again, new Int32Array(64 * 4), 2), /size|shape|values/i);

@@ -14,7 +14,8 @@ import { initBackend } from "../lib/backend";
 import { FSQ } from "../lib/quant/fsq";
 import { runId } from "../lib/train/run";
 import { configHash } from "../lib/train/config";
-import { getTrainKind } from "../lib/train/registry";
+import { lookupKind } from "../lib/train/registry";
+import { runEnv } from "../lib/experiments/kinds";
 import {
   resolveDiTConfig,
   trainDiT,
@@ -24,13 +25,12 @@ import {
   evaluateDiT,
   ditRequantizeComparison,
   snapToCodeGrid,
-  indicesToCodeArray,
   offGridDistance,
   readLatentRecord,
   ditConfig,
-} from "../lib/experiments/diffusion";
+} from "../lib/experiments/dit/index";
+import { indicesToCodeArray } from "../lib/experiments/latents";
 
-const quiet = { progress: false as const, log: () => {} };
 
 before(async () => {
   await initBackend("wasm", { log: () => {} });
@@ -47,7 +47,7 @@ test("config: tiny/quick/paper-cpu resolve; the tokenizer run id and hash are fi
   assert.notEqual(q.tokenizerRun, t.tokenizerRun, "a different tokenizer must give a different DiT config");
   assert.throws(() => resolveDiTConfig({ preset: "tiny", set: ["tokenizerRun=tokenizer-000000000000"] }), /does not match the tokenizer config/);
   assert.throws(() => resolveDiTConfig({ preset: "tiny", set: ["dimm=3"] }), /unknown key "dimm".*did you mean "dim"/);
-  assert.equal(getTrainKind("dit").configDef, ditConfig);
+  assert.equal(lookupKind(runEnv().kinds, "dit").configDef, ditConfig);
 });
 
 test("latent helpers: indices → codes is exact; snapping to the code grid; off-grid distance", () => {
@@ -69,7 +69,8 @@ test("trainDiT (tiny): names its tokenizer run, caches latents, m = 1/std, loss 
   try {
     const cfg = resolveDiTConfig({ preset: "tiny", overrides: { steps: 40, trainLimit: 512, tokenizer: { steps: 4, trainLimit: 512 } } });
     const counts: number[] = [];
-    const dit = await trainDiT({ config: cfg, runsDir, log: () => {}, train: { ...quiet, onStep: () => counts.push(tf.memory().numTensors) } });
+    const env = runEnv({ runsDir, log: () => {}, progress: false });
+    const dit = await trainDiT(env, { config: cfg, train: { progress: false, onStep: () => counts.push(tf.memory().numTensors) } });
     try {
       assert.equal(dit.reused, false);
       assert.equal(path.basename(dit.tokenizerRunDir), cfg.tokenizerRun);
@@ -82,9 +83,9 @@ test("trainDiT (tiny): names its tokenizer run, caches latents, m = 1/std, loss 
       // codes are exact k/h values
       const h = dit.tokenizer.fsq.halfWidths[0];
       assert.ok(dit.latents.codes.every((v) => Math.abs(v * h - Math.round(v * h)) < 1e-5 && Math.abs(v) <= 1));
-      // no leak per step (the count after the first step stays); the first 4 calls are the tokenizer's steps
-      assert.equal(counts.length, 4 + 40);
-      const ditCounts = counts.slice(4);
+      // no leak per step (the count after the first step stays); onStep sees the DiT's steps only
+      assert.equal(counts.length, 40);
+      const ditCounts = counts;
       assert.ok(ditCounts.every((c) => c === ditCounts[0]), `tensor counts: ${ditCounts.join(",")}`);
       // loss falls: first window vs last window
       const rows = dit.metrics.filter((r) => r.type === "train");
@@ -116,7 +117,7 @@ test("trainDiT (tiny): names its tokenizer run, caches latents, m = 1/std, loss 
       dit.dispose();
     }
     // a finished run is reused (no training, same weights)
-    const reused = await trainDiT({ config: cfg, runsDir, log: () => {}, train: quiet });
+    const reused = await trainDiT(env, { config: cfg });
     try {
       assert.equal(reused.reused, true);
       assert.equal(reused.latents.cached, true);

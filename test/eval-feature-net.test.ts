@@ -6,11 +6,13 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { Classifier, DEFAULT_CLASSIFIER_ARCH, meanPool2 } from "../lib/models/classifier";
-import { clearFeatureNetCache, FEATURE_NET_PRESETS, featureNetDir, featureNetHash, loadOrTrainFeatureNet, trainFeatureNet } from "../lib/eval/feature-net";
-import type { FeatureNetConfig } from "../lib/eval/feature-net";
-
-/** 4 steps on 256 images: enough to test the machinery, not a usable network. */
-const micro: FeatureNetConfig = { ...FEATURE_NET_PRESETS.tiny, trainLimit: 256, warmupSteps: 2 };
+import { classifierArch, featureNetConfig, featureNetConfigOf } from "../lib/experiments/featurenet/config";
+import { clearFeatureNetCache, extractorOf, loadFeatureNet } from "../lib/experiments/featurenet/task";
+import { runEnv } from "../lib/experiments/kinds";
+import { reuseRun } from "../lib/experiments/env";
+import { resolveConfig } from "../lib/train/config";
+import { loadRunWeights } from "../lib/train/trainer";
+import { runId } from "../lib/train/run";
 
 const weights = (c: Classifier) => c.params.entries().map(([n, v]) => [n, Array.from(v.dataSync())] as const);
 
@@ -46,40 +48,55 @@ test("classifier: the same features on cpu and wasm", async () => {
   assert.ok(maxDiff < 1e-4, `max |cpu − wasm| = ${maxDiff}`);
 });
 
-test("feature net training: deterministic from the seed, no leaked tensors", async () => {
+test("feature net kind: trained by the one trainer, deterministic from the seed, no tensor leak per step", async () => {
   await initBackend("wasm", { log: () => {} });
-  const before = tf.memory().numTensors;
-  const r1 = trainFeatureNet(micro, { progress: false, testLimit: 200 });
-  const nParams = r1.net.params.names().length;
-  assert.equal(tf.memory().numTensors, before + nParams, "only the network's variables remain");
-  const r2 = trainFeatureNet(micro, { progress: false, testLimit: 200 });
-  assert.deepEqual(weights(r1.net), weights(r2.net));
-  assert.ok(r1.finalLoss < 2.3, `loss ${r1.finalLoss}`);
-  assert.notDeepEqual(weights(r1.net), weights(new Classifier(micro.arch, micro.seed)));
-  r1.net.dispose();
-  r2.net.dispose();
+  const config = resolveConfig(featureNetConfig, { preset: "tiny", overrides: { trainLimit: 256, steps: 4, warmupSteps: 2, testLimit: 200, logEvery: 1 } });
+  const roots = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), "fnet-")));
+  try {
+    const nets: Classifier[] = [];
+    for (const runsDir of roots) {
+      const counts: number[] = [];
+      const env = runEnv({ runsDir, log: () => {}, progress: false });
+      const { run, reused } = await reuseRun(env, "featurenet", config, { progress: false, onStep: () => counts.push(tf.memory().numTensors) });
+      assert.equal(reused, false);
+      assert.deepEqual(counts.slice(1), new Array(counts.length - 1).fill(counts[0]), `tensors per step: ${counts.join(",")}`);
+      const losses = run.metrics.filter((r) => r.type === "train").map((r) => r.loss as number);
+      assert.ok(losses[0] > 1.5 && losses[0] < 3, `starts near ln 10 = 2.30 (got ${losses[0]})`);
+      assert.ok(Number(run.done.final.testAccuracy) > 0, "the test accuracy is recorded at the end");
+      const net = new Classifier(classifierArch(config), config.seed);
+      loadRunWeights(run, net.params);
+      nets.push(net);
+    }
+    assert.deepEqual(weights(nets[0]), weights(nets[1]));
+    assert.notDeepEqual(weights(nets[0]), weights(new Classifier(classifierArch(config), config.seed)));
+    for (const n of nets) n.dispose();
+  } finally {
+    for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+  }
 });
 
-test("feature net cache: trained once, then loaded from disk with the same weights; corruption is an error", async () => {
+test("loadFeatureNet: trained once as a run (announced), memoised in the process, then reused from its run folder", async () => {
   await initBackend("wasm", { log: () => {} });
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "fnet-"));
-  const lines: string[] = [];
-  assert.throws(() => loadOrTrainFeatureNet({ config: micro, root, train: false }), /no cached feature network in .*custom-/);
-  const first = loadOrTrainFeatureNet({ config: micro, root, log: (l) => lines.push(l), progress: false, testLimit: 200 });
-  assert.match(lines[0], /feature net: training the "custom" classifier \(4 steps on 256 train images\)/);
-  const w1 = weights(first.net);
-  assert.equal(first.dir, featureNetDir("custom", micro, root));
-  assert.equal(loadOrTrainFeatureNet({ config: micro, root }), first, "memoised in the process");
-  clearFeatureNetCache();
-  const again = loadOrTrainFeatureNet({ config: micro, root, log: (l) => lines.push(l), train: false });
-  assert.equal(lines.length, 2, "no training the second time");
-  assert.deepEqual(weights(again.net), w1);
-  assert.equal(again.testAccuracy, first.testAccuracy);
-  assert.notEqual(featureNetHash(micro), featureNetHash({ ...micro, seed: micro.seed + 1 }));
-  // a truncated weights file
-  clearFeatureNetCache();
-  const wf = path.join(first.dir, "weights.bin");
-  fs.truncateSync(wf, 1000);
-  assert.throws(() => loadOrTrainFeatureNet({ config: micro, root, train: false }), /weights\.bin: 1000 bytes, the manifest needs \d+; the file is truncated or corrupted/);
-  fs.rmSync(root, { recursive: true, force: true });
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), "fnet-"));
+  try {
+    const lines: string[] = [];
+    const env = runEnv({ runsDir, log: (l) => lines.push(l), progress: false });
+    const first = await loadFeatureNet(env, "tiny");
+    assert.match(lines[0], /feature net: training the "tiny" classifier \(46 steps on 3000 train images, TEST-ONLY tiny variant\) as run featurenet-[0-9a-f]{12}/);
+    assert.equal(path.basename(first.dir), first.runId);
+    assert.ok(first.testAccuracy > 0.3 && first.testAccuracy < 1, `tiny accuracy ${first.testAccuracy}`);
+    assert.equal(await loadFeatureNet(env, "tiny"), first, "memoised in the process");
+    const n = lines.length;
+    const w1 = weights(first.net);
+    clearFeatureNetCache();
+    const again = await loadFeatureNet(env, "tiny");
+    assert.equal(lines.length, n, "no training the second time");
+    assert.deepEqual(weights(again.net), w1);
+    assert.equal(again.testAccuracy, first.testAccuracy);
+    assert.equal(extractorOf(again).id, first.runId);
+    assert.notEqual(runId("featurenet", featureNetConfigOf("tiny")), runId("featurenet", featureNetConfigOf("full")));
+    clearFeatureNetCache();
+  } finally {
+    fs.rmSync(runsDir, { recursive: true, force: true });
+  }
 });

@@ -1,7 +1,7 @@
 /**
  * FID / IS / precision–recall on real images through a feature network. Properties that do not need a trained
  * network use a fixed random projection; the others use the TEST-ONLY "tiny" classifier (trained in seconds on 3 000
- * images the first time, then cached under data/feature-net/).
+ * images the first time, then reused from its run folder data/runs/featurenet-<hash>/).
  */
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
@@ -11,8 +11,9 @@ import { loadFashionMnist } from "../lib/data/fashion-mnist";
 import type { ImageDataset } from "../lib/data/fashion-mnist";
 import { subset } from "../lib/data/batches";
 import { Rng } from "../lib/rng";
-import { loadOrTrainFeatureNet } from "../lib/eval/feature-net";
-import { embedImages, evaluateGenerator, extractorOf, featureStats, rFID } from "../lib/eval/features";
+import { embedImages, evaluateGenerator, featureStats, rFID } from "../lib/eval/features";
+import { extractorOf, loadFeatureNet } from "../lib/experiments/featurenet/task";
+import { runEnv } from "../lib/experiments/kinds";
 import type { FeatureExtractor } from "../lib/eval/features";
 import { frechetDistance } from "../lib/eval/fid";
 import { precisionRecall } from "../lib/eval/precision-recall";
@@ -58,7 +59,7 @@ let trainSet: ImageDataset;
 
 before(async () => {
   await initBackend("wasm", { log: () => {} });
-  tiny = extractorOf(loadOrTrainFeatureNet({ preset: "tiny", progress: false }));
+  tiny = extractorOf(await loadFeatureNet(runEnv({ progress: false }), "tiny"));
   testSet = loadFashionMnist("test", { limit: 600 });
   trainSet = subset(loadFashionMnist("train"), Array.from({ length: 600 }, (_, i) => 10000 + i));
 });

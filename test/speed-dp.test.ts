@@ -52,7 +52,7 @@ test("cpu: 2 workers give the gradients and the training run of 1 process (toy t
   await initBackend("cpu", { log: () => {} });
   const cfg = resolveConfig(toyConfig, { preset: "tiny", overrides: { steps: 3, batchSize: 10, ckptEvery: 0, evalEvery: 0, emaDecay: 0 } });
   const task = makeToyTask(cfg);
-  const dp = await DataParallel.start({ kind: "toy", config: cfg, params: task.params, workers: 2, backend: "cpu", modules: [require.resolve("../lib/train/index")] });
+  const dp = await DataParallel.start({ kind: "toy", config: cfg, params: task.params, workers: 2, backend: "cpu", kindsModule: require.resolve("../lib/experiments/kinds") });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-dp-"));
   try {
     const ctx = { step: 2, seed: 11 };
@@ -87,7 +87,7 @@ test("wasm: 2 workers give the gradients of 1 process on workload B (tiny); erro
   await initBackend("wasm", { log: () => {} });
   const cfg = resolveConfig(benchBConfig, { preset: "tiny", overrides: { batchSize: 6 } });
   const task = makeBenchB(cfg);
-  const dp = await DataParallel.start({ kind: "bench-b", config: cfg, params: task.params, workers: 2, modules: [require.resolve("../bench/workloads")] });
+  const dp = await DataParallel.start({ kind: "bench-b", config: cfg, params: task.params, workers: 2, kindsModule: require.resolve("../bench/workloads") });
   try {
     const ctx = { step: 1, seed: 3 };
     const b = task.batch(1);
@@ -102,8 +102,8 @@ test("wasm: 2 workers give the gradients of 1 process on workload B (tiny); erro
     task.dispose();
   }
   await assert.rejects(
-    DataParallel.start({ kind: "no-such-kind", config: cfg, params: task.params, workers: 1, modules: [require.resolve("../bench/workloads")] }),
+    DataParallel.start({ kind: "no-such-kind", config: cfg, params: task.params, workers: 1, kindsModule: require.resolve("../bench/workloads") }),
     /worker 0: unknown train kind "no-such-kind"/,
   );
-  await assert.rejects(DataParallel.start({ kind: "bench-b", config: cfg, params: task.params, workers: 8 }), /batchSize=6 must be an integer ≥ workers=8/);
+  await assert.rejects(DataParallel.start({ kind: "bench-b", config: cfg, params: task.params, workers: 8, kindsModule: require.resolve("../bench/workloads") }), /batchSize=6 must be an integer ≥ workers=8/);
 });

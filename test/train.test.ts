@@ -10,7 +10,8 @@ import { resolveConfig } from "../lib/train/config";
 import { loadCheckpoint, listCheckpoints, newestCheckpoint, saveCheckpoint } from "../lib/train/checkpoint";
 import { findFinishedRun, readMetrics, runId, type MetricsRow } from "../lib/train/run";
 import { train, computeGrads, loadRunWeights, type TrainOptions } from "../lib/train/trainer";
-import { getTrainKind } from "../lib/train/registry";
+import { lookupKind } from "../lib/train/registry";
+import { runEnv, KIND_NAMES } from "../lib/experiments/kinds";
 import { toyConfig, makeToyTask, type ToyConfig } from "../lib/train/index";
 
 before(async () => {
@@ -279,7 +280,9 @@ test("a run folder is locked while training; a stale lock (dead process) is take
   t1.dispose();
 });
 
-test("the kind registry: unknown kinds list the known ones", () => {
-  assert.equal(getTrainKind("toy").configDef, toyConfig);
-  assert.throws(() => getTrainKind("tokeniser"), /unknown train kind "tokeniser".*known kinds: .*toy/);
+test("the kind registry: explicit (every kind listed in lib/experiments/kinds.ts), unknown kinds list the known ones", () => {
+  const kinds = runEnv().kinds;
+  assert.deepEqual([...kinds.keys()], [...KIND_NAMES]);
+  assert.equal(lookupKind(kinds, "toy").configDef, toyConfig);
+  assert.throws(() => lookupKind(kinds, "tokeniser"), /unknown train kind "tokeniser" \(did you mean "tokenizer"\?\).*known kinds: .*toy/);
 });

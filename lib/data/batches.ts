@@ -79,3 +79,31 @@ export function subset(ds: ImageDataset, indices: ArrayLike<number>): ImageDatas
   for (let i = 0; i < indices.length; i++) labels[i] = ds.labels[indices[i]];
   return { ...ds, images, labels, n: indices.length };
 }
+
+/**
+ * Random horizontal flips in place: each image of a batch [B, H, W, C] (row-major, as gatherImages returns it) is
+ * mirrored left↔right with probability ½, the coins drawn from `new Rng(seed, "hflip")`. Returns how many flipped.
+ */
+export function randomHFlip(images: Float32Array, shape: readonly [number, number, number, number], seed: number): number {
+  const [B, H, W, C] = shape;
+  if (images.length !== B * H * W * C) throw new Error(`randomHFlip: ${images.length} values do not fill a batch [${shape.join(", ")}]`);
+  const rng = new Rng(seed, "hflip");
+  let flipped = 0;
+  for (let b = 0; b < B; b++) {
+    if (rng.next() >= 0.5) continue;
+    flipped++;
+    for (let y = 0; y < H; y++) {
+      const row = (b * H + y) * W * C;
+      for (let x = 0; x < W >> 1; x++) {
+        const l = row + x * C;
+        const r = row + (W - 1 - x) * C;
+        for (let c = 0; c < C; c++) {
+          const t = images[l + c];
+          images[l + c] = images[r + c];
+          images[r + c] = t;
+        }
+      }
+    }
+  }
+  return flipped;
+}

@@ -3,7 +3,8 @@
  *
  * Images are [N, 32, 32, 1] in the data range [−1, 1] (what lib/data and the generators produce); they are clamped to
  * [−1, 1] before embedding, as saving them as 8-bit images would. Reference statistics of the whole test split
- * (10 000 images) are computed once per feature network and cached next to its weights.
+ * (10 000 images) are computed once per feature network and cached next to its weights (`cacheDir`). The network
+ * itself is a training kind (lib/experiments/featurenet); every function here takes it as an extractor.
  *
  * All FIDs here use our Fashion-MNIST classifier's 128-d penultimate features, not Inception's 2048-d pool3:
  * they compare our runs with each other, not with the paper's ImageNet numbers.
@@ -21,8 +22,6 @@ import type { InceptionScore } from "./inception-score";
 import { precisionRecall } from "./precision-recall";
 import { readImages } from "./images";
 import type { ImageArray, ImagesLike } from "./images";
-import { loadOrTrainFeatureNet } from "./feature-net";
-import type { FeatureNet, FeatureNetPreset } from "./feature-net";
 
 /** Anything that maps images [B, H, W, C] to features [B, d] (and optionally class logits [B, K]). */
 export interface FeatureExtractor {
@@ -30,11 +29,6 @@ export interface FeatureExtractor {
   /** Stable identifier (keys cached reference statistics). */
   id: string;
   forward(x: tf.Tensor4D): { features: tf.Tensor2D; logits?: tf.Tensor2D };
-}
-
-/** The feature extractor view of a trained feature network. */
-export function extractorOf(fn: FeatureNet): FeatureExtractor {
-  return { featureDim: fn.featureDim, id: `${fn.preset}-${fn.hash}`, forward: (x) => fn.net.forward(x) };
 }
 
 export interface Embedding {
@@ -109,27 +103,28 @@ function isEmbedding(x: unknown): x is Embedding {
   return typeof x === "object" && x !== null && "features" in x && "d" in x;
 }
 
-/** Which network the high-level metrics use: a preset of the cached classifier (default "full"), or any extractor. */
+/**
+ * Which network the high-level metrics use: any extractor, in practice the frozen feature network of
+ * lib/experiments/featurenet (`extractorOf(await loadFeatureNet(env, "full"))`, cacheDir: its run folder).
+ */
 export interface MetricNetOptions {
-  preset?: FeatureNetPreset;
-  extractor?: FeatureExtractor;
-  /** Where cached reference embeddings live (default: the feature network's folder). */
+  extractor: FeatureExtractor;
+  /** Where the reference embedding of the test split is cached (default: not on disk, only in memory). */
   cacheDir?: string;
 }
 
 function resolveExtractor(opts: MetricNetOptions): { ex: FeatureExtractor; cacheDir: string | null } {
-  if (opts.extractor) return { ex: opts.extractor, cacheDir: opts.cacheDir ?? null };
-  const fn = loadOrTrainFeatureNet({ preset: opts.preset ?? "full" });
-  return { ex: extractorOf(fn), cacheDir: opts.cacheDir ?? fn.dir };
+  if (!opts || !opts.extractor) throw new Error("metrics: no feature extractor given; pass { extractor } (e.g. extractorOf(await loadFeatureNet(env, \"full\")))");
+  return { ex: opts.extractor, cacheDir: opts.cacheDir ?? null };
 }
 
 const refCache = new Map<string, Embedding>();
 
 /**
- * Embedding of the whole Fashion-MNIST test split (10 000 images), cached in memory and, for the cached feature
- * network, on disk (`test-embedding.bin` next to its weights, written atomically).
+ * Embedding of the whole Fashion-MNIST test split (10 000 images), cached in memory (by extractor id) and, with a
+ * `cacheDir`, on disk (`test-embedding.bin`, written atomically).
  */
-export function testSetEmbedding(opts: MetricNetOptions = {}): Embedding {
+export function testSetEmbedding(opts: MetricNetOptions): Embedding {
   const { ex, cacheDir } = resolveExtractor(opts);
   const key = ex.id;
   const hit = refCache.get(key);
@@ -181,7 +176,7 @@ export function headOf(e: Embedding, n: number): Embedding {
 }
 
 /** Reference statistics of the test split (all 10 000 images). */
-export function testSetStats(opts: MetricNetOptions = {}): FeatureStats {
+export function testSetStats(opts: MetricNetOptions): FeatureStats {
   const e = testSetEmbedding(opts);
   return momentsOf(e.features, e.n, e.d, "test set");
 }
@@ -190,7 +185,7 @@ export function testSetStats(opts: MetricNetOptions = {}): FeatureStats {
  * Reconstruction FID: Fréchet distance between the features of originals and of their reconstructions (same N,
  * same shape, both in [−1, 1]). N must exceed the feature dimension (128).
  */
-export function rFID(originals: ImagesLike, reconstructions: ImagesLike, opts: MetricNetOptions & EmbedOptions = {}): number {
+export function rFID(originals: ImagesLike, reconstructions: ImagesLike, opts: MetricNetOptions & EmbedOptions): number {
   const a = readImages(originals, "rFID(originals)");
   const b = readImages(reconstructions, "rFID(reconstructions)");
   if (a.n !== b.n || a.height !== b.height || a.width !== b.width || a.channels !== b.channels) {
@@ -258,7 +253,7 @@ export interface GeneratorEvalOptions extends MetricNetOptions, EmbedOptions {
 }
 
 /** Generation metrics of a sampler: FID vs the test split (or `reference`), Inception-style score, precision/recall. */
-export async function evaluateGenerator(sampler: Sampler, n: number, opts: GeneratorEvalOptions = {}): Promise<GenerationMetrics> {
+export async function evaluateGenerator(sampler: Sampler, n: number, opts: GeneratorEvalOptions): Promise<GenerationMetrics> {
   const t0 = Date.now();
   const { ex } = resolveExtractor(opts);
   const ref = opts.reference ? embedImages(opts.reference, ex, { ...opts, label: "reference features" }) : testSetEmbedding(opts);
@@ -278,6 +273,6 @@ export async function evaluateGenerator(sampler: Sampler, n: number, opts: Gener
 }
 
 /** Generation FID: n samples of `sampler` vs the test split. */
-export async function gFID(sampler: Sampler, n: number, opts: GeneratorEvalOptions = {}): Promise<number> {
+export async function gFID(sampler: Sampler, n: number, opts: GeneratorEvalOptions): Promise<number> {
   return (await evaluateGenerator(sampler, n, { ...opts, precisionRecall: false })).fid;
 }

@@ -1,4 +1,4 @@
-/** Public API of lib/eval: reconstruction metrics, the feature network, FID / IS / precision–recall. */
+/** Public API of lib/eval: reconstruction metrics, FID / IS / precision–recall. */
 export * from "./images";
 export * from "./psnr";
 export * from "./ssim";
@@ -6,5 +6,4 @@ export * from "./stats";
 export * from "./fid";
 export * from "./inception-score";
 export * from "./precision-recall";
-export * from "./feature-net";
 export * from "./features";

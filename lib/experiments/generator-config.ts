@@ -46,3 +46,21 @@ export function withTokenizerRef<C extends TokenizerRef>(kind: string): (cfg: C)
 export function tokenizerPreset(preset: PresetName): TokenizerConfig {
   return presetConfig(tokenizerConfig, preset);
 }
+
+/**
+ * The preset values both generators share: the tokenizer preset of the same name, width, depth, heads, batch, peak
+ * lr, β₂, logging and gFID sample counts. So at each preset the AR model and the DiT are compared on the same
+ * tokenizer at the same width, batch and learning rate; each kind's presets add only what differs (steps, warm-up,
+ * EMA, evaluation cadence, its own keys).
+ */
+export function generatorPresetBase(preset: PresetName) {
+  const common = { tokenizer: tokenizerPreset(preset), beta2: 0.95 };
+  switch (preset) {
+    case "tiny":
+      return { ...common, dim: 32, depth: 2, heads: 2, batchSize: 16, lr: 3e-3, trainLimit: 2048, logEvery: 5, evalSamples: 0, sampleBatch: 64, featureNet: "tiny" as const };
+    case "quick":
+      return { ...common, dim: 128, depth: 4, heads: 4, batchSize: 32, lr: 1e-3, schedule: "cosine" as const, logEvery: 10, evalSamples: 500, featureNet: "full" as const };
+    case "paper-cpu":
+      return { ...common, dim: 192, depth: 6, heads: 6, batchSize: 64, lr: 6e-4, schedule: "cosine" as const, logEvery: 25, evalSamples: 2000, featureNet: "full" as const };
+  }
+}

@@ -2,7 +2,7 @@
  * The frozen feature network of our metrics: a small CNN classifier of Fashion-MNIST (32×32×1, padded), standing in
  * for the paper's InceptionV3 (whose weights cannot be fetched here). Its penultimate layer (`featureDim`, default
  * 128) feeds FID and precision/recall; its softmax feeds the Inception-style score. It is trained once on the train
- * split (lib/eval/feature-net.ts) and never by a generator's loss, so FID cannot be gamed through it.
+ * split (the `featurenet` kind, lib/experiments/featurenet/) and never by a generator's loss, so FID cannot be gamed through it.
  *
  *   x [B, 32, 32, 1]
  *   → conv3×3 1→c1, ReLU, 2×2 mean-pool         [B, 16, 16, c1]

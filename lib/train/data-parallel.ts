@@ -21,8 +21,9 @@
  * up to float32 summation order. With W > 1 each shard's ctx.seed is mixSeed(seed, "dp-shard", w), so shards of
  * equal size do not draw identical noise (a loss that draws noise per batch then differs from the 1-process run).
  *
- * Workers rebuild the task from (kind, resolved config) through the train-kind registry, after requiring
- * `modules` (default: lib/index, which registers every model's kind). A worker runs TypeScript through tsx's
+ * Workers rebuild the task from (kind, resolved config) through a kind registry they make themselves: they require
+ * `kindsModule` (an absolute path, e.g. lib/experiments/kinds.ts or bench/workloads.ts) and call its exported
+ * `makeKinds({ runsDir })`. Nothing is registered by importing a module. A worker runs TypeScript through tsx's
  * require hook when this file is itself TypeScript.
  */
 import { Worker } from "worker_threads";
@@ -34,7 +35,7 @@ import type { ParamStore } from "../nn/params";
 import { train, type GradResult, type StepContext, type TrainOptions, type TrainResult, type TrainTask } from "./trainer";
 
 export interface DataParallelOptions {
-  /** Registered train kind of the task. */
+  /** The task's kind: a name in the registry of `kindsModule`. */
   kind: string;
   /** Its resolved config (the workers call makeTask on it). */
   config: Record<string, unknown>;
@@ -42,8 +43,10 @@ export interface DataParallelOptions {
   workers?: number;
   /** Backend of every worker (default "wasm"). */
   backend?: "wasm" | "cpu";
-  /** Absolute paths of modules that register the kind (default: lib/index). */
-  modules?: string[];
+  /** Absolute path of a module exporting `makeKinds(opts: { runsDir?: string }): KindRegistry` that holds `kind`. */
+  kindsModule: string;
+  /** Runs folder passed to `makeKinds` (where a generator task finds its tokenizer run). */
+  runsDir?: string;
   /** Batch size to split (default config.batchSize). */
   batchSize?: number;
   /** Guard limit of each worker's wasm heap in bytes (default 3.75 GiB; see ./wasm-heap). */
@@ -179,7 +182,9 @@ export class DataParallel {
     }
     const paramBuf = new SharedArrayBuffer(4 * total);
     const gradBufs = Array.from({ length: W }, () => new SharedArrayBuffer(4 * total));
-    const modules = opts.modules ?? [require.resolve("../index")];
+    if (typeof opts.kindsModule !== "string" || !path.isAbsolute(opts.kindsModule)) {
+      throw new Error(`data-parallel: kindsModule=${JSON.stringify(opts.kindsModule)} must be the absolute path of a module exporting makeKinds (e.g. require.resolve("lib/experiments/kinds"))`);
+    }
     const { file, tsHook } = workerEntry();
     const threads = Array.from({ length: W }, (_, w) => {
       const t = new Worker(BOOT, {
@@ -193,7 +198,8 @@ export class DataParallel {
             kind: opts.kind,
             config: opts.config,
             backend: opts.backend ?? "wasm",
-            modules,
+            kindsModule: opts.kindsModule,
+            runsDir: opts.runsDir,
             layout,
             paramBuf,
             gradBuf: gradBufs[w],
@@ -312,14 +318,14 @@ export class DataParallel {
 
 /**
  * `train(task, opts)` with gradients from a pool of `workers` worker threads (started for the call, closed after).
- * The task must be registered as a train kind (the workers rebuild it from task.kind and task.config).
+ * The workers rebuild the task from task.kind and task.config with the registry of `kindsModule`.
  */
 export async function trainDataParallel<B>(
   task: TrainTask<B>,
-  opts: TrainOptions & Omit<DataParallelOptions, "kind" | "config"> = {},
+  opts: TrainOptions & Omit<DataParallelOptions, "kind" | "config">,
 ): Promise<TrainResult> {
-  const { workers, backend, modules, batchSize, heapLimitBytes, ...trainOpts } = opts;
-  const dp = await DataParallel.start({ kind: task.kind, config: task.config, params: task.params, workers, backend, modules, batchSize, heapLimitBytes });
+  const { workers, backend, kindsModule, batchSize, heapLimitBytes, ...trainOpts } = opts;
+  const dp = await DataParallel.start({ kind: task.kind, config: task.config, params: task.params, workers, backend, kindsModule, runsDir: opts.runsDir, batchSize, heapLimitBytes });
   try {
     return await train(task, { ...trainOpts, gradFn: dp.gradFn(task.params) });
   } finally {

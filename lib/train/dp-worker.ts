@@ -1,12 +1,13 @@
 /**
- * Worker thread of ./data-parallel: builds the task from (kind, config) through the registry on its own backend,
- * then per step copies the shared parameters into its variables, takes its rows of the step's batch and writes the
- * gradients of its shard into its shared gradient buffer. Not imported by anything; started by DataParallel.
+ * Worker thread of ./data-parallel: builds the task from (kind, config) on its own backend, through the registry that
+ * the module named in its worker data makes (`makeKinds({ runsDir })`); then per step copies the shared parameters
+ * into its variables, takes its rows of the step's batch and writes the gradients of its shard into its shared
+ * gradient buffer. Not imported by anything; started by DataParallel.
  */
 import { parentPort, workerData } from "worker_threads";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend";
-import { getTrainKind } from "./registry";
+import { lookupKind, type KindRegistry } from "./registry";
 import { gradTensors, type TrainTask, type StepContext } from "./trainer";
 import { shardBatch } from "./data-parallel";
 import { installWasmHeapGuard, wasmHeapBytes } from "./wasm-heap";
@@ -17,7 +18,8 @@ interface Init {
   kind: string;
   config: Record<string, unknown>;
   backend: "wasm" | "cpu";
-  modules: string[];
+  kindsModule: string;
+  runsDir?: string;
   layout: { name: string; shape: number[]; offset: number; size: number }[];
   paramBuf: SharedArrayBuffer;
   gradBuf: SharedArrayBuffer;
@@ -47,10 +49,13 @@ function tensorsOf(v: unknown, out: tf.Tensor[] = []): tf.Tensor[] {
 }
 
 async function setup(): Promise<TrainTask<unknown>> {
-  for (const m of init.modules) require(m);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(init.kindsModule) as { makeKinds?: (opts: { runsDir?: string }) => KindRegistry };
+  if (typeof mod.makeKinds !== "function") throw new Error(`${init.kindsModule} exports no makeKinds(opts) function returning a KindRegistry`);
+  const kinds = mod.makeKinds({ runsDir: init.runsDir });
   await initBackend(init.backend, { log: () => {} });
   installWasmHeapGuard({ limitBytes: init.heapLimitBytes, context: () => `data-parallel worker ${init.worker}/${init.workers} of ${init.kind}, ${curRows} rows of a batch of ${init.batchSize}` });
-  const task = await getTrainKind(init.kind).makeTask(init.config);
+  const task = await lookupKind(kinds, init.kind).makeTask(init.config);
   const problems: string[] = [];
   for (const e of init.layout) {
     if (!task.params.has(e.name)) problems.push(`missing ${e.name}`);

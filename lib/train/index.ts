@@ -7,8 +7,3 @@ export * from "./trainer";
 export * from "./registry";
 export * from "./reuse";
 export * from "./toy";
-
-import { registerTrainKind } from "./registry";
-import { toyConfig, makeToyTask } from "./toy";
-
-registerTrainKind("toy", { description: "2-layer MLP regression on synthetic data (exercises the run machinery)", configDef: toyConfig, makeTask: makeToyTask });

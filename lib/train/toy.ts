@@ -14,6 +14,7 @@ import { linearParams } from "../nn/layers";
 import { silu } from "../nn/activations";
 import { TrainConfigSchema, defineConfig, type ConfigDef } from "./config";
 import type { TrainTask } from "./trainer";
+import type { TrainKind } from "./registry";
 
 export const ToyConfigSchema = TrainConfigSchema.extend({
   inDim: z.int().positive().default(4).describe("input dimension D"),
@@ -103,3 +104,10 @@ export function makeToyTask(config: ToyConfig): ToyTask {
     },
   };
 }
+
+/** The `toy` kind (for the CLI and tests of the run machinery). */
+export const toyKind: TrainKind<typeof ToyConfigSchema> = {
+  description: "2-layer MLP regression on synthetic data (exercises the run machinery)",
+  configDef: toyConfig,
+  makeTask: makeToyTask,
+};

@@ -1,0 +1,124 @@
+/**
+ * The `ar` kind: a TrainTask for LlamaGen on a tokenizer run's cached tokens, and train-or-reuse of a config's run.
+ *
+ *   const env = runEnv();                                  // lib/experiments/kinds.ts
+ *   const ar = await trainAr(env, { preset: "quick" });    // reuses a finished run of the same config
+ *
+ * Loss (lib/models/llamagen): Σ_g CE_g over the G sub-tokens of every position, each the mean over batch and the
+ * T = 64 positions; class → null with probability labelDropout (CFG). Batch: rows of the token cache, one image's
+ * T·G sub-tokens each [B, T, G] int32, with its class [B].
+ */
+import * as tf from "@tensorflow/tfjs";
+import { mixSeed } from "../../rng";
+import { LlamaGen, tokenLayout, indicesToTokenArray } from "../../models/llamagen";
+import { FASHION_MNIST_CLASSES } from "../../data/fashion-mnist";
+import { batchIndices } from "../../data/batches";
+import type { TrainKind } from "../../train/registry";
+import type { TrainTask } from "../../train/trainer";
+import { reuseAndLoad, type ReuseOptions, type ReusedRun, type RunEnv } from "../env";
+import { trainTokens, type TokenSet } from "../latents";
+import { generatorTokenizer } from "../generator";
+import { arConfig, llamaGenArch, type ArConfig, type ArConfigSchema } from "./config";
+import type { ArModel } from "./sample";
+import { evaluateAr } from "./evaluate";
+
+export interface ArBatch {
+  classes: tf.Tensor1D;
+  tokens: tf.Tensor3D;
+}
+
+export interface ArTask extends TrainTask<ArBatch>, ArModel {
+  config: ArConfig;
+  tokens: TokenSet;
+  tokenizerRunDir: string;
+  dispose(): void;
+}
+
+/** The AR model of a config on its tokenizer run (weights from config.seed), and that run's folder. */
+async function buildAr(cfg: ArConfig, env: RunEnv): Promise<ArModel & { tokenizerRunDir: string; dispose(): void }> {
+  const { tokenizer, runDir } = await generatorTokenizer(env, "ar", cfg);
+  try {
+    const layout = tokenLayout(tokenizer.fsq, cfg.tokens, cfg.channelsPerGroup);
+    const classNames = FASHION_MNIST_CLASSES;
+    const model = new LlamaGen(llamaGenArch(cfg, layout, tokenizer.gridSize, classNames.length), cfg.seed);
+    model.checkLayout(layout);
+    const dispose = () => (model.dispose(), tokenizer.dispose());
+    return { model, tokenizer, layout, config: cfg, classNames, env, tokenizerRunDir: runDir, dispose };
+  } catch (e) {
+    tokenizer.dispose();
+    throw e;
+  }
+}
+
+/**
+ * A TrainTask for a resolved AR config: trains or reuses the tokenizer run, extracts (or reads) the cached tokens,
+ * builds the model from config.seed.
+ */
+export async function makeArTask(cfg: ArConfig, env: RunEnv): Promise<ArTask> {
+  const ar = await buildAr(cfg, env);
+  let tokens: TokenSet;
+  try {
+    tokens = await trainTokens(ar.tokenizer, ar.tokenizerRunDir, { n: cfg.trainLimit, tokenizerHash: cfg.tokenizerHash, log: env.log });
+  } catch (e) {
+    ar.dispose();
+    throw e;
+  }
+  const { model, layout } = ar;
+  const T = model.seqLen;
+  const G = model.numGroups;
+  const dataSeed = mixSeed(cfg.seed, "ar-data");
+  return {
+    ...ar,
+    kind: "ar",
+    params: model.params,
+    tokens,
+    batch(step: number): ArBatch {
+      const idx = batchIndices(dataSeed, step, cfg.batchSize, tokens.n);
+      const B = idx.length;
+      const ind = new Int32Array(B * T);
+      const cls = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        ind.set(tokens.indices.subarray(idx[b] * T, (idx[b] + 1) * T), b * T);
+        cls[b] = tokens.labels[idx[b]];
+      }
+      return { classes: tf.tensor1d(cls, "int32"), tokens: tf.tensor3d(indicesToTokenArray(layout, ind), [B, T, G], "int32") };
+    },
+    loss: (b, ctx) => {
+      const r = model.loss(b.classes, b.tokens, { seed: ctx.seed, labelDropout: cfg.labelDropout, tokenDropout: cfg.tokenDropout, residDropout: cfg.residDropout });
+      return { loss: r.loss, parts: r.parts };
+    },
+    disposeBatch: (b) => tf.dispose([b.classes, b.tokens]),
+    flopsPerStep: model.flops().trainPerSample * cfg.batchSize,
+    evaluate:
+      cfg.evalSamples > 0
+        ? async (step: number) => {
+            const ev = await evaluateAr(ar, { n: cfg.evalSamples, seed: mixSeed(cfg.seed, "ar-eval", step) });
+            return { gfid: ev.gfid, samplesPerSec: ev.samplesPerSec };
+          }
+        : undefined,
+  };
+}
+
+/** The `ar` kind of a registry whose runs live in env.runsDir (its tokenizer runs there too). */
+export function arKind(env: RunEnv): TrainKind<typeof ArConfigSchema> {
+  return {
+    description: "LlamaGen (class-conditional AR transformer, factorized FSQ tokens) on a tokenizer run's tokens",
+    configDef: arConfig,
+    makeTask: (cfg) => makeArTask(cfg, env),
+  };
+}
+
+export type TrainArOptions = ReuseOptions<typeof ArConfigSchema>;
+
+export interface TrainedAr extends ArModel, ReusedRun {
+  tokenizerRunDir: string;
+  dispose(): void;
+}
+
+/**
+ * The AR model of a config with its finished run's final weights (EMA when the run had EMA): the run is reused, or
+ * trained now (the tokenizer run first when it is missing; an unfinished run resumes from its checkpoint).
+ */
+export function trainAr(env: RunEnv, opts: TrainArOptions = {}): Promise<TrainedAr> {
+  return reuseAndLoad(env, "ar", arConfig, opts, (cfg) => buildAr(cfg, env), (m) => m.model.params);
+}
