@@ -15,7 +15,6 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { initBackend } from "../lib/backend";
 import { defaultPreset, parsePresetName } from "../lib/train/config";
-import { getTrainKind, kindRegistry, trainKinds, type KindRegistry } from "../lib/train/registry";
 import { defaultRunsDir } from "../lib/train/run";
 import {
   SWEEPS,
@@ -34,18 +33,12 @@ import {
   type RunStatus,
   type SweepEvent,
 } from "../lib/experiments/sweeps/index";
-import "../lib/train/index"; // registers the built-in kind (toy)
-import "../lib/index"; // registers the model kinds (tokenizer, ar, dit) by import, until entry points pass them explicitly
+import { runEnv } from "../lib/experiments/kinds";
 
 const USAGE = `usage: npm run sweep -- <name> [--preset tiny|quick|paper-cpu] [--shard i/n] [--set key=value …] [--runs-dir DIR]
                           [--log-dir DIR] [--dry-run] [--status] [--backend B] [--quiet] [--poll SECONDS]
        npm run sweep -- <name> [--preset P] [--shards N] --slurm [sbatch options …]
        npm run sweep -- --list`;
-
-/** The kinds registered by import, as the registry lib/ functions take. */
-function registeredKinds(): KindRegistry {
-  return kindRegistry(trainKinds().map((k) => [k, getTrainKind(k)] as const));
-}
 
 function fmtSeconds(s: number | null): string {
   if (s === null) return "?";
@@ -112,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
   const runsDir = path.resolve(values["runs-dir"] ?? defaultRunsDir());
   const logDir = path.resolve(values["log-dir"] ?? path.join(path.dirname(runsDir), "sweeps", `${def.name}-${preset}`));
   const set = values.set ?? [];
-  const kinds = registeredKinds();
+  const kinds = runEnv({ runsDir }).kinds; // every kind, generators bound to this runs folder
   const all = planSweep(kinds, def, { preset, set });
   const shard = slurmAt >= 0 ? null : chooseShard(values.shard);
   const mine: PlannedRun[] = shard ? shardOf(all, shard.index, shard.count) : all;

@@ -14,7 +14,8 @@ import * as os from "os";
 import * as path from "path";
 import { initBackend } from "../lib/backend";
 import { kindRegistry } from "../lib/train/registry";
-import { trainTokenizer, tokenizerConfig } from "../lib/experiments/tokenizer";
+import { trainTokenizer, tokenizerConfig } from "../lib/experiments/tokenizer/index";
+import { runEnv } from "../lib/experiments/kinds";
 import { planSweep } from "../lib/experiments/sweeps/sweep";
 import { squeueTasks } from "../lib/experiments/sweeps/slurm";
 import { tokenizersSweep } from "../lib/experiments/sweeps/tokenizers";
@@ -106,7 +107,7 @@ test("a two-shard tokenizers sweep as a Slurm job array trains each run exactly 
     const doneBefore = planned.map((p) => fs.statSync(path.join(runsDir, p.id, "done.json")).mtimeMs);
     for (const bound of ["tanh", "ifsq"] as const) {
       const lines: string[] = [];
-      const tk = await trainTokenizer({ preset: "tiny", overrides: { bound, levels: [17, 17, 17, 17], seed: 0, alpha: 1.6, steps: 4, evalLimit: 64 }, runsDir, train: { progress: false, log: (l) => lines.push(l) } });
+      const tk = await trainTokenizer(runEnv({ runsDir, log: (l) => lines.push(l), progress: false }), { preset: "tiny", overrides: { bound, levels: [17, 17, 17, 17], seed: 0, alpha: 1.6, steps: 4, evalLimit: 64 } });
       assert.equal(tk.reused, true, `bound=${bound} reused`);
       assert.deepEqual(lines, []);
       assert.ok(planned.some((p) => path.join(runsDir, p.id) === tk.runDir));

@@ -9,7 +9,7 @@ import { kindRegistry } from "../lib/train/registry";
 import { Run, readMetrics, runId } from "../lib/train/run";
 import { train } from "../lib/train/trainer";
 import { toyConfig, makeToyTask, type ToyConfig } from "../lib/train/toy";
-import { tokenizerConfig, resolveTokenizerConfig } from "../lib/experiments/tokenizer";
+import { tokenizerConfig, resolveTokenizerConfig } from "../lib/experiments/tokenizer/index";
 import { defineSweep, grid, parseShard, planSweep, shardOf } from "../lib/experiments/sweeps/sweep";
 import { runStatus, countStates } from "../lib/experiments/sweeps/status";
 import { runSweep } from "../lib/experiments/sweeps/run-sweep";
