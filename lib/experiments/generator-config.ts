@@ -6,9 +6,9 @@
  * disagrees with `tokenizer` is an error.
  */
 import { z } from "zod";
-import { configHash, presetConfig, type PresetName } from "../train/config";
+import { configHash, defineConfig, presetConfig, PRESET_NAMES, type AnyObjectSchema, type ConfigDef, type DeepPartial, type PresetName } from "../train/config";
 import { runId } from "../train/run";
-import { TokenizerConfigSchema, tokenizerConfig, type TokenizerConfig } from "./tokenizer";
+import { TokenizerConfigSchema, tokenizerConfig, type TokenizerConfig } from "./tokenizer/config";
 
 /** Zod fields shared by the generator configs; spread into `TrainConfigSchema.extend({...})`. */
 export const generatorConfigFields = {
@@ -63,4 +63,15 @@ export function generatorPresetBase(preset: PresetName) {
     case "paper-cpu":
       return { ...common, dim: 192, depth: 6, heads: 6, batchSize: 64, lr: 6e-4, schedule: "cosine" as const, logEvery: 25, evalSamples: 2000, featureNet: "full" as const };
   }
+}
+
+/**
+ * A generator kind's config: its schema with the tokenizer reference filled in and checked on resolve
+ * (`withTokenizerRef`), and its presets as `generatorPresetBase(p)` plus the kind's own values `own[p]`.
+ */
+export function defineGeneratorConfig<S extends AnyObjectSchema>(name: string, base: S, own: Record<PresetName, DeepPartial<z.input<S>>>): ConfigDef<S> {
+  const schema = base.overwrite(withTokenizerRef(name) as unknown as (cfg: z.output<S>) => z.output<S>) as S;
+  const presets = {} as Record<PresetName, DeepPartial<z.input<S>>>;
+  for (const p of PRESET_NAMES) presets[p] = { ...generatorPresetBase(p), ...own[p] } as DeepPartial<z.input<S>>;
+  return defineConfig({ name, schema, presets });
 }

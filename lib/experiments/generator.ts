@@ -10,7 +10,7 @@
  */
 import * as path from "path";
 import type * as tf from "@tensorflow/tfjs";
-import { Rng } from "../rng";
+import { Rng, mixSeed } from "../rng";
 import type { Tokenizer } from "../models/tokenizer";
 import { evaluateGenerator, type GenerationMetrics, type Sampler } from "../eval/features";
 import type { RunEnv } from "./env";
@@ -77,4 +77,16 @@ export async function evaluateSampler(env: RunEnv, draw: ClassSampler, opts: { n
   const m = await samplerMetrics(env, timedSampler(draw, opts.numClasses, clock), opts.n, opts);
   const samplesPerSec = clock.samples / Math.max(1e-9, clock.seconds);
   return { gfid: m.fid, inceptionScore: m.inceptionScore.mean, samplesPerSec, n: opts.n, seconds: (Date.now() - t0) / 1000, featureNet: m.featureNet };
+}
+
+/**
+ * A generator task's in-run evaluation: gFID and speed of cfg.evalSamples samples after completed step s, seeded by
+ * mixSeed(cfg.seed, "<kind>-eval", s); none when evalSamples is 0.
+ */
+export function inRunEvaluation(kind: string, cfg: { evalSamples: number; seed: number }, evaluate: (opts: { n: number; seed: number }) => Promise<SamplerEvaluation>) {
+  if (!(cfg.evalSamples > 0)) return undefined;
+  return async (step: number): Promise<Record<string, number>> => {
+    const ev = await evaluate({ n: cfg.evalSamples, seed: mixSeed(cfg.seed, `${kind}-eval`, step) });
+    return { gfid: ev.gfid, samplesPerSec: ev.samplesPerSec };
+  };
 }

@@ -15,8 +15,10 @@ import { toyKind } from "../train/toy";
 import type { ProgressSink } from "../view/progress";
 import type { RunEnv } from "./env";
 import { tokenizerKind } from "./tokenizer/task";
-import { arKind } from "./ar/task";
-import { ditKind } from "./dit/task";
+import { arConfig, type ArConfig } from "./ar/config";
+import { makeArTask } from "./ar/task";
+import { ditConfig, type DiTConfig } from "./dit/config";
+import { makeDiTTask } from "./dit/task";
 import { featureNetKind } from "./featurenet/task";
 
 export interface RunEnvOptions {
@@ -35,7 +37,10 @@ export const KIND_NAMES = ["tokenizer", "ar", "dit", "featurenet", "toy"] as con
 export function runEnv(opts: RunEnvOptions = {}): RunEnv {
   const kinds = new Map<string, TrainKind>();
   const env: RunEnv = { kinds, runsDir: opts.runsDir ?? defaultRunsDir(), log: opts.log ?? ((l: string) => console.log(l)), progress: opts.progress };
-  const all: Record<(typeof KIND_NAMES)[number], unknown> = { tokenizer: tokenizerKind, ar: arKind(env), dit: ditKind(env), featurenet: featureNetKind, toy: toyKind };
+  // the generators get the environment: their task trains or finds its tokenizer run in env.runsDir
+  const ar = { description: "LlamaGen (class-conditional AR transformer, factorized FSQ tokens) on a tokenizer run's tokens", configDef: arConfig, makeTask: (cfg: ArConfig) => makeArTask(cfg, env) };
+  const dit = { description: "DiT (adaLN-Zero, RMSNorm, QK-norm, SwiGLU, 2-D RoPE) with flow matching on a tokenizer run's quantized latents", configDef: ditConfig, makeTask: (cfg: DiTConfig) => makeDiTTask(cfg, env) };
+  const all: Record<(typeof KIND_NAMES)[number], unknown> = { tokenizer: tokenizerKind, ar, dit, featurenet: featureNetKind, toy: toyKind };
   for (const name of KIND_NAMES) kinds.set(name, all[name] as TrainKind);
   return env;
 }

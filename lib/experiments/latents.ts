@@ -147,3 +147,14 @@ export async function trainLatents(tokenizer: Tokenizer, tokenizerRunDir: string
   const std = Math.sqrt(v / codes.length);
   return { codes, labels: toks.labels, n: toks.n, grid: toks.grid, channels: tokenizer.fsq.dim, mean, std, file: toks.file, cached: toks.cached };
 }
+
+/** The examples `idx` of a cached set: their rows (`per` values each, row-major, a new array) and their labels. */
+export function gatherExamples<A extends Int32Array | Float32Array>(values: A, labels: Int32Array, idx: ArrayLike<number>, per: number): { rows: A; labels: Int32Array } {
+  const rows = new (values.constructor as new (n: number) => A)(idx.length * per);
+  const out = new Int32Array(idx.length);
+  for (let b = 0; b < idx.length; b++) {
+    rows.set(values.subarray(idx[b] * per, (idx[b] + 1) * per), b * per);
+    out[b] = labels[idx[b]];
+  }
+  return { rows, labels: out };
+}

@@ -21,8 +21,8 @@
  */
 import { z } from "zod";
 import type { LlamaGenArch, TokenLayout } from "../../models/llamagen";
-import { TrainConfigSchema, defineConfig, resolveConfig, type ConfigDef, type ResolveOptions } from "../../train/config";
-import { generatorConfigFields, withTokenizerRef, generatorPresetBase } from "../generator-config";
+import { TrainConfigSchema, resolveConfig, type ConfigDef, type ResolveOptions } from "../../train/config";
+import { generatorConfigFields, defineGeneratorConfig } from "../generator-config";
 
 const ArConfigBase = TrainConfigSchema.extend({
   ...generatorConfigFields,
@@ -44,9 +44,6 @@ const ArConfigBase = TrainConfigSchema.extend({
   sampleBatch: z.int().positive().default(250).describe("sequences generated together"),
 });
 
-export const ArConfigSchema = ArConfigBase.overwrite(withTokenizerRef<z.output<typeof ArConfigBase>>("ar"));
-export type ArConfig = z.output<typeof ArConfigSchema>;
-
 /**
  * Presets (wasm, 2 shared cores): tiny = seconds (tests, CI notebook), quick ≈ 10 min, paper-cpu = about an hour.
  * Each uses the tokenizer preset of the same name. Widths and batch match the DiT presets; a factorized AR step costs
@@ -54,42 +51,15 @@ export type ArConfig = z.output<typeof ArConfigSchema>;
  * batch 32), so the AR presets take half the DiT's steps and the two generators get about equal training FLOPs.
  * lr warm-up + cosine and short EMA decays suit short runs (paper: lr 1e-4 constant, EMA 0.9999, 500k steps, batch 256).
  */
-export const arConfig: ConfigDef<typeof ArConfigSchema> = defineConfig({
-  name: "ar",
-  schema: ArConfigSchema,
-  presets: {
-    tiny: {
-      ...generatorPresetBase("tiny"),
-      headDepth: 1,
-      steps: 40,
-      warmupSteps: 5,
-      weightDecay: 0.05,
-      tokenDropout: 0,
-      residDropout: 0,
-    },
-    quick: {
-      ...generatorPresetBase("quick"),
-      headDepth: 1,
-      steps: 250,
-      warmupSteps: 25,
-      weightDecay: 0.05,
-      emaDecay: 0.98,
-      residDropout: 0,
-      evalEvery: 125,
-      ckptEvery: 125,
-    },
-    "paper-cpu": {
-      ...generatorPresetBase("paper-cpu"),
-      headDepth: 2,
-      steps: 1500,
-      warmupSteps: 100,
-      weightDecay: 0.05,
-      emaDecay: 0.995,
-      evalEvery: 250,
-      ckptEvery: 250,
-    },
-  },
+export const arConfig: ConfigDef<typeof ArConfigBase> = defineGeneratorConfig("ar", ArConfigBase, {
+  tiny: { headDepth: 1, steps: 40, warmupSteps: 5, weightDecay: 0.05, tokenDropout: 0, residDropout: 0 },
+  quick: { headDepth: 1, steps: 250, warmupSteps: 25, weightDecay: 0.05, emaDecay: 0.98, residDropout: 0, evalEvery: 125, ckptEvery: 125 },
+  "paper-cpu": { headDepth: 2, steps: 1500, warmupSteps: 100, weightDecay: 0.05, emaDecay: 0.995, evalEvery: 250, ckptEvery: 250 },
 });
+
+/** The schema of a resolved ar config (the tokenizer reference is filled in when it is resolved). */
+export const ArConfigSchema = arConfig.schema;
+export type ArConfig = z.output<typeof ArConfigSchema>;
 
 /** Resolves an AR config (preset default: $IFSQ_PRESET, else "quick"). */
 export function resolveArConfig(opts: ResolveOptions<typeof ArConfigSchema> = {}): ArConfig {

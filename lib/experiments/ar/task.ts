@@ -13,11 +13,10 @@ import { mixSeed } from "../../rng";
 import { LlamaGen, tokenLayout, indicesToTokenArray } from "../../models/llamagen";
 import { FASHION_MNIST_CLASSES } from "../../data/fashion-mnist";
 import { batchIndices } from "../../data/batches";
-import type { TrainKind } from "../../train/registry";
 import type { TrainTask } from "../../train/trainer";
 import { reuseAndLoad, type ReuseOptions, type ReusedRun, type RunEnv } from "../env";
-import { trainTokens, type TokenSet } from "../latents";
-import { generatorTokenizer } from "../generator";
+import { gatherExamples, trainTokens, type TokenSet } from "../latents";
+import { generatorTokenizer, inRunEvaluation } from "../generator";
 import { arConfig, llamaGenArch, type ArConfig, type ArConfigSchema } from "./config";
 import type { ArModel } from "./sample";
 import { evaluateAr } from "./evaluate";
@@ -74,14 +73,8 @@ export async function makeArTask(cfg: ArConfig, env: RunEnv): Promise<ArTask> {
     tokens,
     batch(step: number): ArBatch {
       const idx = batchIndices(dataSeed, step, cfg.batchSize, tokens.n);
-      const B = idx.length;
-      const ind = new Int32Array(B * T);
-      const cls = new Int32Array(B);
-      for (let b = 0; b < B; b++) {
-        ind.set(tokens.indices.subarray(idx[b] * T, (idx[b] + 1) * T), b * T);
-        cls[b] = tokens.labels[idx[b]];
-      }
-      return { classes: tf.tensor1d(cls, "int32"), tokens: tf.tensor3d(indicesToTokenArray(layout, ind), [B, T, G], "int32") };
+      const { rows, labels } = gatherExamples(tokens.indices, tokens.labels, idx, T);
+      return { classes: tf.tensor1d(labels, "int32"), tokens: tf.tensor3d(indicesToTokenArray(layout, rows), [idx.length, T, G], "int32") };
     },
     loss: (b, ctx) => {
       const r = model.loss(b.classes, b.tokens, { seed: ctx.seed, labelDropout: cfg.labelDropout, tokenDropout: cfg.tokenDropout, residDropout: cfg.residDropout });
@@ -89,26 +82,9 @@ export async function makeArTask(cfg: ArConfig, env: RunEnv): Promise<ArTask> {
     },
     disposeBatch: (b) => tf.dispose([b.classes, b.tokens]),
     flopsPerStep: model.flops().trainPerSample * cfg.batchSize,
-    evaluate:
-      cfg.evalSamples > 0
-        ? async (step: number) => {
-            const ev = await evaluateAr(ar, { n: cfg.evalSamples, seed: mixSeed(cfg.seed, "ar-eval", step) });
-            return { gfid: ev.gfid, samplesPerSec: ev.samplesPerSec };
-          }
-        : undefined,
+    evaluate: inRunEvaluation("ar", cfg, (o) => evaluateAr(ar, o)),
   };
 }
-
-/** The `ar` kind of a registry whose runs live in env.runsDir (its tokenizer runs there too). */
-export function arKind(env: RunEnv): TrainKind<typeof ArConfigSchema> {
-  return {
-    description: "LlamaGen (class-conditional AR transformer, factorized FSQ tokens) on a tokenizer run's tokens",
-    configDef: arConfig,
-    makeTask: (cfg) => makeArTask(cfg, env),
-  };
-}
-
-export type TrainArOptions = ReuseOptions<typeof ArConfigSchema>;
 
 export interface TrainedAr extends ArModel, ReusedRun {
   tokenizerRunDir: string;
@@ -119,6 +95,6 @@ export interface TrainedAr extends ArModel, ReusedRun {
  * The AR model of a config with its finished run's final weights (EMA when the run had EMA): the run is reused, or
  * trained now (the tokenizer run first when it is missing; an unfinished run resumes from its checkpoint).
  */
-export function trainAr(env: RunEnv, opts: TrainArOptions = {}): Promise<TrainedAr> {
+export function trainAr(env: RunEnv, opts: ReuseOptions<typeof ArConfigSchema> = {}): Promise<TrainedAr> {
   return reuseAndLoad(env, "ar", arConfig, opts, (cfg) => buildAr(cfg, env), (m) => m.model.params);
 }

@@ -21,8 +21,8 @@
 import { z } from "zod";
 import type { DiTArch } from "../../models/dit";
 import { DEFAULT_EULER_STEPS } from "../../flow/euler";
-import { TrainConfigSchema, defineConfig, resolveConfig, type ConfigDef, type ResolveOptions } from "../../train/config";
-import { generatorConfigFields, withTokenizerRef, generatorPresetBase } from "../generator-config";
+import { TrainConfigSchema, resolveConfig, type ConfigDef, type ResolveOptions } from "../../train/config";
+import { generatorConfigFields, defineGeneratorConfig } from "../generator-config";
 
 const DiTConfigBase = TrainConfigSchema.extend({
   ...generatorConfigFields,
@@ -43,50 +43,6 @@ const DiTConfigBase = TrainConfigSchema.extend({
   sampleBatch: z.int().positive().default(250).describe("samples integrated together"),
 });
 
-export const DiTConfigSchema = DiTConfigBase.overwrite(withTokenizerRef<z.output<typeof DiTConfigBase>>("dit"));
-export type DiTConfig = z.output<typeof DiTConfigSchema>;
-
-/**
- * Presets (wasm, 2 shared cores): tiny = seconds (tests, CI notebook), quick ≈ 10 min, paper-cpu = about an hour.
- * Each uses the tokenizer preset of the same name; widths, depths, batch, steps, lr schedule and EMA match the AR
- * presets so the two generators are compared at equal budgets.
- */
-export const ditConfig: ConfigDef<typeof DiTConfigSchema> = defineConfig({
-  name: "dit",
-  schema: DiTConfigSchema,
-  presets: {
-    tiny: {
-      ...generatorPresetBase("tiny"),
-      steps: 40,
-      warmupSteps: 5,
-      evalSteps: 10,
-    },
-    quick: {
-      ...generatorPresetBase("quick"),
-      steps: 500,
-      warmupSteps: 50,
-      emaDecay: 0.99,
-      evalEvery: 250,
-      ckptEvery: 250,
-      evalSteps: 25,
-    },
-    "paper-cpu": {
-      ...generatorPresetBase("paper-cpu"),
-      steps: 3000,
-      warmupSteps: 200,
-      emaDecay: 0.999,
-      evalEvery: 500,
-      ckptEvery: 250,
-      evalSteps: 50,
-    },
-  },
-});
-
-/** Resolves a DiT config (preset default: $IFSQ_PRESET, else "quick"). */
-export function resolveDiTConfig(opts: ResolveOptions<typeof DiTConfigSchema> = {}): DiTConfig {
-  return resolveConfig(ditConfig, opts);
-}
-
 /** The model architecture of a config on a g×g×C latent grid with K classes. */
 export function ditArch(cfg: DiTConfig, grid: number, channels: number, numClasses: number): DiTArch {
   return {
@@ -102,4 +58,24 @@ export function ditArch(cfg: DiTConfig, grid: number, channels: number, numClass
     ropeBase: 10000,
     normEps: 1e-6,
   };
+}
+
+/**
+ * Presets (wasm, 2 shared cores): tiny = seconds (tests, CI notebook), quick ≈ 10 min, paper-cpu = about an hour.
+ * Each uses the tokenizer preset of the same name; widths, depths, batch, steps, lr schedule and EMA match the AR
+ * presets so the two generators are compared at equal budgets.
+ */
+export const ditConfig: ConfigDef<typeof DiTConfigBase> = defineGeneratorConfig("dit", DiTConfigBase, {
+  tiny: { steps: 40, warmupSteps: 5, evalSteps: 10 },
+  quick: { steps: 500, warmupSteps: 50, emaDecay: 0.99, evalEvery: 250, ckptEvery: 250, evalSteps: 25 },
+  "paper-cpu": { steps: 3000, warmupSteps: 200, emaDecay: 0.999, evalEvery: 500, ckptEvery: 250, evalSteps: 50 },
+});
+
+/** The schema of a resolved dit config (the tokenizer reference is filled in when it is resolved). */
+export const DiTConfigSchema = ditConfig.schema;
+export type DiTConfig = z.output<typeof DiTConfigSchema>;
+
+/** Resolves a DiT config (preset default: $IFSQ_PRESET, else "quick"). */
+export function resolveDiTConfig(opts: ResolveOptions<typeof DiTConfigSchema> = {}): DiTConfig {
+  return resolveConfig(ditConfig, opts);
 }

@@ -21,12 +21,11 @@ import { batchIndices } from "../../data/batches";
 import { flowPair } from "../../flow/path";
 import { flowMatchingLoss } from "../../flow/loss";
 import { writeFileAtomic } from "../../atomic";
-import type { TrainKind } from "../../train/registry";
 import type { TrainTask } from "../../train/trainer";
 import { Run } from "../../train/run";
 import { reuseAndLoad, type ReuseOptions, type ReusedRun, type RunEnv } from "../env";
-import { trainLatents, type LatentSet } from "../latents";
-import { generatorTokenizer } from "../generator";
+import { gatherExamples, trainLatents, type LatentSet } from "../latents";
+import { generatorTokenizer, inRunEvaluation } from "../generator";
 import { ditConfig, ditArch, type DiTConfig, type DiTConfigSchema } from "./config";
 import type { DiTModel } from "./sample";
 import { evaluateDiT } from "./evaluate";
@@ -105,15 +104,9 @@ export async function makeDiTTask(cfg: DiTConfig, env: RunEnv): Promise<DiTTask>
     params: model.params,
     batch(step: number): DiTBatch {
       const idx = batchIndices(dataSeed, step, cfg.batchSize, latents.n);
-      const B = idx.length;
-      const x = new Float32Array(B * per);
-      const y = new Int32Array(B);
-      for (let b = 0; b < B; b++) {
-        const src = latents.codes.subarray(idx[b] * per, (idx[b] + 1) * per);
-        for (let i = 0; i < per; i++) x[b * per + i] = src[i] * m;
-        y[b] = latents.labels[idx[b]];
-      }
-      return { x1: tf.tensor4d(x, [B, latents.grid, latents.grid, latents.channels]), labels: tf.tensor1d(y, "int32") };
+      const { rows: x, labels } = gatherExamples(latents.codes, latents.labels, idx, per);
+      for (let i = 0; i < x.length; i++) x[i] *= m;
+      return { x1: tf.tensor4d(x, [idx.length, latents.grid, latents.grid, latents.channels]), labels: tf.tensor1d(labels, "int32") };
     },
     loss: (b, ctx) => {
       const y = model.dropLabels(b.labels, cfg.labelDropout, mixSeed(ctx.seed, "labels"));
@@ -124,13 +117,7 @@ export async function makeDiTTask(cfg: DiTConfig, env: RunEnv): Promise<DiTTask>
     },
     disposeBatch: (b) => tf.dispose([b.x1, b.labels]),
     flopsPerStep: model.flops().trainPerSample * cfg.batchSize,
-    evaluate:
-      cfg.evalSamples > 0
-        ? async (step: number) => {
-            const ev = await evaluateDiT(dit, { n: cfg.evalSamples, seed: mixSeed(cfg.seed, "dit-eval", step) });
-            return { gfid: ev.gfid, samplesPerSec: ev.samplesPerSec };
-          }
-        : undefined,
+    evaluate: inRunEvaluation("dit", cfg, (o) => evaluateDiT(dit, o)),
     extraState: {
       get: () => ({ latentMultiplier: m, tokenizerRun: cfg.tokenizerRun }),
       set: (s) => {
@@ -140,17 +127,6 @@ export async function makeDiTTask(cfg: DiTConfig, env: RunEnv): Promise<DiTTask>
   };
 }
 
-/** The `dit` kind of a registry whose runs live in env.runsDir (its tokenizer runs there too). */
-export function ditKind(env: RunEnv): TrainKind<typeof DiTConfigSchema> {
-  return {
-    description: "DiT (adaLN-Zero, RMSNorm, QK-norm, SwiGLU, 2-D RoPE) with flow matching on a tokenizer run's quantized latents",
-    configDef: ditConfig,
-    makeTask: (cfg) => makeDiTTask(cfg, env),
-  };
-}
-
-export type TrainDiTOptions = ReuseOptions<typeof DiTConfigSchema>;
-
 export type TrainedDiT = BuiltDiT & ReusedRun;
 
 /**
@@ -158,7 +134,7 @@ export type TrainedDiT = BuiltDiT & ReusedRun;
  * now (the tokenizer run first when it is missing; an unfinished run resumes from its checkpoint). The latent
  * multiplier recorded with the run must equal the one the token cache gives now.
  */
-export function trainDiT(env: RunEnv, opts: TrainDiTOptions = {}): Promise<TrainedDiT> {
+export function trainDiT(env: RunEnv, opts: ReuseOptions<typeof DiTConfigSchema> = {}): Promise<TrainedDiT> {
   const check = (run: { dir: string }, dit: BuiltDiT) => {
     const rec = readLatentRecord(run.dir);
     if (rec) checkMultiplier(dit.config, rec.latentMultiplier, dit.latentMultiplier, run.dir);
