@@ -8,7 +8,7 @@
  * and with @tensorflow/tfjs-backend-wasm loaded (its Node build re-throws uncaught errors) kills the kernel.
  *
  * Here `Socket.prototype.send` of the zeromq that tslab loads chains each send after the previous one on the same
- * socket, so at most one is in flight; order per socket is kept. A send that still fails (socket closed at shutdown)
+ * socket (and after a pending bind), so at most one is in flight; order per socket is kept. A send that still fails (socket closed at shutdown)
  * is written to stderr (the kernel log) instead of becoming an unhandled rejection. Nothing in node_modules is edited:
  * `.jupyter/kernels/tslab/kernel.json` runs this file, which then starts tslab's own `main()` with the same arguments.
  */
@@ -18,37 +18,61 @@ const path = require("path");
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 const zmq = require(require.resolve("zeromq", { paths: [tslabDir] }));
 
+/** Per socket: the promise of its last queued operation (a send or a bind); absent when the socket is idle. */
+const tails = new WeakMap();
+
 /**
- * Replaces `proto.send` so that sends on one socket run one after another (idempotent). An idle socket sends at once,
- * synchronously as before (a REP socket must have sent before its next receive); a busy one queues the message.
- * The returned promise never rejects; a failure is logged.
+ * Runs `op` on `socket` after its queued operations; an idle socket runs it at once, synchronously as before (a REP
+ * socket must have sent before its next receive). Returns op's promise and a settled one that never rejects.
+ */
+function enqueue(socket, op) {
+  const tail = tails.get(socket);
+  let next;
+  try {
+    next = tail ? tail.then(op) : op();
+  } catch (err) {
+    next = Promise.reject(err);
+  }
+  next = Promise.resolve(next);
+  const settled = next.then(() => undefined, () => undefined);
+  tails.set(socket, settled);
+  settled.then(() => { if (tails.get(socket) === settled) tails.delete(socket); });
+  return next;
+}
+
+/**
+ * Replaces `proto.send` so that sends on one socket run one after another, and after a pending bind (a send during
+ * bind() is refused too: "Socket is blocked by a bind or unbind operation", and tslab answers requests while it still
+ * binds). The returned promise never rejects; a failure is logged to the kernel's stderr. Idempotent.
  */
 function serializeSends(proto) {
   if (proto.send.ifsqSerialized) return;
   const send = proto.send;
-  const tails = new WeakMap();
   const serialized = function (msg) {
-    const tail = tails.get(this);
-    const run = () => send.call(this, msg);
-    let next;
-    try {
-      next = tail ? tail.then(run) : run();
-    } catch (err) {
-      next = Promise.reject(err);
-    }
-    const settled = Promise.resolve(next).then(
+    return enqueue(this, () => send.call(this, msg)).then(
       () => undefined,
       (err) => { process.stderr.write(`tslab-kernel: a ${this.constructor.name} send failed: ${(err && err.message) || err}\n`); },
     );
-    tails.set(this, settled);
-    settled.then(() => { if (tails.get(this) === settled) tails.delete(this); });
-    return settled;
   };
   serialized.ifsqSerialized = true;
   Object.defineProperty(proto, "send", { value: serialized, writable: false, enumerable: false, configurable: true });
 }
 
+/** Makes `bind` of each socket class queue like a send (Socket.prototype.bind itself is not configurable). */
+function queueBinds(classes) {
+  for (const cls of classes) {
+    const bind = cls.prototype.bind;
+    if (bind.ifsqQueued) continue;
+    const queued = function (address) {
+      return enqueue(this, () => bind.call(this, address));
+    };
+    queued.ifsqQueued = true;
+    Object.defineProperty(cls.prototype, "bind", { value: queued, writable: false, enumerable: false, configurable: true });
+  }
+}
+
 serializeSends(zmq.Socket.prototype);
-module.exports = { serializeSends };
+queueBinds([zmq.Publisher, zmq.Router, zmq.Reply]);
+module.exports = { serializeSends, queueBinds };
 
 if (require.main === module) require(path.join(tslabDir, "dist", "main.js")).main();
