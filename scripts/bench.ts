@@ -308,6 +308,7 @@ async function main(): Promise<number> {
     console.log("\nMemory after the first step → at the end (flat ⇔ equal; the wasm heap never shrinks)\n");
     printTable(mem, [["workload", "workload"], ["backend", "backend"], ["rssAfterFirstMB", "RSS MB step 1"], ["rssEndMB", "RSS MB end"], ["wasmHeapAfterFirstMB", "heap MB step 1"], ["wasmHeapMB", "heap MB end"], ["tensorsAfterFirst", "tensors step 1"], ["tensorsAfterLast", "tensors end"]]);
   }
+  printNotebookTimings(path.join(ROOT, "build", "notebooks"));
   const leaks = train.filter((r) => r.tensorsAfterFirst !== undefined && r.tensorsAfterFirst !== r.tensorsAfterLast);
   if (leaks.length) console.log(`\nTENSOR LEAK: ${leaks.map((r) => `${r.workload} ${r.backend}: ${r.tensorsAfterFirst} → ${r.tensorsAfterLast}`).join("; ")}`);
   if (failures.length) console.log(`\nFailed or skipped:\n${failures.map((f) => `- ${f}`).join("\n")}`);
@@ -318,6 +319,23 @@ async function main(): Promise<number> {
     console.log(`\nrows → ${values.json}`);
   }
   return leaks.length ? 1 : 0;
+}
+
+/** The wall time of each notebook in its last run (`<dir>/*.timing.json`, written by scripts/run_notebooks.py). */
+function printNotebookTimings(dir: string): void {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".timing.json")).sort() : [];
+  if (!files.length) {
+    console.log(`\nNotebooks: no timings in ${path.relative(ROOT, dir)}/ (run \`npm run reproduce\` first)`);
+    return;
+  }
+  const rows = files.map((f) => {
+    const t = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as { notebook: string; preset: string; ok: boolean; seconds: number; cells: Record<string, number>; finishedAt: string; cpu: string };
+    const slowest = Object.entries(t.cells).sort((a, b) => b[1] - a[1])[0];
+    return { notebook: t.notebook, preset: t.preset, status: t.ok ? "ok" : "FAIL", seconds: t.seconds, slowest: slowest ? `cell ${slowest[0]}: ${slowest[1]} s` : "", finishedAt: t.finishedAt, cpu: t.cpu };
+  });
+  const total = rows.reduce((a, r) => a + r.seconds, 0);
+  console.log(`\nNotebooks: wall time of their last run (from ${path.relative(ROOT, dir)}/*.timing.json; ${Math.round(total)} s in all)\n`);
+  printTable(rows, [["notebook", "notebook"], ["preset", "preset"], ["status", "status"], ["seconds", "s"], ["slowest", "slowest cell"], ["finishedAt", "finished"], ["cpu", "CPU"]]);
 }
 
 main().then(

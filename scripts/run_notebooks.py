@@ -288,6 +288,26 @@ def write_outputs(nb, out_dir, stem, html):
     return written
 
 
+def cpu_model():
+    """The CPU's model name (timings are only comparable on the same kind of CPU)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def write_timing(out, stem, record):
+    """<out>/<stem>.timing.json: this run's wall time per notebook and cell (read by `npm run bench`), atomically."""
+    target = os.path.join(out, stem + ".timing.json")
+    with open(target + ".tmp", "w") as f:
+        json.dump(record, f, indent=1)
+    os.replace(target + ".tmp", target)
+
+
 async def run_one(path, args):
     """Runs one notebook; returns (ok, report text)."""
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -334,6 +354,11 @@ async def run_one(path, args):
     except Exception as e:
         if failure is None:
             failure = Failure("could not write outputs: %s: %s" % (type(e).__name__, e))
+    write_timing(args.out, stem, {
+        "notebook": os.path.relpath(path, ROOT), "preset": os.environ.get("IFSQ_PRESET", "quick"), "ok": failure is None,
+        "seconds": round(elapsed, 1), "cells": {str(i): round(t, 1) for i, t in sorted(timings.items())},
+        "finishedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu": cpu_model(), "jobs": args.jobs,
+    })
     rel = os.path.relpath(path)
     slow = ""
     if timings and args.verbose:

@@ -55,6 +55,13 @@ describe("notebook runner", () => {
     assert.equal(nb.cells.length, 4, "the runner's hidden cells are removed again");
     assert.deepEqual(nb.cells.filter((c: { cell_type: string }) => c.cell_type === "code").map((c: { execution_count: number }) => c.execution_count), [1, 2, 3]);
     assert.match(JSON.stringify(nb.cells[2].outputs), /value 42/);
+    // its timing record (read by `npm run bench`): the notebook's wall time and one entry per executed cell
+    const t = JSON.parse(fs.readFileSync(path.join(outDir, "nb", "good.timing.json"), "utf8"));
+    assert.equal(t.ok, true);
+    assert.ok(t.seconds > 0 && t.seconds < 240, `seconds=${t.seconds}`);
+    assert.ok(Object.keys(t.cells).length >= 3, JSON.stringify(t.cells));
+    const bad = JSON.parse(fs.readFileSync(path.join(outDir, "nb", "throws.timing.json"), "utf8"));
+    assert.equal(bad.ok, false);
   });
 
   test("a throwing cell fails, naming the cell, its source and its stderr", () => {
