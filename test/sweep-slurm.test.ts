@@ -62,7 +62,7 @@ test("a two-shard tokenizers sweep as a Slurm job array trains each run exactly 
     const sweepArgs = ["--import", "tsx", "scripts/sweep.ts", "tokenizers", "--preset", "tiny", ...SET.flatMap((s) => ["--set", s]), "--runs-dir", runsDir, "--log-dir", logDir];
     const before = await run(process.execPath, [...sweepArgs, "--status"], env);
     console.log(before.out.trimEnd());
-    assert.match(before.out, /0 done, 0 running, 0 stale lock, 2 missing/);
+    assert.match(before.out, /0 done, 0 running, 0 stale lock, 4 missing/);
 
     const sub = await run(process.execPath, [...sweepArgs, "--shards", "2", "--slurm", "--cpus-per-task=1"], env);
     console.log(sub.out.trimEnd());
@@ -90,7 +90,7 @@ test("a two-shard tokenizers sweep as a Slurm job array trains each run exactly 
     for (const f of outs) {
       const text = fs.readFileSync(path.join(logDir, f), "utf8");
       console.log(`--- ${f}\n${text.trimEnd()}`);
-      assert.match(text, /sweep tokenizers @ tiny: 1 trained, 0 reused, 0 failed/);
+      assert.match(text, /sweep tokenizers @ tiny: 2 trained, 0 reused, 0 failed/);
       trained.push(...[...text.matchAll(/^\[\d+\/\d+\] trained\s+(\S+)/gm)].map((m) => m[1]));
     }
     const kinds = kindRegistry({ tokenizer: { configDef: tokenizerConfig, makeTask: () => { throw new Error("unused"); } } });
@@ -99,7 +99,7 @@ test("a two-shard tokenizers sweep as a Slurm job array trains each run exactly 
 
     const afterStatus = await run(process.execPath, [...sweepArgs, "--status"], env);
     console.log(afterStatus.out.trimEnd());
-    assert.match(afterStatus.out, /2 done, 0 running, 0 stale lock, 0 missing/);
+    assert.match(afterStatus.out, /4 done, 0 running, 0 stale lock, 0 missing/);
     assert.match(afterStatus.out, new RegExp(`job ${jobId} \\(2 shards, .*\\): no task left in the queue`));
 
     // notebook 02's call reads the finished runs without training

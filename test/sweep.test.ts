@@ -55,7 +55,7 @@ test("the tokenizers sweep names the same run folders as notebook 02's trainToke
     const nb = resolveTokenizerConfig({ preset: "quick", overrides: { bound, levels: [17, 17, 17, 17], seed: 0, alpha: 1.6 } });
     assert.ok(planned.some((p) => p.id === runId("tokenizer", nb)), `bound=${bound} seed=0`);
   }
-  assert.equal(planSweep(kinds, tokenizersSweep, { preset: "tiny" }).length, 2);
+  assert.equal(planSweep(kinds, tokenizersSweep, { preset: "tiny" }).length, 4);
 });
 
 test("planSweep applies --set to every run and names the run of a bad key; twin configs are an error", () => {

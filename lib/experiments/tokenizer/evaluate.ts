@@ -5,6 +5,7 @@
  *   const ev = await evaluateTokenizer(tokenizer, { limit: 2000 });   // ev.row, ev.stats, ev.examples
  *
  *   PSNR = 10·log₁₀(1 / MSE) on [0, 1] per image; utilisation_j = H_j / log₂ L_j; perplexity = exp(entropy of the joint codes)
+ *   rFID = Fréchet distance between feature-net statistics of the originals and of their reconstructions (with `metricNet`)
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tokenizer } from "../../models/tokenizer";
@@ -13,6 +14,7 @@ import { loadFashionMnist, type ImageDataset } from "../../data/fashion-mnist";
 import { codeStats, type CodeStats } from "../../eval/code-stats";
 import { psnrPerImage } from "../../eval/psnr";
 import { ssimPerImage } from "../../eval/ssim";
+import { rFID, type MetricNetOptions } from "../../eval/features";
 
 
 /** One table row (paper §8 metrics on the test split). */
@@ -34,6 +36,8 @@ export interface TokenizerRow {
   ssim: number;
   /** mean |x − x̂| on [−1, 1]. */
   l1: number;
+  /** Reconstruction FID over the evaluated images (NaN when no `metricNet` was given). */
+  rfid: number;
   images: number;
 }
 
@@ -54,6 +58,8 @@ export interface TokenizerEvaluateOptions {
   examples?: number;
   /** Data set to evaluate on (default: the Fashion-MNIST test split). */
   dataset?: ImageDataset;
+  /** Feature network for rFID (needs more images than its feature dimension); without it rfid is NaN. */
+  metricNet?: MetricNetOptions;
 }
 
 /** Code statistics + reconstruction metrics of a tokenizer in one batched pass over the test split. */
@@ -64,6 +70,8 @@ export async function evaluateTokenizer(tokenizer: Tokenizer, opts: TokenizerEva
   const per = ds.height * ds.width * ds.channels;
   const originals = new Float32Array(nEx * per);
   const reconstructions = new Float32Array(nEx * per);
+  // every evaluated image and its reconstruction, for rFID only
+  const all = opts.metricNet ? { x: new Float32Array(limit * per), xHat: new Float32Array(limit * per) } : null;
   let psnrSum = 0;
   let ssimSum = 0;
   let l1Sum = 0;
@@ -82,6 +90,10 @@ export async function evaluateTokenizer(tokenizer: Tokenizer, opts: TokenizerEva
         for (const v of psnrPerImage(arrA, arrB, { range: [-1, 1] })) psnrSum += v;
         for (const v of ssimPerImage(arrA, arrB, { range: [-1, 1] })) ssimSum += v;
         for (let i = 0; i < a.length; i++) l1Sum += Math.abs(a[i] - b[i]);
+        if (all) {
+          all.x.set(a, start * per);
+          all.xHat.set(b, start * per);
+        }
         count += n;
         if (start < nEx) {
           const k = Math.min(nEx - start, n);
@@ -93,6 +105,11 @@ export async function evaluateTokenizer(tokenizer: Tokenizer, opts: TokenizerEva
       }
     },
   });
+  let rfid = NaN;
+  if (all && opts.metricNet) {
+    const shape = { n: count, height: ds.height, width: ds.width, channels: ds.channels };
+    rfid = rFID({ images: all.x.subarray(0, count * per), ...shape }, { images: all.xHat.subarray(0, count * per), ...shape }, { ...opts.metricNet, progress: false });
+  }
   const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
   const row: TokenizerRow = {
     bound: boundLabel(tokenizer.arch.bound),
@@ -105,6 +122,7 @@ export async function evaluateTokenizer(tokenizer: Tokenizer, opts: TokenizerEva
     psnr: psnrSum / count,
     ssim: ssimSum / count,
     l1: l1Sum / (count * per),
+    rfid,
     images: count,
   };
   return { row, stats, examples: { originals, reconstructions, shape: [nEx, ds.height, ds.width, ds.channels] } };
