@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compareSeeds, deltaText, summarizeSeeds, verdictPhrase } from "../lib/experiments/seed-spread";
+import type { MetricsRow } from "../lib/train/run";
 import { median, runSummary, runTotals } from "../lib/experiments/run-summary";
 import { lossVsFlopsFigure } from "../lib/experiments/loss-vs-flops";
 import { methodStyle } from "../lib/view/palette";
@@ -59,7 +60,7 @@ test("runTotals / runSummary: median steps/s, last time and FLOPs, from metrics 
       { type: "eval" as const, step: 10, time: 2, psnr: 20 },
       { type: "train" as const, step: 20, time: 5, flops: 2e9, loss: 0.4, stepsPerSec: 1 },
       { type: "train" as const, step: 30, time: 7, flops: 3e9, loss: 0.3, stepsPerSec: 4 },
-    ],
+    ] as MetricsRow[],
   };
   assert.deepEqual(runTotals(run), { seconds: 7, stepsPerSec: 4, flops: 3e9, firstLoss: 0.5, lastLoss: 0.3 });
   assert.deepEqual(runSummary(run, { bound: "FSQ" }), { bound: "FSQ", run: "tokenizer-abc", reused: "yes", steps: 30, batch: 4, "run time (s)": 7, "steps/s": 4, "train GFLOP": 3 });
@@ -68,7 +69,7 @@ test("runTotals / runSummary: median steps/s, last time and FLOPs, from metrics 
 });
 
 test("lossVsFlopsFigure: x = FLOPs, eval points at step × FLOPs/step on a right axis only when there are any", () => {
-  const rows = [{ type: "train" as const, step: 1, time: 1, flops: 10, loss: 2 }, { type: "train" as const, step: 2, time: 2, flops: 20, l1: 1, loss: 3 }];
+  const rows = [{ type: "train" as const, step: 1, time: 1, flops: 10, loss: 2 }, { type: "train" as const, step: 2, time: 2, flops: 20, l1: 1, loss: 3 }] as MetricsRow[];
   const f = lossVsFlopsFigure({ title: "t", yTitle: "y", curves: [{ name: "a", rows, key: "l1", fallbackKey: "loss" }], evals: [{ name: "g", rows: [{ type: "eval", step: 2, time: 2, gfid: 9 }], key: "gfid", flopsPerStep: 10 }] });
   assert.deepEqual((f.data[0] as any).x, [10, 20]);
   assert.deepEqual((f.data[0] as any).y, [2, 1]);
