@@ -92,3 +92,15 @@ test("palette, uniform code shares and notebook 02's grid = the tokenizers sweep
   assert.deepEqual(comparisonOverrides(s, "tanh", 1), { levels: [17, 17, 17, 17], alpha: 1.6, bound: "tanh", seed: 1 });
   assert.throws(() => tokenizerComparisonSetup({ preset: "tiny", seeds: [0, 0] }), /repeats a seed/);
 });
+
+test("notebook 03's computed sentences: uniform-guessing NLL and orders of magnitude below the paper", async () => {
+  const { uniformNll, uniformNllText } = await import("../lib/experiments/ar/report");
+  const { ordersBelowPaper, paperScaleText } = await import("../lib/experiments/paper-compute");
+  assert.equal(uniformNllText([17, 17, 17, 17]), "4 ln 17 = 11.33");
+  assert.equal(uniformNllText([17, 9]), "ln 17 + ln 9 = 5.03");
+  assert.ok(Math.abs(uniformNll([17, 17]) - 2 * Math.log(17)) < 1e-12);
+  assert.equal(ordersBelowPaper(2.17e13, "ar"), 6); // 2.17e19 / 2.17e13
+  assert.equal(ordersBelowPaper(1.65e16, "dit"), 3); // 1.65e19 / 1.65e16
+  assert.match(paperScaleText(2.17e13, "ar"), /^about 6 orders of magnitude below the paper's LlamaGen-L/);
+  assert.throws(() => ordersBelowPaper(0, "ar"), /ourFlops=0/);
+});
