@@ -16,20 +16,13 @@ import { runSweep } from "../lib/experiments/sweeps/run-sweep";
 import { sbatchArgs } from "../lib/experiments/sweeps/slurm";
 import { tokenizersSweep } from "../lib/experiments/sweeps/tokenizers";
 import { toySweep } from "../lib/experiments/sweeps/toy";
+import { tempDirs } from "./support/temp-dirs";
 
 before(async () => {
   await initBackend("cpu", { log: () => {} });
 });
 
-const made: string[] = [];
-after(() => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-sweep-"));
-  made.push(d);
-  return d;
-}
+const tmpDir = tempDirs("ifsq-sweep-");
 
 let built = 0;
 const kinds = kindRegistry({

@@ -22,21 +22,13 @@ import { writeFileAtomic } from "../lib/atomic";
 import { createHash } from "crypto";
 import { spawn } from "child_process";
 import { Run, RunFileError, readMetrics, findFinishedRun, runId } from "../lib/train/run";
+import { tempDirs } from "./support/temp-dirs";
 
 before(async () => {
   await initBackend("cpu", { log: () => {} });
 });
 
-const made: string[] = [];
-after(() => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-ckpt-"));
-  made.push(d);
-  return d;
-}
+const tmpDir = tempDirs("ifsq-ckpt-");
 
 const META = { kind: "toy", step: 12, configHash: "ab".repeat(32), rngState: [1, 2, 3, 4], slots: { optimizer: ["m/w", "v/w", "t"] }, extra: { note: "x", n: 0.1 } };
 

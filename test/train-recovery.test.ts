@@ -14,21 +14,13 @@ import { checkpointFileName, listCheckpoints, loadCheckpoint } from "../lib/trai
 import { findFinishedRun, runId, type MetricsRow } from "../lib/train/run";
 import { train, type TrainOptions } from "../lib/train/trainer";
 import { toyConfig, makeToyTask, type ToyConfig } from "../lib/train/index";
+import { tempDirs } from "./support/temp-dirs";
 
 before(async () => {
   await initBackend("cpu", { log: () => {} });
 });
 
-const made: string[] = [];
-after(() => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-recover-"));
-  made.push(d);
-  return d;
-}
+const tmpDir = tempDirs("ifsq-recover-");
 
 const SET = ["steps=20", "ckptEvery=5", "keepCheckpoints=3", "logEvery=5", "evalEvery=0", "seed=11"];
 const cfg = (): ToyConfig => resolveConfig(toyConfig, { preset: "tiny", set: SET });

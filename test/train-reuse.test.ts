@@ -11,21 +11,13 @@ import { trainOrReuse, lockHolder } from "../lib/train/reuse";
 import { Run, readMetrics } from "../lib/train/run";
 import { train } from "../lib/train/trainer";
 import { toyConfig, makeToyTask, type ToyConfig, type ToyTask } from "../lib/train/toy";
+import { tempDirs } from "./support/temp-dirs";
 
 before(async () => {
   await initBackend("cpu", { log: () => {} });
 });
 
-const made: string[] = [];
-after(() => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-reuse-"));
-  made.push(d);
-  return d;
-}
+const tmpDir = tempDirs("ifsq-reuse-");
 
 /** The toy kind, counting the tasks it builds (each build is the start of a training session). */
 function countingKinds(): { kinds: ReturnType<typeof kindRegistry>; built: () => number } {

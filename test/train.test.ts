@@ -13,6 +13,7 @@ import { train, computeGrads, loadRunWeights, type TrainOptions } from "../lib/t
 import { lookupKind } from "../lib/train/registry";
 import { runEnv, KIND_NAMES } from "../lib/experiments/kinds";
 import { toyConfig, makeToyTask, type ToyConfig } from "../lib/train/index";
+import { tempDirs } from "./support/temp-dirs";
 
 before(async () => {
   await initBackend("cpu", { log: () => {} });
@@ -20,16 +21,7 @@ before(async () => {
 
 const quiet: TrainOptions = { progress: false, log: () => {} };
 
-const made: string[] = [];
-after(() => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-train-"));
-  made.push(d);
-  return d;
-}
+const tmpDir = tempDirs("ifsq-train-");
 
 function cfg(set: string[] = []): ToyConfig {
   return resolveConfig(toyConfig, { preset: "tiny", set });
