@@ -48,6 +48,13 @@ test("stepsText: numbers of the sweep, and the paper's 250 steps as a multiple o
   );
   assert.match(stepsText(sweep, { eulerSteps: 5, saturation: 0.05 }), /default of 5 Euler steps is on the flat part/); // at the saturation point
   assert.match(stepsText(sweep, { eulerSteps: 2, saturation: 0.05 }), /Quality is still improving at 2 Euler steps here/);
+  // the tiny case: best = saturated = fewest (1 step) is named once
+  const flat: StepsRow[] = [{ steps: 1, gfid: 200, samplesPerSec: 90, nfe: 1 }, { steps: 5, gfid: 230, samplesPerSec: 30, nfe: 5 }];
+  assert.equal(
+    stepsText(flat, { eulerSteps: 5, saturation: 0.05 }),
+    "the best gFID of the sweep is 200.00 at 1 Euler step, at 90.0 samples/s. So the CPU default of 5 Euler steps is on the flat part of the curve at this scale; " +
+      "the paper's 250 would cost 250× the time of 1 Euler step for ≤ 5% gain.",
+  );
 });
 
 test("requantizeText: worse, better, or within the tolerance (2% of the continuous gFID)", () => {

@@ -81,8 +81,8 @@ export function alphaSweepSection(cfg: ActivationCollapseConfig): Section {
   const tanh = at(2);
   const ratios = (["kl", "w1", "cvm"] as const).map((c) => [c, (tanh[c] as number) / (here[c] as number)] as const);
   const conclusion =
-    `${argminRangeText(arg, cfg.alpha)} (slope match ${arg.slope.toFixed(3)} = 4/(σ√(2π)), ` +
-    `W1 ${arg.w1.toFixed(3)}, Cramér–von Mises ${arg.cvm.toFixed(3)}, KL ${arg.kl.toFixed(3)}). ` +
+    `${argminRangeText(arg, cfg.alpha)}. The argmins: slope match ${arg.slope.toFixed(3)} = 4/(σ√(2π)), ` +
+    `W1 ${arg.w1.toFixed(3)}, Cramér–von Mises ${arg.cvm.toFixed(3)}, KL ${arg.kl.toFixed(3)}. ` +
     `Relative to α = ${cfg.alpha}, tanh (α = 2) has ` +
     ratios.map(([c, r]) => `${r.toFixed(1)}× the ${CRITERION_LABEL[c]}`).join(", ") + ".";
   const rows = names.map((c) => ({ criterion: CRITERION_LABEL[c], "argmin α": arg[c], [`at α = ${cfg.alpha}`]: here[c] as number, "at α = 2 (tanh)": tanh[c] as number }));

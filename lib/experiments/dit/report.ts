@@ -96,9 +96,13 @@ export function stepsSaturation(sweep: StepsRow[], saturation: number): StepsSat
 export function stepsText(sweep: StepsRow[], o: { eulerSteps: number; saturation: number }): string {
   const { best, saturated, fewest } = stepsSaturation(sweep, o.saturation);
   const within = `${(100 * o.saturation).toFixed(0)}%`;
+  // each setting is named once: the best may also be the saturated one, and the saturated one the fewest steps
   const head =
-    `the best gFID of the sweep is ${best.gfid.toFixed(2)} at ${eulerStepsText(best.steps)}; with ${eulerStepsText(saturated.steps)} it is already within ${within} of that ` +
-    `(${saturated.gfid.toFixed(2)}), at ${saturated.samplesPerSec.toFixed(1)} samples/s. With ${eulerStepsText(fewest.steps)} gFID is ${fewest.gfid.toFixed(2)} at ${fewest.samplesPerSec.toFixed(1)} samples/s. `;
+    `the best gFID of the sweep is ${best.gfid.toFixed(2)} at ${eulerStepsText(best.steps)}` +
+    (saturated.steps === best.steps
+      ? `, at ${best.samplesPerSec.toFixed(1)} samples/s. `
+      : `; with ${eulerStepsText(saturated.steps)} it is already within ${within} of that (${saturated.gfid.toFixed(2)}), at ${saturated.samplesPerSec.toFixed(1)} samples/s. `) +
+    (fewest.steps === saturated.steps ? "" : `With ${eulerStepsText(fewest.steps)} gFID is ${fewest.gfid.toFixed(2)} at ${fewest.samplesPerSec.toFixed(1)} samples/s. `);
   const tail =
     saturated.steps <= o.eulerSteps
       ? `So the CPU default of ${eulerStepsText(o.eulerSteps)} is on the flat part of the curve at this scale; the paper's ${PAPER_EULER_STEPS} would cost ${(PAPER_EULER_STEPS / saturated.steps).toFixed(0)}× the time of ${eulerStepsText(saturated.steps)} for ≤ ${within} gain.`
