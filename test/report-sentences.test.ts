@@ -14,6 +14,7 @@ import {
   trainingText,
   type DiTRunFacts,
 } from "../lib/experiments/dit/report";
+import { gfidAndSpeedFigure } from "../lib/experiments/gfid-and-speed";
 import { argminRange, argminRangeText } from "../lib/experiments/activation-collapse/alpha-sweep";
 
 const sweep: StepsRow[] = [
@@ -107,4 +108,14 @@ test("argminRange / argminRangeText: notebook 01's α range is the span of the c
   assert.match(argminRangeText({ a: 2.1, b: 2.2 }, 1.6), /α = 1\.6 lies outside this range, and tanh's α = 2 lies 0\.200 below its top/);
   assert.throws(() => argminRange({}, 1.6), /expected one finite α per criterion/);
   assert.throws(() => argminRange({ a: NaN }, 1.6), /expected one finite α per criterion/);
+});
+
+test("gfidAndSpeedFigure: gFID on the left, samples/s on the right, log axes only when asked", () => {
+  const pts = [{ x: 1, gfid: 80, samplesPerSec: 100 }, { x: 10, gfid: 40, samplesPerSec: 16 }];
+  const lin = gfidAndSpeedFigure(pts, { method: "ar", knob: "CFG scale s" }) as any;
+  assert.deepEqual(lin.data.map((t: any) => [t.name, t.y, t.yaxis ?? "y"]), [["gFID", [80, 40], "y"], ["samples/s", [100, 16], "y2"]]);
+  assert.equal(lin.layout.xaxis.type, undefined);
+  assert.equal(lin.layout.title.text, "gFID and sampling speed vs CFG scale s");
+  const log = gfidAndSpeedFigure(pts, { method: "dit", knob: "Euler steps", logX: true }) as any;
+  assert.deepEqual([log.layout.xaxis.type, log.layout.yaxis2.type, log.layout.xaxis.title.text], ["log", "log", "Euler steps (log)"]);
 });

@@ -8,6 +8,7 @@
 import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle } from "../../view/palette";
 import { lossVsFlopsFigure } from "../loss-vs-flops";
+import { gfidAndSpeedFigure } from "../gfid-and-speed";
 import { evalRows, runSummary, runTotals, trainRows } from "../run-summary";
 import { paperScaleText } from "../paper-compute";
 import type { TrainedAr } from "./task";
@@ -53,18 +54,7 @@ export function arGuidanceRows(evals: ArEvaluation[]): Record<string, number>[] 
 }
 
 export function arGuidanceFigure(evals: ArEvaluation[]): PlotlyFigure {
-  const x = evals.map((e) => e.sampling.cfgScale);
-  return {
-    data: [
-      { x, y: evals.map((e) => e.gfid), type: "scatter", mode: "lines+markers", name: "gFID", line: { color: methodStyle("ar").color } },
-      { x, y: evals.map((e) => e.samplesPerSec), type: "scatter", mode: "lines+markers", name: "samples/s", yaxis: "y2" },
-    ],
-    layout: {
-      title: { text: "gFID and sampling speed vs CFG scale" }, height: 360,
-      xaxis: { title: { text: "CFG scale s" } }, yaxis: { title: { text: "gFID (lower is better)" } },
-      yaxis2: { title: { text: "samples/s" }, overlaying: "y", side: "right", showgrid: false },
-    },
-  };
+  return gfidAndSpeedFigure(evals.map((e) => ({ x: e.sampling.cfgScale, gfid: e.gfid, samplesPerSec: e.samplesPerSec })), { method: "ar", knob: "CFG scale s" });
 }
 
 /** The notebook's closing Markdown; every number from the run and the evaluations. */

@@ -11,6 +11,7 @@
 import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle } from "../../view/palette";
 import { lossVsFlopsFigure } from "../loss-vs-flops";
+import { gfidAndSpeedFigure } from "../gfid-and-speed";
 import { evalRows, runSummary, runTotals, trainRows } from "../run-summary";
 import { paperScaleText } from "../paper-compute";
 import type { TrainedDiT } from "./task";
@@ -57,18 +58,7 @@ export function ditStepsRows(sweep: StepsRow[]): Record<string, number>[] {
 }
 
 export function ditStepsFigure(sweep: StepsRow[]): PlotlyFigure {
-  const x = sweep.map((r) => r.steps);
-  return {
-    data: [
-      { x, y: sweep.map((r) => r.gfid), type: "scatter", mode: "lines+markers", name: "gFID", line: { color: methodStyle("dit").color } },
-      { x, y: sweep.map((r) => r.samplesPerSec), type: "scatter", mode: "lines+markers", name: "samples/s", yaxis: "y2" },
-    ],
-    layout: {
-      title: { text: "gFID and sampling speed vs Euler steps" }, height: 360,
-      xaxis: { title: { text: "Euler steps (log)" }, type: "log" }, yaxis: { title: { text: "gFID (lower is better)" } },
-      yaxis2: { title: { text: "samples/s" }, overlaying: "y", side: "right", type: "log", showgrid: false },
-    },
-  };
+  return gfidAndSpeedFigure(sweep.map((r) => ({ x: r.steps, gfid: r.gfid, samplesPerSec: r.samplesPerSec })), { method: "dit", knob: "Euler steps", logX: true });
 }
 
 export function ditRequantizeRows(requant: RequantizeRow[]): Record<string, string | number>[] {
