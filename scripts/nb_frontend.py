@@ -17,6 +17,9 @@ from queue import Empty
 from jupyter_client.session import Session
 from nbclient.util import ensure_async
 
+# Requests in flight at most; a tick with this many unanswered sends nothing.
+MAX_OUTSTANDING = 8
+
 # (channel, msg_type, content): what a front end sends while the user works in a notebook.
 LIGHT = [
     ("shell", "kernel_info_request", {}),
@@ -43,6 +46,7 @@ class FrontEnd:
         self.tasks = []
         self.pending = {}  # msg_id -> (sent at, "channel/msg_type", what ran then)
         self.sent = 0
+        self.skipped = 0  # ticks with MAX_OUTSTANDING requests unanswered: nothing sent
         self.answered = 0
         self.slowest = {}  # "channel/msg_type" -> slowest reply in seconds
         self.replies = {}  # "shell"/"control" -> (time, what ran) of the newest message received there
@@ -60,6 +64,12 @@ class FrontEnd:
         last_heavy = time.monotonic()
         while True:
             now = time.monotonic()
+            if len(self.pending) >= MAX_OUTSTANDING:
+                # a front end does not pile up requests the kernel cannot answer (a cell that blocks the event loop for
+                # minutes would otherwise leave thousands, each answered with busy/idle on iopub ahead of later outputs)
+                self.skipped += 1
+                await asyncio.sleep(self.interval_s)
+                continue
             if now - last_heavy >= self.heavy_every_s and self.heavy_pending not in self.pending:
                 channel, msg_type, content = HEAVY[heavy % len(HEAVY)]
                 heavy += 1

@@ -164,8 +164,10 @@ def frontend_failure(fe):
 async def execute(nb, path, args, kernel_kwargs, reporter):
     """Executes nb in place (with the hidden cells); returns ({cell position: seconds}, front-end summary or None);
     raises Failure."""
+    # iopub_timeout: how long a cell's outputs may trail its execute_reply (nbclient's default 4 s lost the last cells'
+    # outputs of notebook 04 at quick, queued behind the status messages of requests answered after a long blocking cell)
     client = RunnerClient(nb, timeout=args.timeout, startup_timeout=args.startup_timeout, kernel_name=args.kernel,
-                          resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+                          iopub_timeout=60, resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     client.reporter = reporter
     timings = {}
     count = 0
