@@ -12,7 +12,10 @@ Executes each notebook top to bottom with nbclient and a per-cell timeout. A not
     have run (at most --settle seconds) and reports what was recorded; then it waits --grace seconds and checks that
     the kernel process is alive and answers kernel_info. It also scans every cell's stderr for tslab's own
     "UncaughtException" / "Unhandled…" lines;
-  - the emulated front end (frontend.py; on unless --no-frontend) got no reply to one of its requests.
+  - the emulated front end (frontend.py; on unless --no-frontend) got no reply to one of its requests;
+  - a cell that calls a view function (show / table / image / markdown) at the start of a line produced fewer
+    display outputs than it has such lines: an output lost on its way (a conclusion cell that ran but shows nothing)
+    must not pass as a finished notebook.
 While cells run, a second client with its own session plays a JupyterLab tab: every --frontend-ms it sends
 kernel_info / complete / inspect / comm_info (shell) or kernel_info (control), as a user's front end does; a kernel
 that drops replies or dies while a cell streams output fails here, not only in the lab.
@@ -249,6 +252,22 @@ def check_async(nb):
     return reported
 
 
+VIEW_CALL = re.compile(r"^(?:show|table|image|markdown)\(", re.M)
+DISPLAY_TYPES = ("display_data", "execute_result")
+
+
+def check_displays(nb):
+    """Raises Failure when a cell shows fewer displays than it has top-level view calls (an output lost in transit)."""
+    for index, cell in enumerate(nb.cells[1:-1]):
+        if cell.cell_type != "code":
+            continue
+        expected = len(VIEW_CALL.findall(cell.source))
+        got = sum(1 for o in cell.get("outputs", []) if o.get("output_type") in DISPLAY_TYPES)
+        if got < expected:
+            raise Failure("cell %d calls a view function on %d line(s) but shows %d output(s): outputs were lost"
+                          % (index + 1, expected, got), describe_cell(cell, "cell %d" % (index + 1)))
+
+
 def kernel_log_tail(log_path, lines=40):
     """The last lines of a kernel's own log (where a crash's stack lands), or "" when it is empty."""
     try:
@@ -336,6 +355,7 @@ async def run_one(path, args):
         try:
             timings, fe = await execute(nb, path, args, dict(stdout=kernel_log, stderr=kernel_log, env=env), reporter)
             final = check_async(nb)
+            check_displays(nb)
         except Failure as f:
             failure = f
         except Exception as e:  # kernel could not start, protocol errors, …

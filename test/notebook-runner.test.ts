@@ -26,7 +26,7 @@ describe("notebook runner", () => {
   before(() => {
     outDir = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-runner-"));
     // long-training first: it runs in one slot while the others run one after another in the second
-    const names = ["long-training", "good", "throws", "type-error", "rejected-promise", "async-throw", "floating-rejection", "late-throw", "late-exit"];
+    const names = ["long-training", "good", "throws", "type-error", "rejected-promise", "async-throw", "floating-rejection", "late-throw", "late-exit", "lost-output"];
     const run = spawnSync(
       "bash",
       ["scripts/run-notebooks.sh", "--no-html", "-v", "--jobs", "2", "--timeout", "300", "--out", path.join(outDir, "nb"), "--figures", path.join(outDir, "fig"),
@@ -44,16 +44,18 @@ describe("notebook runner", () => {
   });
 
   test("prints one line per notebook and ends with exactly 'N passed, N failed'; exit status 1", () => {
-    assert.equal(results.size, 9, out);
-    assert.equal(out.trimEnd().split("\n").pop(), "2 passed, 7 failed", out);
+    assert.equal(results.size, 10, out);
+    assert.equal(out.trimEnd().split("\n").pop(), "2 passed, 8 failed", out);
     assert.equal(status, 1, out);
   });
 
   test("a good notebook (imports, top-level await, a timer in time, console.error) passes and is written out", () => {
     assert.equal(results.get("good")?.ok, true, out);
     const nb = JSON.parse(fs.readFileSync(path.join(outDir, "nb", "good.ipynb"), "utf8"));
-    assert.equal(nb.cells.length, 4, "the runner's hidden cells are removed again");
-    assert.deepEqual(nb.cells.filter((c: { cell_type: string }) => c.cell_type === "code").map((c: { execution_count: number }) => c.execution_count), [1, 2, 3]);
+    assert.equal(nb.cells.length, 5, "the runner's hidden cells are removed again");
+    assert.deepEqual(nb.cells.filter((c: { cell_type: string }) => c.cell_type === "code").map((c: { execution_count: number }) => c.execution_count), [1, 2, 3, 4]);
+    assert.deepEqual(nb.cells[4].outputs.map((o: { output_type: string }) => o.output_type), ["display_data"]);
+    assert.match(JSON.stringify(nb.cells[4].outputs), /a view call that shows its output/);
     assert.match(JSON.stringify(nb.cells[2].outputs), /value 42/);
     // its timing record (read by `npm run bench`): the notebook's wall time and one entry per executed cell
     const t = JSON.parse(fs.readFileSync(path.join(outDir, "nb", "good.timing.json"), "utf8"));
@@ -133,6 +135,13 @@ describe("notebook runner", () => {
     // at most one line per 10 s plus each run's final line (and a cell line per cell running ≥ 2 s)
     assert.ok(lines.length <= Math.ceil(Number(trained[3]) / 10) + Number(trained[1]) + 6, `${lines.length} lines:\n${lines.join("\n")}`);
     console.log(`long cell: ${trained[0]}; ${lines.length} streamed lines; front end ${answered}/${sent} answered`);
+  });
+
+  test("a view call whose display never arrived fails, naming the cell and the counts", () => {
+    const r = results.get("lost-output")!;
+    assert.equal(r.ok, false, out);
+    assert.match(r.line, /cell 3 calls a view function on 1 line\(s\) but shows 0 output\(s\): outputs were lost/);
+    assert.match(r.block, /markdown\("the conclusion"\)/);
   });
 
   test("a missing notebook is a failure, not a silent pass", () => {
