@@ -14,6 +14,7 @@
  * Accumulation is in plain JS counts (exact, backend independent); tensors are read batch by batch and disposed.
  */
 import * as tf from "@tensorflow/tfjs";
+import { breather } from "../event-loop";
 import type { Tokenizer } from "../models/tokenizer";
 import type { ImageDataset } from "../data/fashion-mnist";
 
@@ -247,6 +248,7 @@ export async function codeStats(tokenizer: Tokenizer, ds: ImageDataset, opts: Da
   const bs = opts.batchSize ?? 256;
   if (!Number.isInteger(bs) || bs < 1) throw new Error(`codeStats: batchSize=${bs} must be a positive integer`);
   if (!(total > 0)) throw new Error(`codeStats: limit=${opts.limit} leaves no images (data set has ${ds.n})`);
+  const breathe = breather(); // a notebook kernel stays responsive (and interruptible) between batches
   for (let start = 0; start < total; start += bs) {
     const end = Math.min(total, start + bs);
     const x = sliceImages(ds, start, end);
@@ -260,6 +262,7 @@ export async function codeStats(tokenizer: Tokenizer, ds: ImageDataset, opts: Da
     } finally {
       tf.dispose([x, enc.codes, enc.bounded, enc.preQuant]);
     }
+    await breathe();
   }
   return acc.result();
 }

@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadFashionMnist } from "../data/fashion-mnist";
 import { progress } from "../view/progress";
+import { breather } from "../event-loop";
 import { frechetDistance } from "./fid";
 import { momentsOf } from "./stats";
 import type { FeatureStats } from "./stats";
@@ -214,6 +215,7 @@ export async function embedSamples(sampler: Sampler, n: number, ex: FeatureExtra
   if (!Number.isInteger(n) || n <= 0) throw new Error(`embedSamples: n=${n} must be a positive integer`);
   const bs = opts.batchSize ?? 250;
   const parts: Embedding[] = [];
+  const breathe = breather(); // a notebook kernel stays responsive (and interruptible) between batches
   const bar = opts.progress ?? n >= 1000 ? progress({ total: n, label: opts.label ?? "samples" }) : null;
   try {
     for (let lo = 0, b = 0; lo < n; lo += bs, b++) {
@@ -226,6 +228,7 @@ export async function embedSamples(sampler: Sampler, n: number, ex: FeatureExtra
         x.dispose();
       }
       bar?.tick(lo + m);
+      await breathe();
     }
   } finally {
     bar?.done();

@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
 import * as path from "path";
+import { breather } from "../event-loop";
 import type { Tokenizer } from "../models/tokenizer";
 import type { FSQ } from "../quant/fsq";
 import { loadFashionMnist, type ImageDataset } from "../data/fashion-mnist";
@@ -87,6 +88,7 @@ export async function encodeIndices(tokenizer: Tokenizer, ds: ImageDataset, n: n
   const per = ds.height * ds.width * ds.channels;
   const out = new Int32Array(n * g * g);
   const bar = n >= 2000 ? progress({ total: n, label: "tokens" }) : null;
+  const breathe = breather(); // a notebook kernel stays responsive (and interruptible) between batches
   try {
     for (let lo = 0; lo < n; lo += batchSize) {
       const m = Math.min(batchSize, n - lo);
@@ -96,6 +98,7 @@ export async function encodeIndices(tokenizer: Tokenizer, ds: ImageDataset, n: n
       out.set((await idx.data()) as Int32Array, lo * g * g);
       idx.dispose();
       bar?.tick(lo + m);
+      await breathe();
     }
   } finally {
     bar?.done();

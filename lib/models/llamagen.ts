@@ -31,6 +31,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { mixSeed, Rng } from "../rng";
+import { breather } from "../event-loop";
 import { ParamStore } from "../nn/params";
 import { embedding } from "../nn/embedding";
 import { linear, matmul, type LinearParams } from "../nn/matmul";
@@ -470,6 +471,7 @@ export class LlamaGen {
     const rowClasses = guided ? Int32Array.from([...cls, ...new Array(B).fill(this.nullClass)]) : cls;
     const clsT = tf.tensor1d(rowClasses, "int32");
     const caches = useCache ? this.blocks.map(() => new KVCache()) : undefined;
+    const breathe = breather(); // a notebook kernel stays responsive (and interruptible) while it samples
     try {
       for (let k = 0; k < T; k++) {
         // trunk state at position k: [rows, 1, D]
@@ -498,6 +500,7 @@ export class LlamaGen {
           h.dispose();
         }
         opts.onStep?.(k + 1, T);
+        await breathe();
       }
     } finally {
       clsT.dispose();
