@@ -19,6 +19,8 @@ export const generatorConfigFields = {
   trainLimit: z.int().min(0).default(0).describe("use only the first N training images (0 = all 60 000)"),
   evalSamples: z.int().min(0).default(1000).describe("samples for the gFID of each evaluation (0 = no evaluation)"),
   featureNet: z.enum(["tiny", "full"]).default("full").describe('feature network of gFID ("tiny" is a test-only stand-in)'),
+  evalGuidedScale: z.number().optional().describe("also log an in-run gFID with CFG at this scale (gfidGuided); absent = none"),
+  evalGridPerClass: z.int().positive().optional().describe("at each in-run evaluation store this many samples per class in <run>/samples/; absent = none"),
 };
 
 interface TokenizerRef {

@@ -6,7 +6,8 @@
  *     with a check that the run found is the one the config records;
  *   - `sampleClasses`: the class draw of every gFID (uniform over the C real classes, seeded);
  *   - `evaluateSampler`: gFID and Inception-style score of n samples against the test split, with the feature
- *     network the config names and the sampling speed (images/s, the feature network's time excluded).
+ *     network the config names and the sampling speed (images/s, the feature network's time excluded);
+ *   - `inRunEvaluation`: what a generator task evaluates during training (gFID, optionally guided, sample snapshots).
  */
 import * as path from "path";
 import type * as tf from "@tensorflow/tfjs";
@@ -18,6 +19,7 @@ import type { TokenizerConfig } from "./tokenizer/config";
 import { trainTokenizer } from "./tokenizer/task";
 import type { FeatureNetName } from "./featurenet/config";
 import { loadFeatureNet, extractorOf } from "./featurenet/task";
+import { writeSampleSnapshot } from "./sample-snapshots";
 
 /** A generator's tokenizer: loaded from the run its config names (trained first when missing). */
 export async function generatorTokenizer(env: RunEnv, kind: string, cfg: { tokenizer: TokenizerConfig; tokenizerRun: string }): Promise<{ tokenizer: Tokenizer; runDir: string }> {
@@ -80,13 +82,40 @@ export async function evaluateSampler(env: RunEnv, draw: ClassSampler, opts: { n
 }
 
 /**
- * A generator task's in-run evaluation: gFID and speed of cfg.evalSamples samples after completed step s, seeded by
- * mixSeed(cfg.seed, "<kind>-eval", s); none when evalSamples is 0.
+ * A generator task's in-run evaluation after completed step s: gFID and speed of cfg.evalSamples samples seeded by
+ * mixSeed(cfg.seed, "<kind>-eval", s); with `evalGuidedScale` the same again with CFG at that scale (gfidGuided);
+ * with `evalGridPerClass` = k, k samples of every class drawn by `grid.draw` from mixSeed(cfg.seed, "<kind>-grid")
+ * (the same classes and noise at every step) and stored as the run's sample snapshot of s (sample-snapshots.ts).
+ * The row carries evalSeconds, the evaluation's wall time. None when evalSamples is 0.
  */
-export function inRunEvaluation(kind: string, cfg: { evalSamples: number; seed: number }, evaluate: (opts: { n: number; seed: number }) => Promise<SamplerEvaluation>) {
+export function inRunEvaluation(
+  kind: string,
+  cfg: { evalSamples: number; seed: number; evalGuidedScale?: number; evalGridPerClass?: number },
+  evaluate: (opts: { n: number; seed: number; cfgScale?: number }) => Promise<SamplerEvaluation>,
+  grid?: { draw: ClassSampler; numClasses: number; runDir: string },
+) {
   if (!(cfg.evalSamples > 0)) return undefined;
   return async (step: number): Promise<Record<string, number>> => {
-    const ev = await evaluate({ n: cfg.evalSamples, seed: mixSeed(cfg.seed, `${kind}-eval`, step) });
-    return { gfid: ev.gfid, samplesPerSec: ev.samplesPerSec };
+    const t0 = performance.now();
+    const seed = mixSeed(cfg.seed, `${kind}-eval`, step);
+    const ev = await evaluate({ n: cfg.evalSamples, seed });
+    const out: Record<string, number> = { gfid: ev.gfid, samplesPerSec: ev.samplesPerSec };
+    if (cfg.evalGuidedScale !== undefined) {
+      const g = await evaluate({ n: cfg.evalSamples, seed, cfgScale: cfg.evalGuidedScale });
+      out.gfidGuided = g.gfid;
+      out.samplesPerSecGuided = g.samplesPerSec;
+    }
+    if (cfg.evalGridPerClass !== undefined && grid) {
+      const k = cfg.evalGridPerClass;
+      const classes = Int32Array.from({ length: grid.numClasses * k }, (_, i) => Math.floor(i / k));
+      const x = await grid.draw(classes, mixSeed(cfg.seed, `${kind}-grid`));
+      try {
+        writeSampleSnapshot(grid.runDir, step, classes, x);
+      } finally {
+        x.dispose();
+      }
+    }
+    out.evalSeconds = (performance.now() - t0) / 1000;
+    return out;
   };
 }

@@ -30,12 +30,16 @@ export class EMA {
     return this.swapped;
   }
 
-  /** θ̄ ← d·θ̄ + (1 − d)·θ for every parameter. */
-  update(): void {
+  /**
+   * θ̄ ← d·θ̄ + (1 − d)·θ for every parameter, with d = `decay` of this call (default: the constructor's). A warm-up
+   * passes min(decay, (1 + t)/(10 + t)) (`emaDecayAt`), so the average does not stay near θ₀ early in a short run.
+   */
+  update(decay = this.decay): void {
     if (this.swapped) throw new Error("EMA.update: the EMA weights are swapped into the store; call swapOut() first");
+    if (!(decay >= 0 && decay < 1)) throw new Error(`EMA.update: decay=${decay} must be in [0, 1)`);
     tf.tidy(() => {
-      const d = tf.scalar(this.decay);
-      const c = tf.scalar(1 - this.decay);
+      const d = tf.scalar(decay);
+      const c = tf.scalar(1 - decay);
       for (const [name, s] of this.shadow) s.assign(tf.add(tf.mul(d, s), tf.mul(c, this.params.get(name))));
     });
     this.updates += 1;
@@ -136,4 +140,12 @@ export class EMA {
     for (const s of this.shadow.values()) s.dispose();
     this.shadow.clear();
   }
+}
+
+/**
+ * The decay of EMA update number t (0-based) with warm-up: min(d, (1 + t)/(10 + t)), i.e. 0.1, 0.18, 0.25, … until it
+ * reaches d (at t = (10d − 1)/(1 − d): 89 for d = 0.99). Without warm-up: d.
+ */
+export function emaDecayAt(decay: number, t: number, warmup: boolean): number {
+  return warmup ? Math.min(decay, (1 + t) / (10 + t)) : decay;
 }

@@ -51,8 +51,10 @@ export const TrainConfigSchema = z.object({
   weightDecay: z.number().min(0).default(0).describe("AdamW decoupled weight decay λ (applied to tensors of rank ≥ 2)"),
   clip: z.number().min(0).default(1).describe("clip gradients to this global norm; 0 = no clipping"),
   emaDecay: z.number().min(0).lt(1).default(0).describe("EMA of the weights, θ̄ ← d·θ̄ + (1−d)·θ; 0 = no EMA"),
+  emaWarmup: z.boolean().optional().describe("EMA decay min(d, (1+t)/(10+t)) at update t, so early evaluations do not see the initial weights; absent = constant d"),
   logEvery: z.int().positive().default(10).describe("write a metrics.jsonl row (mean of the window) every this many steps"),
   evalEvery: z.int().min(0).default(0).describe("call the task's evaluate() every this many steps (and at the end); 0 = only at the end"),
+  evalAt: z.array(z.int().positive()).optional().describe("also call evaluate() after exactly these completed steps (e.g. a log-spaced schedule); absent = only evalEvery and the end"),
   ckptEvery: z.int().min(0).default(0).describe("checkpoint every this many steps (and at the end); 0 = only at the end"),
   keepCheckpoints: z.int().positive().default(2).describe("keep only the newest this many checkpoints"),
 });

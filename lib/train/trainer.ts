@@ -12,7 +12,7 @@
  * uninterrupted run.
  *
  * Order within completed step s: update → train row (every logEvery, and at the end) → eval row (every evalEvery,
- * and at the end) → checkpoint (every ckptEvery, and at the end). So the checkpoint at s covers every row with
+ * at the steps of evalAt, and at the end) → checkpoint (every ckptEvery, and at the end). So the checkpoint at s covers every row with
  * step ≤ s, and a resume drops the rows after its checkpoint.
  *
  * Gradients: `gradTensors(task, batch, ctx)` (tensors, inside tf.tidy) or `computeGrads(task, batch, ctx)` (plain
@@ -23,7 +23,7 @@ import * as tf from "@tensorflow/tfjs";
 import { mixSeed, type Rng } from "../rng";
 import type { ParamStore } from "../nn/params";
 import { AdamW } from "../nn/adamw";
-import { EMA } from "../nn/ema";
+import { EMA, emaDecayAt } from "../nn/ema";
 import { clipByGlobalNorm } from "../nn/clip";
 import { progress, type ProgressSink } from "../view/progress";
 import { breather } from "../event-loop";
@@ -297,6 +297,8 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
     throw new Error(`train(${task.kind}): config is not a valid TrainConfig (${msg}); build it with resolveConfig`);
   }
   const cfg = parsed.data;
+  const late = (cfg.evalAt ?? []).filter((s) => s > cfg.steps);
+  if (late.length) throw new Error(`train(${task.kind}): evalAt has step(s) ${late.join(", ")} beyond steps=${cfg.steps}; expected completed steps in [1, ${cfg.steps}]`);
   const log = opts.log ?? ((l: string) => console.log(l));
   const run = Run.open(task.kind, task.config, opts.runsDir);
   const release = opts.lockHeld ? () => {} : run.lock();
@@ -376,6 +378,7 @@ async function trainLoop<B>(
   let rows = run.truncateMetrics(start);
   if (start < cfg.steps) run.clearDone();
 
+  const evalAt = new Set(cfg.evalAt ?? []);
   const useEmaForEval = ema !== null && (opts.evalWeights ?? "ema") === "ema";
   const evaluate = async (completed: number): Promise<void> => {
     if (!task.evaluate) return;
@@ -438,7 +441,7 @@ async function trainLoop<B>(
         task.disposeBatch?.(batch);
       }
     }
-    ema?.update();
+    ema?.update(emaDecayAt(ema.decay, ema.updates, cfg.emaWarmup ?? false));
 
     // metrics window (means over the steps since the last row)
     const w = state.window;
@@ -464,7 +467,7 @@ async function trainLoop<B>(
       rows.push(row);
       opts.onProgress?.(row);
     }
-    if (completed === cfg.steps || (cfg.evalEvery > 0 && completed % cfg.evalEvery === 0)) await evaluate(completed);
+    if (completed === cfg.steps || (cfg.evalEvery > 0 && completed % cfg.evalEvery === 0) || evalAt.has(completed)) await evaluate(completed);
     if (completed === cfg.steps || (cfg.ckptEvery > 0 && completed % cfg.ckptEvery === 0)) {
       // the checkpoint's time includes the evaluation just done
       state.time = timeAtSessionStart + (performance.now() - sessionT0) / 1000;

@@ -18,7 +18,8 @@ import { reuseAndLoad, type ReuseOptions, type ReusedRun, type RunEnv } from "..
 import { gatherExamples, trainTokens, type TokenSet } from "../latents";
 import { generatorTokenizer, inRunEvaluation } from "../generator";
 import { arConfig, llamaGenArch, type ArConfig, type ArConfigSchema } from "./config";
-import type { ArModel } from "./sample";
+import { evalSampling, sampleImages, type ArModel } from "./sample";
+import { Run } from "../../train/run";
 import { evaluateAr } from "./evaluate";
 
 export interface ArBatch {
@@ -82,7 +83,11 @@ export async function makeArTask(cfg: ArConfig, env: RunEnv): Promise<ArTask> {
     },
     disposeBatch: (b) => tf.dispose([b.classes, b.tokens]),
     flopsPerStep: model.flops().trainPerSample * cfg.batchSize,
-    evaluate: inRunEvaluation("ar", cfg, (o) => evaluateAr(ar, o)),
+    evaluate: inRunEvaluation("ar", cfg, (o) => evaluateAr(ar, o), {
+      draw: (classes, seed) => sampleImages(ar, classes, { ...evalSampling(cfg), seed }),
+      numClasses: ar.classNames.length,
+      runDir: Run.locate("ar", cfg, env.runsDir).dir,
+    }),
   };
 }
 

@@ -27,7 +27,7 @@ import { reuseAndLoad, type ReuseOptions, type ReusedRun, type RunEnv } from "..
 import { gatherExamples, trainLatents, type LatentSet } from "../latents";
 import { generatorTokenizer, inRunEvaluation } from "../generator";
 import { ditConfig, ditArch, type DiTConfig, type DiTConfigSchema } from "./config";
-import type { DiTModel } from "./sample";
+import { sampleDiTImages, type DiTModel } from "./sample";
 import { evaluateDiT } from "./evaluate";
 
 export interface DiTBatch {
@@ -117,7 +117,11 @@ export async function makeDiTTask(cfg: DiTConfig, env: RunEnv): Promise<DiTTask>
     },
     disposeBatch: (b) => tf.dispose([b.x1, b.labels]),
     flopsPerStep: model.flops().trainPerSample * cfg.batchSize,
-    evaluate: inRunEvaluation("dit", cfg, (o) => evaluateDiT(dit, o)),
+    evaluate: inRunEvaluation("dit", cfg, (o) => evaluateDiT(dit, o), {
+      draw: (classes, seed) => sampleDiTImages(dit, classes, { seed }),
+      numClasses: dit.classNames.length,
+      runDir: Run.locate("dit", cfg, env.runsDir).dir,
+    }),
     extraState: {
       get: () => ({ latentMultiplier: m, tokenizerRun: cfg.tokenizerRun }),
       set: (s) => {

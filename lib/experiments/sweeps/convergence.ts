@@ -1,0 +1,126 @@
+/**
+ * The runs of notebook 06 (AR vs diffusion convergence, the paper's teaser figure, spec §9 E1): LlamaGen and DiT on
+ * the tokenizer preset of the same name (the frozen iFSQ tokenizer at L = 17, d = 4 that notebooks 03 and 04 use),
+ * at the same width, depth, batch and learning rate, with the same training FLOPs, each at ≥ 2 seeds, evaluated
+ * in-run at log-spaced compute from ~1 % to 100 % of the budget.
+ *
+ *   budget: AR steps · FLOPs/step(AR) ≈ DiT steps · FLOPs/step(DiT)   (nn/flops.ts convention; equal within 0.1 %)
+ *   evaluations: logSpacedSteps(steps, points, 0.01) (convergence/schedule.ts), EMA weights, gFID on a fixed sample
+ *                count without CFG; the seed-0 run of each generator also logs gFID with CFG at a fixed scale
+ *                (gfidGuided) and every run keeps a few samples per class at each point (sample-snapshots.ts).
+ *
+ * Why these values (wasm, 1 core per process, measured as process CPU time per step at D = 64, depth 3, batch 32):
+ * AR 0.94 s/step (4.96 GFLOP), DiT 0.41 s/step (2.14 GFLOP), i.e. ≈ 5.2 GFLOP/s for both; AR samples 32/s (24/s
+ * with CFG), DiT 37/s at 10 Euler steps (about half with CFG). `quick` then costs ≈ 4 × 300 s of training plus
+ * ≈ 380 s of evaluations (8 points × 200 samples; CFG only on seed 0) ≈ 27 min on an idle 2-core machine.
+ * Smaller than the generators' own presets (D = 128, depth 4) so that the same minutes buy 2.3× more steps.
+ * Schedule: warm-up, then a constant lr (each point is a snapshot of one long run, as the paper's curves; a cosine
+ * decay tied to the budget would bend every curve flat at its end); EMA with warm-up (nn/ema.ts `emaDecayAt`), its
+ * decay set per generator so that its averaging window is the same share of the budget (d_AR = d_DiT^(S_DiT/S_AR)).
+ */
+import type { PresetName } from "../../train/config";
+import { logSpacedSteps } from "../convergence/schedule";
+import { defineSweep, type SweepRun } from "./sweep";
+
+/** What a preset's grid is made of. */
+export interface ConvergencePlan {
+  /** Shape, batch and lr shared by both generators. */
+  shared: Record<string, unknown>;
+  steps: { ar: number; dit: number };
+  warmup: { ar: number; dit: number };
+  emaDecay: { ar: number; dit: number };
+  /** Evaluation points per run (log-spaced in compute from firstFraction to 1). */
+  points: number;
+  firstFraction: number;
+  seeds: number[];
+  evalSamples: number;
+  /** CFG scale of the guided variant (seed-0 runs). */
+  guidedScale: number;
+  gridPerClass: number;
+  /** Euler steps of the DiT's in-run samples. */
+  ditEulerSteps: number;
+}
+
+export const CONVERGENCE_PLANS: Record<PresetName, ConvergencePlan> = {
+  tiny: {
+    shared: { dim: 32, depth: 2, heads: 2, batchSize: 16, lr: 3e-3, schedule: "constant" },
+    steps: { ar: 20, dit: 66 },
+    warmup: { ar: 2, dit: 7 },
+    emaDecay: { ar: 0.9, dit: 0.9685 },
+    points: 4,
+    firstFraction: 0.05,
+    seeds: [0, 1],
+    evalSamples: 130,
+    guidedScale: 2,
+    gridPerClass: 1,
+    ditEulerSteps: 4,
+  },
+  quick: {
+    shared: { dim: 64, depth: 3, heads: 2, batchSize: 32, lr: 2e-3, schedule: "constant" },
+    steps: { ar: 320, dit: 744 },
+    warmup: { ar: 20, dit: 46 },
+    emaDecay: { ar: 0.977, dit: 0.99 },
+    points: 8,
+    firstFraction: 0.01,
+    seeds: [0, 1],
+    evalSamples: 200,
+    guidedScale: 2,
+    gridPerClass: 2,
+    ditEulerSteps: 10,
+  },
+  "paper-cpu": {
+    shared: { dim: 64, depth: 3, heads: 2, batchSize: 32, lr: 2e-3, schedule: "constant" },
+    steps: { ar: 1920, dit: 4461 },
+    warmup: { ar: 20, dit: 46 },
+    emaDecay: { ar: 0.9954, dit: 0.998 },
+    points: 10,
+    firstFraction: 0.01,
+    seeds: [0, 1, 2],
+    evalSamples: 1000,
+    guidedScale: 2,
+    gridPerClass: 4,
+    ditEulerSteps: 25,
+  },
+};
+
+/** The runs of one preset: for each generator and seed, its overrides of the generator's preset. */
+export function convergenceRuns(plan: ConvergencePlan): SweepRun[] {
+  const runs: SweepRun[] = [];
+  for (const kind of ["ar", "dit"] as const) {
+    const steps = plan.steps[kind];
+    for (const seed of plan.seeds) {
+      runs.push({
+        label: `${kind} seed=${seed}`,
+        kind,
+        overrides: {
+          ...plan.shared,
+          seed,
+          steps,
+          warmupSteps: plan.warmup[kind],
+          emaDecay: plan.emaDecay[kind],
+          emaWarmup: true,
+          evalEvery: 0,
+          evalAt: logSpacedSteps(steps, plan.points, plan.firstFraction),
+          ckptEvery: Math.ceil(steps / 4),
+          evalSamples: plan.evalSamples,
+          evalCfgScale: 1,
+          evalGridPerClass: plan.gridPerClass,
+          ...(seed === plan.seeds[0] ? { evalGuidedScale: plan.guidedScale } : {}),
+          // the AR head has one block at every preset here (the FLOP counts above), and no residual dropout
+          ...(kind === "dit" ? { evalSteps: plan.ditEulerSteps } : { headDepth: 1, residDropout: 0 }),
+        },
+      });
+    }
+  }
+  return runs;
+}
+
+export const convergenceSweep = defineSweep({
+  name: "convergence",
+  description: "notebook 06: AR (LlamaGen) vs DiT at equal training FLOPs, gFID at log-spaced compute, by seed",
+  presets: {
+    tiny: convergenceRuns(CONVERGENCE_PLANS.tiny),
+    quick: convergenceRuns(CONVERGENCE_PLANS.quick),
+    "paper-cpu": convergenceRuns(CONVERGENCE_PLANS["paper-cpu"]),
+  },
+});
