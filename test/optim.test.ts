@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { ParamStore } from "../lib/nn/params";
 import { AdamW } from "../lib/nn/adamw";
-import { EMA } from "../lib/nn/ema";
+import { EMA, emaDecayAt } from "../lib/nn/ema";
 import { clipByGlobalNorm, globalNorm } from "../lib/nn/clip";
 
 before(async () => {
@@ -153,4 +153,21 @@ test("clipByGlobalNorm: scales by maxNorm/(‖g‖+1e-6) only when the norm exce
   const z = globalNorm({});
   assert.equal(z.dataSync()[0], 0);
   tf.dispose([z, grads.a, grads.b]);
+});
+
+test("EMA warm-up: decay min(d, (1+t)/(10+t)) per update; update(decay) uses the given decay", () => {
+  assert.equal(emaDecayAt(0.99, 0, true), 0.1);
+  assert.equal(emaDecayAt(0.99, 8, true), 0.5);
+  assert.equal(emaDecayAt(0.99, 89, true), 90 / 99); // still warming up: d is reached at t = (10d − 1)/(1 − d) = 890
+  assert.equal(emaDecayAt(0.99, 1000, true), 0.99);
+  assert.equal(emaDecayAt(0.9, 1000, true), 0.9);
+  assert.equal(emaDecayAt(0.99, 0, false), 0.99);
+  const store = storeWith({ p: [1, 2] });
+  const ema = new EMA(store, 0.9);
+  store.get("p").assign(tf.tensor1d([3, 4]));
+  ema.update(emaDecayAt(0.9, ema.updates, true)); // d = 0.1: 0.1·1 + 0.9·3
+  close(ema.get("p").dataSync(), [2.8, 3.8], 1e-6, "after a warm-up update");
+  assert.throws(() => ema.update(1), /decay=1/);
+  ema.dispose();
+  store.dispose();
 });

@@ -278,3 +278,33 @@ test("the kind registry: explicit (every kind listed in lib/experiments/kinds.ts
   assert.equal(lookupKind(kinds, "toy").configDef, toyConfig);
   assert.throws(() => lookupKind(kinds, "tokeniser"), /unknown train kind "tokeniser" \(did you mean "tokenizer"\?\).*known kinds: .*toy/);
 });
+
+test("evalAt: evaluations after exactly those completed steps (and at the end); a step beyond the run is an error", async () => {
+  const task = makeToyTask(cfg(["steps=12", "evalEvery=0", "evalAt=2,5,9", "logEvery=4"]));
+  const res = await train(task, { ...quiet, runsDir: tmpDir() });
+  assert.deepEqual(res.metrics.filter((r) => r.type === "eval").map((r) => r.step), [2, 5, 9, 12]);
+  task.dispose();
+  const bad = makeToyTask(cfg(["steps=12", "evalAt=5,13"]));
+  await assert.rejects(train(bad, { ...quiet, runsDir: tmpDir() }), /evalAt has step\(s\) 13 beyond steps=12/);
+  bad.dispose();
+});
+
+test("emaWarmup: the EMA follows the weights early (decay (1+t)/(10+t)) and the run still resumes bit for bit", async () => {
+  const c = cfg(["steps=10", "emaDecay=0.99", "emaWarmup=true", "ckptEvery=5"]);
+  const plain = makeToyTask(cfg(["steps=10", "emaDecay=0.99", "ckptEvery=5"]));
+  const warm = makeToyTask(c);
+  const [rp, rw] = [await train(plain, { ...quiet, runsDir: tmpDir() }), await train(warm, { ...quiet, runsDir: tmpDir() })];
+  // with d = 0.99 the plain EMA after 10 steps is ~90 % the initial weights; the warmed-up one is not
+  const init = makeToyTask(c);
+  const dist = (t: typeof plain) => Math.hypot(...t.params.entries().flatMap(([n, v]) => Array.from(v.dataSync()).map((x, i) => x - init.params.get(n).dataSync()[i])));
+  assert.ok(dist(warm) > 3 * dist(plain), `moved ${dist(warm)} vs ${dist(plain)}`);
+  const dir = tmpDir();
+  const a = makeToyTask(c);
+  await train(a, { ...quiet, runsDir: dir, stopAfter: 7 });
+  const b = makeToyTask(c);
+  const rb = await train(b, { ...quiet, runsDir: dir });
+  assert.equal(rb.resumedFrom, 5);
+  for (const [n, v] of warm.params.entries()) assert.deepEqual(Array.from(b.params.get(n).dataSync()), Array.from(v.dataSync()), n);
+  void rp, rw;
+  for (const t of [plain, warm, init, a, b]) t.dispose();
+});

@@ -144,7 +144,7 @@ export class EMA {
 
 /**
  * The decay of EMA update number t (0-based) with warm-up: min(d, (1 + t)/(10 + t)), i.e. 0.1, 0.18, 0.25, … until it
- * reaches d (at t = (10d − 1)/(1 − d): 89 for d = 0.99). Without warm-up: d.
+ * reaches d (at t = (10d − 1)/(1 − d): 890 for d = 0.99). Without warm-up: d.
  */
 export function emaDecayAt(decay: number, t: number, warmup: boolean): number {
   return warmup ? Math.min(decay, (1 + t) / (10 + t)) : decay;

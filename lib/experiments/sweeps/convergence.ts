@@ -15,8 +15,10 @@
  * ≈ 380 s of evaluations (8 points × 200 samples; CFG only on seed 0) ≈ 27 min on an idle 2-core machine.
  * Smaller than the generators' own presets (D = 128, depth 4) so that the same minutes buy 2.3× more steps.
  * Schedule: warm-up, then a constant lr (each point is a snapshot of one long run, as the paper's curves; a cosine
- * decay tied to the budget would bend every curve flat at its end); EMA with warm-up (nn/ema.ts `emaDecayAt`), its
- * decay set per generator so that its averaging window is the same share of the budget (d_AR = d_DiT^(S_DiT/S_AR)).
+ * decay tied to the budget would bend every curve flat at its end); EMA with warm-up (nn/ema.ts `emaDecayAt`:
+ * min(d, (1+t)/(10+t)), so the first points do not evaluate the initial weights), its decay set per generator so that
+ * its averaging window is the same share of the budget (d_AR = d_DiT^(S_DiT/S_AR)). At quick the warm-up term stays
+ * below d for the whole run, i.e. the EMA averages over roughly the last tenth of the steps taken, for both.
  */
 import type { PresetName } from "../../train/config";
 import { logSpacedSteps } from "../convergence/schedule";
