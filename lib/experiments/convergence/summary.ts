@@ -1,0 +1,116 @@
+/**
+ * What notebook 06 concludes from the convergence runs, computed (no figures here; report.ts draws them):
+ *
+ *   bands      per generator, mean/min/max gFID over seeds at each evaluation (bands.ts)
+ *   crossings  of the two mean curves, and of every (AR seed, DiT seed) pair, in log-compute (crossover.ts);
+ *              the crossover's uncertainty = the range of the single crossings over the pairs that cross once
+ *   early/end  AR vs DiT at 10 % and 100 % of the budget (each seed's curve interpolated in log-compute there),
+ *              judged against the seed spread (seed-spread.ts, lower FID is better)
+ *   flatness   of each mean curve over its last doubling of compute (flatness.ts)
+ *   evalShare  Σ evaluation seconds / Σ run wall seconds over all runs
+ */
+import { compareSeeds, type SeedComparison } from "../seed-spread";
+import { findCrossings, interpolateLogX, pairCrossings, type Crossing, type CurvePoint } from "./crossover";
+import { seedBand, bandMean, type BandPoint } from "./bands";
+import { flatness, type Flatness } from "./flatness";
+import type { ConvergenceRun } from "./runs";
+
+export type Generator = "ar" | "dit";
+
+export interface GeneratorCurves {
+  kind: Generator;
+  runs: ConvergenceRun[];
+  band: BandPoint[];
+  /** The guided-gFID curve of the run that logs it (the first seed), if any. */
+  guided: { seed: number; scale: number; points: CurvePoint[] } | null;
+  budget: number;
+  flatness: Flatness;
+}
+
+export interface SeedPairCrossing {
+  arSeed: number;
+  ditSeed: number;
+  crossings: Crossing[];
+}
+
+export interface FractionComparison {
+  fraction: number;
+  ar: number[];
+  dit: number[];
+  /** AR (b) against DiT (a), lower is better: "better" = AR's FID lower beyond the seed spread. */
+  arVsDit: SeedComparison;
+}
+
+export interface ConvergenceSummary {
+  ar: GeneratorCurves;
+  dit: GeneratorCurves;
+  /** Crossings of the two seed-mean curves (a = AR, b = DiT). */
+  meanCrossings: Crossing[];
+  pairs: SeedPairCrossing[];
+  /** Range over the seed pairs that cross exactly once (null when none does). */
+  pairRange: { pairs: number; minX: number; maxX: number; minY: number; maxY: number } | null;
+  /** Crossings of the guided curves (first seeds), when both generators log them. */
+  guidedCrossings: Crossing[] | null;
+  early: FractionComparison;
+  end: FractionComparison;
+  evalSeconds: number;
+  totalSeconds: number;
+  evalShare: number;
+}
+
+/** The curve of a run: (FLOPs, gFID) of each evaluation. */
+export function runCurve(run: ConvergenceRun, key: "gfid" | "gfidGuided" = "gfid"): CurvePoint[] {
+  return run.points.filter((p) => p[key] !== undefined).map((p) => ({ x: p.flops, y: p[key] as number }));
+}
+
+function curvesOf(kind: Generator, runs: ConvergenceRun[]): GeneratorCurves {
+  const mine = runs.filter((r) => r.kind === kind);
+  if (mine.length === 0) throw new Error(`convergence summary: no ${kind} runs; expected the convergence sweep's runs of both generators`);
+  const band = seedBand(mine.map((r) => runCurve(r)), `${kind} gFID curves`);
+  const g = mine.find((r) => r.config.evalGuidedScale !== undefined && r.points.some((p) => p.gfidGuided !== undefined));
+  const guided = g ? { seed: g.seed, scale: g.config.evalGuidedScale as number, points: runCurve(g, "gfidGuided") } : null;
+  const last = band[band.length - 1];
+  return { kind, runs: mine, band, guided, budget: mine[0].budget, flatness: flatness(bandMean(band), last.range) };
+}
+
+/** gFID of every seed of a generator at a fraction of its budget, interpolated in log-compute. */
+export function gfidAtFraction(c: GeneratorCurves, fraction: number): number[] {
+  return c.runs.map((r) => interpolateLogX(runCurve(r), Math.log10(fraction * r.budget)));
+}
+
+function compareAt(ar: GeneratorCurves, dit: GeneratorCurves, fraction: number): FractionComparison {
+  const a = gfidAtFraction(ar, fraction);
+  const d = gfidAtFraction(dit, fraction);
+  return { fraction, ar: a, dit: d, arVsDit: compareSeeds(d, a, { higherIsBetter: false }) };
+}
+
+/** The summary of the convergence runs (both generators, ≥ 1 seed each, same evaluation schedule across seeds). */
+export function summarizeConvergence(runs: ConvergenceRun[], opts: { earlyFraction?: number } = {}): ConvergenceSummary {
+  const ar = curvesOf("ar", runs);
+  const dit = curvesOf("dit", runs);
+  const pairs = pairCrossings(ar.runs.map((r) => ({ seed: r.seed, points: runCurve(r) })), dit.runs.map((r) => ({ seed: r.seed, points: runCurve(r) }))).map((p) => ({
+    arSeed: p.a.seed,
+    ditSeed: p.b.seed,
+    crossings: p.crossings,
+  }));
+  const single = pairs.filter((p) => p.crossings.length === 1).map((p) => p.crossings[0]);
+  const pairRange = single.length
+    ? { pairs: single.length, minX: Math.min(...single.map((c) => c.x)), maxX: Math.max(...single.map((c) => c.x)), minY: Math.min(...single.map((c) => c.y)), maxY: Math.max(...single.map((c) => c.y)) }
+    : null;
+  const guidedCrossings = ar.guided && dit.guided ? findCrossings(ar.guided.points, dit.guided.points) : null;
+  const evalSeconds = runs.reduce((s, r) => s + r.evalSeconds, 0);
+  const totalSeconds = runs.reduce((s, r) => s + r.totalSeconds, 0);
+  return {
+    ar,
+    dit,
+    meanCrossings: findCrossings(bandMean(ar.band), bandMean(dit.band)),
+    pairs,
+    pairRange,
+    guidedCrossings,
+    early: compareAt(ar, dit, opts.earlyFraction ?? 0.1),
+    end: compareAt(ar, dit, 1),
+    evalSeconds,
+    totalSeconds,
+    evalShare: totalSeconds > 0 ? evalSeconds / totalSeconds : NaN,
+  };
+}
