@@ -1,8 +1,18 @@
 /**
  * Notebook 06's pure pieces on fixed inputs: the log-spaced evaluation schedule, the crossover finder, seed bands,
- * the flatness evidence, the paper's digitised curves, and the convergence sweep's equal FLOP budgets.
+ * the flatness evidence, the paper's digitised curves, the convergence sweep's equal FLOP budgets, evaluation points
+ * from metrics rows, the summary and its sentences, and sample snapshots.
  */
 import { test } from "node:test";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import type { MetricsRow } from "../lib/train/run";
+import { evalPoints, flopsPerStepOf, type ConvergenceRun } from "../lib/experiments/convergence/runs";
+import { summarizeConvergence } from "../lib/experiments/convergence/summary";
+import { convergenceConclusion, convergenceTableRows, snapshotsAt } from "../lib/experiments/convergence/report";
+import { writeSampleSnapshot, readSampleSnapshots } from "../lib/experiments/sample-snapshots";
 import assert from "node:assert/strict";
 import { logSpacedSteps } from "../lib/experiments/convergence/schedule";
 import { findCrossings, interpolateLogX, pairCrossings } from "../lib/experiments/convergence/crossover";
@@ -162,5 +172,109 @@ test("convergence sweep: both generators get the same training FLOPs (±0.5 %), 
     assert.ok(Math.abs(ratio - 1) < 5e-3, `${preset}: AR ${budget.ar[0].toExponential(4)} vs DiT ${budget.dit[0].toExponential(4)} FLOPs`);
     // every run's tokenizer is the preset's one tokenizer
     assert.equal(new Set(runs.map((r) => (r.config as Record<string, unknown>).tokenizerHash)).size, 1);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// From metrics rows to the summary (fixed inputs)
+
+
+test("evalPoints: FLOPs, budget fraction, wall time with and without the earlier evaluations", () => {
+  const rows: MetricsRow[] = [
+    { type: "train", step: 10, time: 5, flops: 10 * 4e9 },
+    { type: "eval", step: 10, time: 5, gfid: 300, evalSeconds: 2 },
+    { type: "train", step: 20, time: 10, flops: 20 * 4e9 },
+    { type: "eval", step: 20, time: 10, gfid: 200, gfidGuided: 190, evalSeconds: 3 },
+    { type: "eval", step: 40, time: 20, gfid: 150, evalSeconds: 3 },
+  ];
+  assert.equal(flopsPerStepOf(rows, "run"), 4e9);
+  const p = evalPoints(rows, 4e9, 40);
+  assert.deepEqual(p.map((q) => [q.step, q.flops, q.fraction, q.gfid, q.wallSeconds, q.trainSeconds, q.evalSeconds]), [
+    [10, 4e10, 0.25, 300, 5, 5, 2],
+    [20, 8e10, 0.5, 200, 10, 8, 3],
+    [40, 1.6e11, 1, 150, 20, 15, 3],
+  ]);
+  assert.equal(p[1].gfidGuided, 190);
+  assert.equal("gfidGuided" in p[0], false);
+  assert.throws(() => flopsPerStepOf([{ type: "eval", step: 1, time: 0 }], "run x"), /run x: no train row/);
+});
+
+/** A run with gFID y[i] at steps[i] of `steps`, 1e9 FLOPs per step. */
+function fakeRun(kind: "ar" | "dit", seed: number, steps: number[], ys: number[], guided?: number[]): ConvergenceRun {
+  const fps = 1e9;
+  const total = steps[steps.length - 1];
+  const points = steps.map((s, i) => ({ step: s, flops: s * fps, fraction: s / total, gfid: ys[i], wallSeconds: s, trainSeconds: s, evalSeconds: 1, ...(guided ? { gfidGuided: guided[i] } : {}) }));
+  return {
+    label: `${kind} seed=${seed}`, kind, seed, runDir: `/runs/${kind}-${seed}`, reused: true,
+    config: { steps: total, batchSize: 8, evalSamples: 200, seed, ...(guided ? { evalGuidedScale: 2 } : {}) },
+    metrics: [], flopsPerStep: fps, budget: total * fps, points, totalSeconds: total + steps.length, evalSeconds: steps.length, samples: [],
+  };
+}
+
+test("summarizeConvergence: AR leads early, DiT ends lower, one crossover of the means with its range over seed pairs", () => {
+  const steps = [1, 10, 100];
+  const runs = [
+    fakeRun("ar", 0, steps, [100, 60, 50], [90, 55, 45]),
+    fakeRun("ar", 1, steps, [104, 62, 52]),
+    fakeRun("dit", 0, steps, [300, 80, 20], [280, 70, 15]),
+    fakeRun("dit", 1, steps, [310, 84, 24]),
+  ];
+  const s = summarizeConvergence(runs, { earlyFraction: 0.1 });
+  assert.equal(s.ar.band[2].mean, 51);
+  assert.equal(s.dit.band[2].range, 4);
+  // at 10 %: AR 61 ± 1 vs DiT 82 ± 2 → AR better beyond the spread; at the end AR 51 vs DiT 22 → AR worse
+  assert.equal(s.early.arVsDit.verdict, "better");
+  assert.equal(s.end.arVsDit.verdict, "worse");
+  assert.equal(s.meanCrossings.length, 1);
+  // means: AR 61 → 51, DiT 82 → 22 over u ∈ [1, 2]: 61 − 10t = 82 − 60t at t = 21/50
+  close(s.meanCrossings[0].x, Math.pow(10, 1 + 21 / 50) * 1e9);
+  close(s.meanCrossings[0].y, 61 - 10 * (21 / 50));
+  assert.equal(s.meanCrossings[0].lowerBefore, "a");
+  assert.equal(s.pairs.length, 4);
+  assert.equal(s.pairRange!.pairs, 4);
+  assert.ok(s.pairRange!.minX < s.meanCrossings[0].x && s.meanCrossings[0].x < s.pairRange!.maxX);
+  assert.equal(s.guidedCrossings!.length, 1);
+  close(s.evalShare, 12 / (4 * 103));
+  const text = convergenceConclusion(s, { backend: "cpu", preset: "test" });
+  assert.match(text, /Does AR lead early\?\*\* Early \(10 % of the budget\) AR is ahead: AR 61\.0, DiT 82\.0/);
+  assert.match(text, /→ Yes, as in the paper\./);
+  assert.match(text, /cross once, at 2\.63e\+10 FLOPs \(26\.3 % of each run's budget\), gFID 56\.8, DiT overtaking AR/);
+  assert.match(text, /Evaluation cost:\*\* the in-run evaluations took 12 s of the runs' 412 s wall time \(2\.9 %\)/);
+  const rows = convergenceTableRows(s);
+  assert.equal(rows.length, 3);
+  assert.equal(rows[2]["AR gFID"], "51.0 ± 1.0");
+  assert.equal(rows[2]["DiT gFID"], "22.0 ± 2.0");
+  assert.equal(rows[2]["DiT gFID, CFG 2 (seed 0)"], "15.0");
+});
+
+test("summarizeConvergence: no crossing and DiT never ahead are said plainly", () => {
+  const steps = [1, 10, 100];
+  const s = summarizeConvergence([fakeRun("ar", 0, steps, [50, 40, 30]), fakeRun("ar", 1, steps, [52, 41, 31]), fakeRun("dit", 0, steps, [90, 80, 70]), fakeRun("dit", 1, steps, [91, 82, 71])]);
+  assert.deepEqual(s.meanCrossings, []);
+  assert.equal(s.pairRange, null);
+  const text = convergenceConclusion(s, { backend: "cpu", preset: "test" });
+  assert.match(text, /\*\*do not cross\*\* within this budget/);
+  assert.match(text, /\*\*Not at this scale\*\*: the paper's phase 2/);
+  assert.match(text, /no pair crosses exactly once/);
+  assert.match(text, /\*\*still falling\*\*/);
+});
+
+test("sample snapshots: bytes of [−1, 1] images round-trip through the run folder; the nearest snapshot to a fraction", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-snap-"));
+  try {
+    const x = tf.tensor4d([-1, 0, 1, 2, -3, 0.5, -0.5, 1], [2, 2, 2, 1]);
+    writeSampleSnapshot(dir, 7, [3, 4], x);
+    writeSampleSnapshot(dir, 70, [3, 4], x);
+    x.dispose();
+    const s = readSampleSnapshots(dir);
+    assert.deepEqual(s.map((q) => q.step), [7, 70]);
+    assert.deepEqual(s[0].classes, [3, 4]);
+    assert.deepEqual(s[0].shape, [2, 2, 2, 1]);
+    assert.deepEqual(Array.from(s[0].pixels), [0, 128, 255, 255, 0, 191, 64, 255]);
+    const run = { ...fakeRun("dit", 0, [7, 70], [1, 1]), samples: s };
+    assert.deepEqual(snapshotsAt(run, [0.05, 0.5, 1]).map((q) => q.step), [7, 70, 70]);
+    assert.throws(() => snapshotsAt(fakeRun("ar", 0, [1, 2], [1, 1]), [1]), /no sample snapshots/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
