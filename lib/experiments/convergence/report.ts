@@ -116,17 +116,18 @@ export function paperShapeFigure(s: ConvergenceSummary): PlotlyFigure {
   }
   const ours = s.meanCrossings.map((c) => c.x / s.ar.budget);
   const annotations: any[] = [
-    { text: `paper crossover: ${pct(PAPER_CROSSOVER.x / PAPER_BUDGET.dit)} of DiT's, ${pct(PAPER_CROSSOVER.x / PAPER_BUDGET.ar)} of LlamaGen's budget, FID ${PAPER_CROSSOVER.y}`, xref: "paper", yref: "paper", x: 0.0, y: 1.08, showarrow: false, xanchor: "left", font: { size: 11 } },
-    { text: ours.length ? `ours: crossing at ${ours.map((f) => pct(f, 1)).join(", ")} of the (common) budget` : "ours: no crossing", xref: "paper", yref: "paper", x: 1.0, y: 1.08, showarrow: false, xanchor: "right", font: { size: 11 } },
+    { text: `paper crossover: ${pct(PAPER_CROSSOVER.x / PAPER_BUDGET.dit)} (DiT) /<br>${pct(PAPER_CROSSOVER.x / PAPER_BUDGET.ar)} (AR) of budget, FID ${PAPER_CROSSOVER.y}`, xref: "paper", yref: "paper", x: 0.21, y: 1.1, showarrow: false, xanchor: "center", font: { size: 11 } },
+    { text: ours.length ? `ours: crossing at<br>${ours.map((f) => pct(f, 1)).join(", ")} of the common budget` : "ours: no crossing", xref: "paper", yref: "paper", x: 0.79, y: 1.1, showarrow: false, xanchor: "center", font: { size: 11 } },
   ];
+  const range = [Math.log10(0.007), Math.log10(1.15)];
   return {
     data,
     layout: {
-      title: { text: "Shapes: the paper's curves (left) and ours (right), compute / own budget" }, height: 420, annotations,
-      xaxis: { title: { text: "compute / budget (log)" }, type: "log", domain: [0, 0.46] },
-      yaxis: { title: { text: "FID (paper, Inception, ImageNet)" } },
-      xaxis2: { title: { text: "compute / budget (log)" }, type: "log", domain: [0.54, 1] },
-      yaxis2: { title: { text: "gFID (ours, Fashion-MNIST features)" }, anchor: "x2" },
+      title: { text: "Shapes: the paper's curves (left) and ours (right), compute / own budget" }, height: 440, margin: { t: 110 }, annotations,
+      xaxis: { title: { text: "compute / budget (log)" }, type: "log", domain: [0, 0.42], range },
+      yaxis: { title: { text: "FID (paper: Inception, ImageNet)" } },
+      xaxis2: { title: { text: "compute / budget (log)" }, type: "log", domain: [0.58, 1], range },
+      yaxis2: { title: { text: "gFID (ours: Fashion-MNIST features)" }, anchor: "x2" },
     },
   };
 }
@@ -196,9 +197,10 @@ function leadText(c: FractionComparison, when: string): string {
 function flatText(c: GeneratorCurves): string {
   const f = c.flatness;
   const name = methodStyle(c.kind).name;
-  const share = Number.isFinite(f.shareOfTotal) ? `${pct(f.shareOfTotal)} of its whole improvement` : "its curve did not improve overall";
+  const share = Number.isFinite(f.shareOfTotal) ? `${pct(f.shareOfTotal)} of its whole improvement` : "the curve did not improve overall";
+  const last = f.lastDoubling > 0 ? `gFID fell by ${f.lastDoubling.toFixed(1)} (${share}` : `gFID did not fall (it rose by ${(-f.lastDoubling).toFixed(1)}`;
   return (
-    `${name}: over the last doubling of compute gFID fell by ${f.lastDoubling.toFixed(1)} (${share}; seed spread at the end ${f.spreadAtEnd.toFixed(1)}) → ` +
+    `${name}: over the last doubling of compute ${last}; seed spread at the end ${f.spreadAtEnd.toFixed(1)}) → ` +
     (f.flat ? "**flat** by this test (≤ max(10 % of the total fall, the seed spread))" : "**still falling**: the budget is too small for this curve to flatten")
   );
 }
