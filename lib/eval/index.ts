@@ -8,3 +8,4 @@ export * from "./inception-score";
 export * from "./precision-recall";
 export * from "./features";
 export * from "./cknna";
+export * from "./linear-probe";

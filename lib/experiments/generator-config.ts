@@ -9,6 +9,7 @@ import { z } from "zod";
 import { configHash, defineConfig, presetConfig, PRESET_NAMES, type AnyObjectSchema, type ConfigDef, type DeepPartial, type PresetName } from "../train/config";
 import { runId } from "../train/run";
 import { TokenizerConfigSchema, tokenizerConfig, type TokenizerConfig } from "./tokenizer/config";
+import { RepaConfigSchema } from "./repa/config";
 
 /** Zod fields shared by the generator configs; spread into `TrainConfigSchema.extend({...})`. */
 export const generatorConfigFields = {
@@ -19,6 +20,7 @@ export const generatorConfigFields = {
   trainLimit: z.int().min(0).default(0).describe("use only the first N training images (0 = all 60 000)"),
   evalSamples: z.int().min(0).default(1000).describe("samples for the gFID of each evaluation (0 = no evaluation)"),
   featureNet: z.enum(["tiny", "full"]).default("full").describe('feature network of gFID ("tiny" is a test-only stand-in)'),
+  repa: RepaConfigSchema.optional().describe("REPA: align the hidden state after block ℓ to a teacher's patch features (absent = off; repa/config.ts)"),
 };
 
 interface TokenizerRef {
