@@ -2,9 +2,10 @@
 import { didYouMean } from "../../train/config";
 import type { SweepDef } from "./sweep";
 import { tokenizersSweep } from "./tokenizers";
+import { repaSweep } from "./repa";
 import { toySweep } from "./toy";
 
-export const SWEEPS: ReadonlyMap<string, SweepDef> = new Map([tokenizersSweep, toySweep].map((s) => [s.name, s]));
+export const SWEEPS: ReadonlyMap<string, SweepDef> = new Map([tokenizersSweep, repaSweep, toySweep].map((s) => [s.name, s]));
 
 /** A sweep by name; an unknown one is an error listing the known ones. */
 export function getSweep(name: string): SweepDef {
