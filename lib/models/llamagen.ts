@@ -26,8 +26,8 @@
  * matmuls, larger ones (single-index vocabularies) nn/embedding with its scatterND gradient: trains on wasm and cpu.
  * Cost: the intra-position head runs on T·G slots, so at D = 128, depth 4, G = 4 it costs about as much as the trunk.
  *
- * REPA hook: `forward(…, { hiddenAt: [ℓ] })` also returns the trunk's hidden states after block ℓ (1-indexed),
- * [B, T, D], position i aligned with the token it predicts.
+ * REPA hook: `forward(…, { hiddenAt: [ℓ] })` also returns the trunk's hidden states after block ℓ (1-indexed; 0 =
+ * the embedding output after token dropout), [B, T, D], position i aligned with the token it predicts.
  */
 import * as tf from "@tensorflow/tfjs";
 import { mixSeed, Rng } from "../rng";
@@ -170,7 +170,7 @@ export interface LlamaGenArch {
 export interface ForwardOptions {
   /** Training regularisation (omit for evaluation). Seeds fix every mask. */
   train?: { seed: number; tokenDropout?: number; residDropout?: number };
-  /** Also return the trunk's hidden states after these blocks (1-indexed; REPA). */
+  /** Also return the trunk's hidden states after these blocks (1-indexed; 0 = the embedding output, the trunk's input; REPA, CKNNA). */
   hiddenAt?: number[];
 }
 
@@ -372,6 +372,7 @@ export class LlamaGen {
     const want = opts.hiddenAt ?? [];
     const got = new Map<number, tf.Tensor3D>();
     let h = x;
+    if (want.includes(0)) got.set(0, h);
     this.blocks.forEach((p, i) => {
       h = transformerBlock(h, p, this.blockConfig, {
         rope: this.rope,
@@ -412,7 +413,7 @@ export class LlamaGen {
     this.checkClasses(classes);
     this.checkTokens(tokens, classes.shape[0]);
     for (const l of opts.hiddenAt ?? []) {
-      if (!Number.isInteger(l) || l < 1 || l > this.arch.depth) throw new Error(`llamagen: hiddenAt ${l} is not a block; expected 1 … ${this.arch.depth}`);
+      if (!Number.isInteger(l) || l < 0 || l > this.arch.depth) throw new Error(`llamagen: hiddenAt ${l} is not a block; expected 1 … ${this.arch.depth} (or 0, the embedding output)`);
     }
     return tf.tidy(() => {
       const [B, T, G] = tokens.shape;

@@ -37,6 +37,13 @@ export const REPA_STEPS: Record<PresetName, { ar: number; dit: number }> = {
   "paper-cpu": { ar: 1462, dit: 2872 },
 };
 
+/** The headline settings at each preset (the paper's: ℓ ≈ depth/3, λ = 2 for AR and 0.5 for DiT). */
+export const REPA_MAIN: Record<PresetName, { ar: { layer: number; weight: number }; dit: { layer: number; weight: number } }> = {
+  tiny: { ar: { layer: 1, weight: 2 }, dit: { layer: 1, weight: 0.5 } },
+  quick: { ar: { layer: 3, weight: 2 }, dit: { layer: 3, weight: 0.5 } },
+  "paper-cpu": { ar: { layer: 4, weight: 2 }, dit: { layer: 4, weight: 0.5 } },
+};
+
 /** One run of the grid: kind, alignment depth ℓ and weight λ (null = no REPA), seed. */
 export interface RepaPoint {
   kind: "ar" | "dit";
