@@ -5,7 +5,7 @@ import type { MetricsRow } from "../lib/train/run";
 import type { RepaRun } from "../lib/experiments/repa/grid";
 import type { RepaPoint } from "../lib/experiments/sweeps/repa";
 import type { TeacherQuality } from "../lib/experiments/repa/teacher-quality";
-import { ablationRows, depthWeightHeatmap, gridSpread, repaConclusion, settingMeans } from "../lib/experiments/repa/report";
+import { ablationRows, depthWeightHeatmap, finalQualityRows, gridSpread, repaConclusion, settingMeans } from "../lib/experiments/repa/report";
 import { linearProbe } from "../lib/eval/linear-probe";
 
 function run(kind: "ar" | "dit", layer: number | null, weight: number | null, seed: number, gfids: [number, number]): RepaRun {
@@ -59,7 +59,12 @@ test("repaConclusion: the measured numbers and verdicts in sentences", () => {
     { kind: "ar" as const, repa: false, seed, result: { layers: [0, 1, 2, 3], cknna: [0.1, 0.2, 0.25, 0.3 + 0.01 * seed], n: 128, k: 10 } },
     { kind: "ar" as const, repa: true, seed, result: { layers: [0, 1, 2, 3], cknna: [0.1, 0.25, 0.35, 0.5 + 0.01 * seed], n: 128, k: 10 } },
   ]);
-  const text = repaConclusion({ preset: "quick", grid, teacher, cknna });
+  const q = (kind: "ar" | "dit", repa: boolean, seed: number, precision: number, recall: number) => ({ label: "x", kind, repa, seed, gfid: 100, precision, recall, n: 250 });
+  const quality = [q("ar", false, 0, 0.5, 0.3), q("ar", false, 1, 0.52, 0.31), q("ar", true, 0, 0.6, 0.3), q("ar", true, 1, 0.62, 0.32)];
+  const text = repaConclusion({ preset: "quick", grid, teacher, cknna, quality });
+  assert.match(text, /\*\*Precision and recall \(AR \(LlamaGen\), 250 fresh samples, k = 3\)\.\*\* With REPA precision is 0\.610 vs 0\.510 \(Δ \+0\.100 \(seed spread 0\.020 over 2 seeds\): better\) and recall 0\.310 vs 0\.305 \(Δ \+0\.005 \(seed spread 0\.020 over 2 seeds\): within the seed spread\)\./);
+  const rows = finalQualityRows(quality);
+  assert.deepEqual(rows.map((r) => [r.generator, r.REPA, r.seeds, r.precision, r["recall min–max"]]), [["AR (LlamaGen)", "no", 2, 0.51, "0.300–0.310"], ["AR (LlamaGen)", "yes", 2, 0.61, "0.300–0.320"]]);
   assert.match(text, /linear probe reaches 81\.2 % test accuracy \(the supervised FID network: 90\.7 %\), and its CKNNA to the FID network is 0\.310 on 2000 test images: a different representation/);
   assert.match(text, /LlamaGen-REPA \(ℓ = 3 of 8, λ = 2\) ends better than the run without REPA: final gFID 191\.5 vs 202\.0, Δ −10\.5 \(seed spread 4\.0 over 2 seeds\)\. At the first evaluation \(half the compute\) it is better than it: Δ gFID −10\.5 \(seed spread 2\.0 over 2 seeds\)\. This is the paper's finding\./);
   assert.match(text, /lowest final gFID is at ℓ = 4 \(0\.50 of the depth\), λ = 2: 180\.0 \(1 seed\), Δ −22\.0 vs no REPA; the largest seed range among the settings with two or more seeds is 4\.0, so this is beyond the seed spread/);

@@ -5,3 +5,4 @@ export * from "./equal-flops";
 export * from "./grid";
 export * from "./teacher-quality";
 export * from "./cknna-layers";
+export * from "./final-quality";

@@ -16,6 +16,7 @@ import { REPA_MAIN, type RepaPoint } from "../sweeps/repa";
 import type { RepaRun } from "./grid";
 import type { TeacherQuality } from "./teacher-quality";
 import type { LayerCknna } from "./cknna-layers";
+import type { FinalQuality } from "./final-quality";
 
 const f = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
 
@@ -133,6 +134,25 @@ export function ablationRows(grid: RepaRun[], kind: "ar" | "dit" = "ar"): Record
   return rows;
 }
 
+/** Final gFID / precision / recall per generator, with and without REPA: mean over seeds and the min–max. */
+export function finalQualityRows(q: FinalQuality[]): Record<string, string | number>[] {
+  const rows: Record<string, string | number>[] = [];
+  for (const kind of ["ar", "dit"] as const) {
+    for (const repa of [false, true]) {
+      const mine = q.filter((x) => x.kind === kind && x.repa === repa);
+      if (!mine.length) continue;
+      const row: Record<string, string | number> = { generator: methodStyle(kind).name, REPA: repa ? "yes" : "no", seeds: mine.length, samples: mine[0].n };
+      for (const key of ["gfid", "precision", "recall"] as const) {
+        const s = summarizeSeeds(mine.map((x) => x[key]), key);
+        row[key === "gfid" ? "gFID" : key] = s.mean;
+        row[`${key === "gfid" ? "gFID" : key} min–max`] = `${s.min.toFixed(3)}–${s.max.toFixed(3)}`;
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
 /** CKNNA per layer of the named models (one line each). */
 export function cknnaFigure(curves: { name: string; kind: "ar" | "dit"; repa: boolean; result: LayerCknna }[]): PlotlyFigure {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -157,6 +177,8 @@ export interface RepaFindings {
   teacher: TeacherQuality;
   /** CKNNA per layer by model: AR / DiT, with or without REPA, one entry per seed. */
   cknna: { kind: "ar" | "dit"; repa: boolean; seed: number; result: LayerCknna }[];
+  /** Final gFID / precision / recall of the kept models (optional). */
+  quality?: FinalQuality[];
 }
 
 function compareFinal(grid: RepaRun[], kind: "ar" | "dit", layer: number, weight: number): SeedComparison | null {
@@ -226,6 +248,18 @@ export function repaConclusion(x: RepaFindings): string {
           (dit ? `${verdictPhrase(dit.verdict)} the DiT without REPA (gFID ${f(dit.b.mean)} vs ${f(dit.a.mean)}, Δ ${deltaText(dit, 1)}).` : "(no DiT runs)."),
       );
     }
+  }
+  for (const kind of ["ar", "dit"] as const) {
+    const q = x.quality ?? [];
+    const a = q.filter((v) => v.kind === kind && !v.repa);
+    const b = q.filter((v) => v.kind === kind && v.repa);
+    if (!a.length || !b.length) continue;
+    const p = compareSeeds(a.map((v) => v.precision), b.map((v) => v.precision), { higherIsBetter: true });
+    const r = compareSeeds(a.map((v) => v.recall), b.map((v) => v.recall), { higherIsBetter: true });
+    lines.push(
+      `**Precision and recall (${methodStyle(kind).name}, ${a[0].n} fresh samples, k = 3).** With REPA precision is ${p.b.mean.toFixed(3)} vs ${p.a.mean.toFixed(3)} (Δ ${deltaText(p, 3)}: ${p.verdict}) ` +
+        `and recall ${r.b.mean.toFixed(3)} vs ${r.a.mean.toFixed(3)} (Δ ${deltaText(r, 3)}: ${r.verdict}).`,
+    );
   }
   for (const kind of ["ar", "dit"] as const) {
     const l = main[kind].layer;
