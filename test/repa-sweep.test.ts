@@ -32,7 +32,7 @@ test("repa sweep: in the catalog; REPA runs have their baseline's training FLOPs
   }
   // the grid of the issue: quick ℓ ≈ ¼, ⅓, ½, ⅔ of 8 at λ = 2 and λ ∈ {0.5, 1, 2, 4} at ℓ = 3; paper-cpu the full 4 × 4 of 12 blocks
   const ar = (p: (typeof PRESET_NAMES)[number]) => REPA_POINTS[p].filter((x) => x.kind === "ar" && x.layer !== null && x.seed === 0);
-  assert.deepEqual([...new Set(ar("quick").filter((x) => x.weight === 2).map((x) => x.layer))], [2, 3, 4, 5]);
+  assert.deepEqual([...new Set(ar("quick").filter((x) => x.weight === 2).map((x) => x.layer!))].sort(), [2, 3, 4, 5]);
   assert.deepEqual([...new Set(ar("quick").filter((x) => x.layer === 3).map((x) => x.weight))].sort(), [0.5, 1, 2, 4]);
   assert.equal(ar("paper-cpu").length, 16);
   assert.deepEqual(REPA_POINTS.quick.filter((x) => x.layer === null && x.kind === "ar").map((x) => x.seed), [0, 1]);
