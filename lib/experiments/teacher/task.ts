@@ -15,10 +15,10 @@ import { twoViews } from "../../data/augment";
 import { batchIndices, gatherImages } from "../../data/batches";
 import { loadFashionMnist, type ImageDataset } from "../../data/fashion-mnist";
 import type { TrainKind } from "../../train/registry";
-import { loadRunWeights, type TrainTask } from "../../train/trainer";
+import type { TrainTask } from "../../train/trainer";
 import { runId } from "../../train/run";
 import { presetConfig, type PresetName } from "../../train/config";
-import { reuseRun, type RunEnv } from "../env";
+import { reuseAndLoad, type RunEnv } from "../env";
 import { teacherArch, teacherConfig, type TeacherConfig, type TeacherConfigSchema } from "./config";
 import { teacherProbe } from "./evaluate";
 
@@ -76,13 +76,12 @@ export interface LoadedTeacher {
 /** The teacher of a preset (or a resolved config): its finished run, trained now when missing. */
 export async function loadTeacher(env: RunEnv, which: PresetName | TeacherConfig): Promise<LoadedTeacher> {
   const config = typeof which === "string" ? presetConfig(teacherConfig, which) : which;
-  const { run, reused } = await reuseRun(env, "teacher", config);
-  const teacher = new PatchTeacher(teacherArch(config), config.seed);
-  try {
-    loadRunWeights(run, teacher.params);
-  } catch (e) {
-    teacher.dispose();
-    throw e;
-  }
-  return { teacher, config, runId: runId("teacher", config), dir: run.dir, probeAccuracy: Number(run.done.final.probeAccuracy), reused };
+  const build = (cfg: TeacherConfig) => {
+    const teacher = new PatchTeacher(teacherArch(cfg), cfg.seed);
+    return { teacher, dispose: () => teacher.dispose() };
+  };
+  const r = await reuseAndLoad(env, "teacher", teacherConfig, { config }, build, (m) => m.teacher.params);
+  const probes = r.metrics.filter((m) => m.type === "eval" && m.probeAccuracy !== undefined);
+  const probeAccuracy = probes.length ? Number(probes[probes.length - 1].probeAccuracy) : NaN;
+  return { teacher: r.teacher, config, runId: runId("teacher", config), dir: r.runDir, probeAccuracy, reused: r.reused };
 }
