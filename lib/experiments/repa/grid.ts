@@ -5,7 +5,7 @@
  *   const grid = await trainRepaGrid(env, "quick", { keep: (p) => p.seed === 0 && … });   // models kept for CKNNA
  */
 import type { PresetName } from "../../train/config";
-import type { MetricsRow } from "../../train/run";
+import { findFinishedRun, type MetricsRow } from "../../train/run";
 import type { RunEnv } from "../env";
 import { evalRows } from "../run-summary";
 import { trainAr, type TrainedAr } from "../ar/task";
@@ -37,12 +37,27 @@ export function repaPoints(preset: PresetName): readonly RepaPoint[] {
   return REPA_POINTS[preset];
 }
 
-/** Trains or reuses every run of the grid at `preset`, in the sweep's order; models of `keep` points stay loaded. */
-export async function trainRepaGrid(env: RunEnv, preset: PresetName, opts: { keep?: (p: RepaPoint) => boolean } = {}): Promise<RepaRun[]> {
+function configOf(preset: PresetName, p: RepaPoint) {
+  const overrides = repaOverrides(preset, p);
+  return p.kind === "ar" ? resolveArConfig({ preset, overrides }) : resolveDiTConfig({ preset, overrides });
+}
+
+/** Labels of the grid's runs at `preset` that have not finished in env.runsDir (nothing is trained). */
+export function unfinishedRepaRuns(env: RunEnv, preset: PresetName): string[] {
+  return repaPoints(preset)
+    .filter((p) => !findFinishedRun(p.kind, configOf(preset, p) as unknown as Record<string, unknown>, { runsDir: env.runsDir }))
+    .map(repaLabel);
+}
+
+/**
+ * Trains or reuses every run of the grid at `preset`, in the sweep's order; models of `keep` points stay loaded.
+ * `onlyFinished`: reuse the finished runs and skip the others (a partial grid, e.g. while the sweep still runs).
+ */
+export async function trainRepaGrid(env: RunEnv, preset: PresetName, opts: { keep?: (p: RepaPoint) => boolean; onlyFinished?: boolean } = {}): Promise<RepaRun[]> {
   const out: RepaRun[] = [];
   for (const p of repaPoints(preset)) {
-    const overrides = repaOverrides(preset, p);
-    const cfg = p.kind === "ar" ? resolveArConfig({ preset, overrides }) : resolveDiTConfig({ preset, overrides });
+    const cfg = configOf(preset, p);
+    if (opts.onlyFinished && !findFinishedRun(p.kind, cfg as unknown as Record<string, unknown>, { runsDir: env.runsDir })) continue;
     const loaded: TrainedAr | TrainedDiT = p.kind === "ar" ? await trainAr(env, { config: cfg as ReturnType<typeof resolveArConfig> }) : await trainDiT(env, { config: cfg as ReturnType<typeof resolveDiTConfig> });
     const evals = evalRows(loaded);
     const keep = opts.keep?.(p) ?? false;
