@@ -27,3 +27,5 @@ export * from "./experiments/env";
 export * from "./experiments/latents";
 export * from "./experiments/generator";
 export * from "./experiments/kinds";
+export * from "./experiments/teacher/index";
+export * from "./experiments/repa/index";

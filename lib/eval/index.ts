@@ -7,3 +7,5 @@ export * from "./fid";
 export * from "./inception-score";
 export * from "./precision-recall";
 export * from "./features";
+export * from "./cknna";
+export * from "./linear-probe";

@@ -11,6 +11,7 @@ import type { KindRegistry } from "../train/registry";
 import { trainOrReuse, type TrainOrReuseOptions } from "../train/reuse";
 import type { FinishedRun, MetricsRow } from "../train/run";
 import { loadRunWeights } from "../train/trainer";
+import { isRepaParam } from "../nn/repa";
 import type { ProgressSink } from "../view/progress";
 
 export interface RunEnv {
@@ -58,7 +59,8 @@ export interface ReusedRun {
 /**
  * A kind's model with its finished run's final weights (EMA when the run had EMA): the run is reused or trained now
  * (`reuseRun`), then `build` makes the model from the config and the run's weights are loaded into `params(model)`
- * after `check(run, model)`. The model is disposed again if loading fails.
+ * after `check(run, model)` (training-only parameters in the checkpoint, REPA's projector, are not loaded: the
+ * inference model has none). The model is disposed again if loading fails.
  */
 export async function reuseAndLoad<S extends AnyObjectSchema, M extends { dispose(): void }>(
   env: RunEnv,
@@ -74,7 +76,7 @@ export async function reuseAndLoad<S extends AnyObjectSchema, M extends { dispos
   const model = await build(config);
   try {
     check?.(run, model);
-    loadRunWeights(run, params(model));
+    loadRunWeights(run, params(model), { trainingOnly: isRepaParam });
   } catch (e) {
     model.dispose();
     throw e;

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { configHash, defineConfig, presetConfig, PRESET_NAMES, type AnyObjectSchema, type ConfigDef, type DeepPartial, type PresetName } from "../train/config";
 import { runId } from "../train/run";
 import { TokenizerConfigSchema, tokenizerConfig, type TokenizerConfig } from "./tokenizer/config";
+import { RepaConfigSchema } from "./repa/config";
 
 /** Zod fields shared by the generator configs; spread into `TrainConfigSchema.extend({...})`. */
 export const generatorConfigFields = {
@@ -21,6 +22,7 @@ export const generatorConfigFields = {
   featureNet: z.enum(["tiny", "full"]).default("full").describe('feature network of gFID ("tiny" is a test-only stand-in)'),
   evalGuidedScale: z.number().optional().describe("also log an in-run gFID with CFG at this scale (gfidGuided); absent = none"),
   evalGridPerClass: z.int().positive().optional().describe("at each in-run evaluation store this many samples per class in <run>/samples/; absent = none"),
+  repa: RepaConfigSchema.optional().describe("REPA: align the hidden state after block ℓ to a teacher's patch features (absent = off; repa/config.ts)"),
 };
 
 interface TokenizerRef {

@@ -62,23 +62,27 @@ export interface SamplerEvaluation {
   seconds: number;
   /** Run id of the feature network (`featurenet-<hash12>`). */
   featureNet: string;
+  /** k-NN precision and recall (k = 3) vs the first n test images, when asked for (`precisionRecall: true`). */
+  precision?: number;
+  recall?: number;
 }
 
 /** FID / IS of n images of any sampler against the test split, with a named feature network (trained when missing). */
-export async function samplerMetrics(env: RunEnv, sampler: Sampler, n: number, opts: { featureNet: FeatureNetName; batchSize: number; seed?: number }): Promise<GenerationMetrics & { featureNet: string }> {
+export async function samplerMetrics(env: RunEnv, sampler: Sampler, n: number, opts: { featureNet: FeatureNetName; batchSize: number; seed?: number; precisionRecall?: boolean }): Promise<GenerationMetrics & { featureNet: string }> {
   const net = await loadFeatureNet(env, opts.featureNet);
-  const m = await evaluateGenerator(sampler, n, { extractor: extractorOf(net), cacheDir: net.dir, batchSize: opts.batchSize, seed: opts.seed ?? 0, precisionRecall: false, progress: false });
+  const m = await evaluateGenerator(sampler, n, { extractor: extractorOf(net), cacheDir: net.dir, batchSize: opts.batchSize, seed: opts.seed ?? 0, precisionRecall: opts.precisionRecall ?? false, progress: false });
   return { ...m, featureNet: net.runId };
 }
 
-/** gFID (vs the Fashion-MNIST test split) and speed of n samples of a generator's class sampler. */
-export async function evaluateSampler(env: RunEnv, draw: ClassSampler, opts: { n: number; numClasses: number; seed: number; batchSize: number; featureNet: FeatureNetName; what: string }): Promise<SamplerEvaluation> {
+/** gFID (vs the Fashion-MNIST test split) and speed of n samples of a generator's class sampler (and precision/recall when asked). */
+export async function evaluateSampler(env: RunEnv, draw: ClassSampler, opts: { n: number; numClasses: number; seed: number; batchSize: number; featureNet: FeatureNetName; what: string; precisionRecall?: boolean }): Promise<SamplerEvaluation> {
   if (!(Number.isInteger(opts.n) && opts.n > 0)) throw new Error(`${opts.what}: n=${opts.n} samples; expected a positive integer`);
   const clock = { seconds: 0, samples: 0 };
   const t0 = Date.now();
   const m = await samplerMetrics(env, timedSampler(draw, opts.numClasses, clock), opts.n, opts);
   const samplesPerSec = clock.samples / Math.max(1e-9, clock.seconds);
-  return { gfid: m.fid, inceptionScore: m.inceptionScore.mean, samplesPerSec, n: opts.n, seconds: (Date.now() - t0) / 1000, featureNet: m.featureNet };
+  const ev: SamplerEvaluation = { gfid: m.fid, inceptionScore: m.inceptionScore.mean, samplesPerSec, n: opts.n, seconds: (Date.now() - t0) / 1000, featureNet: m.featureNet };
+  return opts.precisionRecall ? { ...ev, precision: m.precision, recall: m.recall } : ev;
 }
 
 /**

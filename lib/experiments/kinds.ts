@@ -20,6 +20,7 @@ import { makeArTask } from "./ar/task";
 import { ditConfig, type DiTConfig } from "./dit/config";
 import { makeDiTTask } from "./dit/task";
 import { featureNetKind } from "./featurenet/task";
+import { teacherKind } from "./teacher/task";
 
 export interface RunEnvOptions {
   /** Folder of the run folders (default `<repo>/data/runs`). */
@@ -31,7 +32,7 @@ export interface RunEnvOptions {
 }
 
 /** The kind names of `runEnv().kinds`, in listing order. */
-export const KIND_NAMES = ["tokenizer", "ar", "dit", "featurenet", "toy"] as const;
+export const KIND_NAMES = ["tokenizer", "ar", "dit", "featurenet", "teacher", "toy"] as const;
 
 /** A run environment: the registry of every kind, bound to one runs folder. */
 export function runEnv(opts: RunEnvOptions = {}): RunEnv {
@@ -40,7 +41,7 @@ export function runEnv(opts: RunEnvOptions = {}): RunEnv {
   // the generators get the environment: their task trains or finds its tokenizer run in env.runsDir
   const ar = { description: "LlamaGen (class-conditional AR transformer, factorized FSQ tokens) on a tokenizer run's tokens", configDef: arConfig, makeTask: (cfg: ArConfig) => makeArTask(cfg, env) };
   const dit = { description: "DiT (adaLN-Zero, RMSNorm, QK-norm, SwiGLU, 2-D RoPE) with flow matching on a tokenizer run's quantized latents", configDef: ditConfig, makeTask: (cfg: DiTConfig) => makeDiTTask(cfg, env) };
-  const all: Record<(typeof KIND_NAMES)[number], unknown> = { tokenizer: tokenizerKind, ar, dit, featurenet: featureNetKind, toy: toyKind };
+  const all: Record<(typeof KIND_NAMES)[number], unknown> = { tokenizer: tokenizerKind, ar, dit, featurenet: featureNetKind, teacher: teacherKind, toy: toyKind };
   for (const name of KIND_NAMES) kinds.set(name, all[name] as TrainKind);
   return env;
 }

@@ -10,6 +10,7 @@
  *   loss   = mse + w·cosine       (the iFSQ DiT uses w = 1; REPA's 0.5·L_REPA would be added by the caller)
  */
 import * as tf from "@tensorflow/tfjs";
+import { cosineSimilarity } from "../nn/cosine";
 
 export interface FlowLossOptions {
   /** weight w of the cosine term; 0 = plain MSE. Default 1 (the official code adds it). */
@@ -24,16 +25,10 @@ export interface FlowLoss {
   cosine: tf.Scalar;
 }
 
-/** Mean over positions of 1 − cos(a, b) across the last axis. */
+/** Mean over positions of 1 − cos(a, b) across the last axis (nn/cosine). */
 export function cosineDistance(a: tf.Tensor, b: tf.Tensor, eps = 1e-8): tf.Scalar {
   if (a.shape.join() !== b.shape.join()) throw new Error(`cosineDistance: shapes differ: [${a.shape}] vs [${b.shape}]`);
-  return tf.tidy(() => {
-    const dot = tf.sum(tf.mul(a, b), -1);
-    const na = tf.sqrt(tf.add(tf.sum(tf.mul(a, a), -1), eps));
-    const nb = tf.sqrt(tf.add(tf.sum(tf.mul(b, b), -1), eps));
-    const cos = tf.div(dot, tf.mul(na, nb));
-    return tf.mean(tf.sub(1, cos)) as tf.Scalar;
-  });
+  return tf.tidy(() => tf.mean(tf.sub(1, cosineSimilarity(a, b, eps))) as tf.Scalar);
 }
 
 /** The flow-matching loss and its parts. */

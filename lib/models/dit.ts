@@ -13,7 +13,7 @@
  * model outputs exactly 0 and every block is the identity. Other linears are Xavier-uniform (biases 0); the t-MLP
  * and the label table are N(0, 0.02), as in DiT.
  *
- * REPA (paper §7, later): `forward(…, { hiddenAfter: ℓ })` also returns the hidden states after block ℓ (1-based).
+ * REPA (paper §7, experiments/repa): `forward(…, { hiddenAfter: ℓ })` also returns the hidden states after block ℓ (1-based; 0 = the embedding output).
  * Parameter names: "x_embed.w", "t_embed.fc1.w", "y_embed.table", "blocks.<i>.attn.qkv.w", "final.adaLN.w", "final.linear.w".
  */
 import * as tf from "@tensorflow/tfjs";
@@ -79,7 +79,7 @@ export interface DiTParams {
 }
 
 export interface DiTForwardOptions {
-  /** Also return the hidden states [B, T, D] after block ℓ (1-based, 1 … depth), e.g. for REPA. */
+  /** Also return the hidden states [B, T, D] after block ℓ (1-based, 1 … depth; 0 = the token embedding + position embedding), e.g. for REPA. */
   hiddenAfter?: number;
 }
 
@@ -282,14 +282,14 @@ export class DiT {
     const B = x.shape[0];
     const { depth, dim: D, channels: C, gridSize: g } = this.arch;
     const l = opts.hiddenAfter;
-    if (l !== undefined && !(Number.isInteger(l) && l >= 1 && l <= depth)) throw new Error(`dit: hiddenAfter=${l} must be a block number in 1…${depth}`);
+    if (l !== undefined && !(Number.isInteger(l) && l >= 0 && l <= depth)) throw new Error(`dit: hiddenAfter=${l} must be a block number in 1…${depth} (or 0, the embedding output)`);
     return tf.tidy(() => {
       const tt = this.timeTensor(t, B);
       const yy = this.labelTensor(y, B);
       const c = this.conditioning(tt, yy);
       let h = linear(tf.reshape(x, [B, this.tokens, C]), this.p.xEmbed) as tf.Tensor3D;
       if (this.pos) h = tf.add(h, this.pos);
-      let hidden: tf.Tensor3D | undefined;
+      let hidden: tf.Tensor3D | undefined = l === 0 ? h : undefined;
       this.p.blocks.forEach((bp, i) => {
         h = transformerBlock(h, bp, this.blockConfig, { rope: this.rope, cond: c });
         if (l === i + 1) hidden = h;

@@ -26,8 +26,8 @@
  * matmuls, larger ones (single-index vocabularies) nn/embedding with its scatterND gradient: trains on wasm and cpu.
  * Cost: the intra-position head runs on T·G slots, so at D = 128, depth 4, G = 4 it costs about as much as the trunk.
  *
- * REPA hook: `forward(…, { hiddenAt: [ℓ] })` also returns the trunk's hidden states after block ℓ (1-indexed),
- * [B, T, D], position i aligned with the token it predicts.
+ * REPA hook: `forward(…, { hiddenAt: [ℓ] })` also returns the trunk's hidden states after block ℓ (1-indexed; 0 =
+ * the embedding output after token dropout), [B, T, D], position i aligned with the token it predicts.
  */
 import * as tf from "@tensorflow/tfjs";
 import { mixSeed, Rng } from "../rng";
@@ -170,7 +170,7 @@ export interface LlamaGenArch {
 export interface ForwardOptions {
   /** Training regularisation (omit for evaluation). Seeds fix every mask. */
   train?: { seed: number; tokenDropout?: number; residDropout?: number };
-  /** Also return the trunk's hidden states after these blocks (1-indexed; REPA). */
+  /** Also return the trunk's hidden states after these blocks (1-indexed; 0 = the embedding output, the trunk's input; REPA, CKNNA). */
   hiddenAt?: number[];
 }
 
@@ -219,6 +219,30 @@ export function validateLlamaGenArch(a: LlamaGenArch): void {
   if (a.clsRope !== undefined && a.clsRope !== "zero" && a.clsRope !== "identity") throw new Error(`llamagen: clsRope=${JSON.stringify(a.clsRope)}; expected "zero" or "identity"`);
 }
 
+/** The block configs of an architecture: the trunk's and the intra-position head's. */
+export function llamaGenBlockConfigs(arch: LlamaGenArch): { trunk: BlockConfig; head: BlockConfig } {
+  const D = arch.dim;
+  const mlpHidden = arch.mlpHidden ?? swigluHidden(D, { multipleOf: 64 });
+  const trunk: BlockConfig = { dim: D, heads: arch.heads, mlp: "swiglu", mlpHidden, norm: "rms", normEps: arch.normEps ?? 1e-5, bias: false, causal: true, init: { normal: 0.02 } };
+  return { trunk, head: { ...trunk, mlpHidden: arch.headMlpHidden ?? mlpHidden } };
+}
+
+/**
+ * Forward multiply-adds per sequence of an architecture (matmuls only: trunk blocks over T tokens, the
+ * intra-position head over T sequences of G slots, the output projections; lookups and norms are free), and training
+ * FLOPs = 2·3·MACs. A pure function of the architecture (no weights needed).
+ */
+export function llamaGenFlops(arch: LlamaGenArch): { forwardMacs: number; forwardPerSample: number; trainPerSample: number } {
+  validateLlamaGenArch(arch);
+  const { trunk, head } = llamaGenBlockConfigs(arch);
+  const T = arch.gridH * arch.gridW;
+  const G = arch.groupSizes.length;
+  let macs = arch.depth * blockMacs(trunk, T);
+  if (G > 1) macs += arch.headDepth * T * blockMacs(head, G);
+  macs += T * arch.dim * arch.groupSizes.reduce((a, b) => a + b, 0);
+  return { forwardMacs: macs, forwardPerSample: 2 * macs, trainPerSample: 6 * macs };
+}
+
 /** The class-conditional AR transformer. Weights live in `params`; the model owns its RoPE table (call dispose()). */
 export class LlamaGen {
   readonly arch: LlamaGenArch;
@@ -246,9 +270,9 @@ export class LlamaGen {
     this.seqLen = arch.gridH * arch.gridW;
     this.numGroups = arch.groupSizes.length;
     this.nullClass = arch.numClasses;
-    const mlpHidden = arch.mlpHidden ?? swigluHidden(D, { multipleOf: 64 });
-    this.blockConfig = { dim: D, heads: arch.heads, mlp: "swiglu", mlpHidden, norm: "rms", normEps: arch.normEps ?? 1e-5, bias: false, causal: true, init: { normal: 0.02 } };
-    this.headConfig = { ...this.blockConfig, mlpHidden: arch.headMlpHidden ?? mlpHidden };
+    const configs = llamaGenBlockConfigs(arch);
+    this.blockConfig = configs.trunk;
+    this.headConfig = configs.head;
     const p = this.params;
     const init = { normal: 0.02 };
     this.clsEmb = p.add("cls_emb", [arch.numClasses + 1, D], init);
@@ -348,6 +372,7 @@ export class LlamaGen {
     const want = opts.hiddenAt ?? [];
     const got = new Map<number, tf.Tensor3D>();
     let h = x;
+    if (want.includes(0)) got.set(0, h);
     this.blocks.forEach((p, i) => {
       h = transformerBlock(h, p, this.blockConfig, {
         rope: this.rope,
@@ -388,7 +413,7 @@ export class LlamaGen {
     this.checkClasses(classes);
     this.checkTokens(tokens, classes.shape[0]);
     for (const l of opts.hiddenAt ?? []) {
-      if (!Number.isInteger(l) || l < 1 || l > this.arch.depth) throw new Error(`llamagen: hiddenAt ${l} is not a block; expected 1 … ${this.arch.depth}`);
+      if (!Number.isInteger(l) || l < 0 || l > this.arch.depth) throw new Error(`llamagen: hiddenAt ${l} is not a block; expected 1 … ${this.arch.depth} (or 0, the embedding output)`);
     }
     return tf.tidy(() => {
       const [B, T, G] = tokens.shape;
@@ -440,7 +465,7 @@ export class LlamaGen {
         });
         tf.dispose(logits);
         const loss = (ces.length === 1 ? tf.clone(ces[0]) : tf.addN(ces)) as tf.Scalar;
-        return { loss, parts, hidden: hidden.map((h) => tf.keep(h)) };
+        return { loss, parts, hidden }; // hidden comes from forward's tidy: not tracked here, owned by the caller's scope (no tf.keep, which would leak it out of a gradient tape)
       });
     } finally {
       if (cls !== classes) cls.dispose();
@@ -529,13 +554,7 @@ export class LlamaGen {
    * sequences of G slots, the output projections; lookups and norms are free), and training FLOPs = 2·3·MACs.
    */
   flops(): { forwardMacs: number; forwardPerSample: number; trainPerSample: number } {
-    const T = this.seqLen;
-    const D = this.arch.dim;
-    const G = this.numGroups;
-    let macs = this.arch.depth * blockMacs(this.blockConfig, T);
-    if (G > 1) macs += this.head.blocks.length * T * blockMacs(this.headConfig, G);
-    macs += T * D * this.arch.groupSizes.reduce((a, b) => a + b, 0);
-    return { forwardMacs: macs, forwardPerSample: 2 * macs, trainPerSample: 6 * macs };
+    return llamaGenFlops(this.arch);
   }
 
   /** Frees the weights and the RoPE table. */

@@ -16,4 +16,7 @@ export * from "./swiglu";
 export * from "./adaln";
 export * from "./transformer";
 export * from "./flops";
+export * from "./cosine";
+export * from "./repa";
+export * from "./nt-xent";
 export * from "./cross-entropy";

@@ -250,9 +250,10 @@ function restoreTrainCheckpoint<B>(ck: Checkpoint, task: TrainTask<B>, opt: Adam
 
 /**
  * Loads a finished (or any) run's weights into a ParamStore of the same architecture: "ema" (default; falls back
- * to the raw weights when the run had no EMA) or "raw". Validates names and shapes.
+ * to the raw weights when the run had no EMA) or "raw". Validates names and shapes; checkpoint parameters that
+ * `trainingOnly(name)` accepts (REPA's projector) may be absent from `params` and are skipped.
  */
-export function loadRunWeights(from: FinishedRun | string, params: ParamStore, opts: { weights?: "ema" | "raw" } = {}): { step: number; weights: "ema" | "raw" } {
+export function loadRunWeights(from: FinishedRun | string, params: ParamStore, opts: { weights?: "ema" | "raw"; trainingOnly?: (name: string) => boolean } = {}): { step: number; weights: "ema" | "raw" } {
   const file = typeof from === "string" ? from : from.checkpoint;
   const ck = loadCheckpoint(file, typeof from === "string" ? {} : { kind: from.kind, configHash: from.configHash });
   const hasEma = params.names().every((n) => `ema/${n}` in ck.tensors);
@@ -264,7 +265,7 @@ export function loadRunWeights(from: FinishedRun | string, params: ParamStore, o
     if (!t) problems.push(`missing "${prefix}${name}"`);
     else if (t.shape.join() !== v.shape.join() || t.shape.length !== v.rank) problems.push(`"${prefix}${name}" has shape [${t.shape}], the model [${v.shape}]`);
   }
-  const extra = Object.keys(ck.tensors).filter((k) => k.startsWith("params/") && !params.has(k.slice(7)));
+  const extra = Object.keys(ck.tensors).filter((k) => k.startsWith("params/") && !params.has(k.slice(7)) && !(opts.trainingOnly?.(k.slice(7)) ?? false));
   for (const k of extra) problems.push(`unexpected "${k}"`);
   if (problems.length) throw new CheckpointError(`checkpoint ${file} does not match the model: ${problems.slice(0, 10).join("; ")}`);
   const ts = sectionTensors(ck, prefix);

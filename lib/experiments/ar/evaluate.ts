@@ -25,7 +25,7 @@ function pickSampling(o: SamplingOptions): SamplingOptions {
 }
 
 /** gFID (vs the Fashion-MNIST test split) and sampling speed of an AR model; sampling defaults from its config. */
-export async function evaluateAr(ar: ArModel, opts: SamplingOptions & { n?: number; seed?: number; featureNet?: FeatureNetName } = {}): Promise<ArEvaluation> {
+export async function evaluateAr(ar: ArModel, opts: SamplingOptions & { n?: number; seed?: number; featureNet?: FeatureNetName; precisionRecall?: boolean } = {}): Promise<ArEvaluation> {
   const cfg = ar.config;
   const s = { ...evalSampling(cfg), ...pickSampling(opts) };
   const sampling = { cfgScale: s.cfgScale ?? 1, temperature: s.temperature ?? 1, topK: s.topK ?? 0, topP: s.topP ?? 1 };
@@ -36,6 +36,7 @@ export async function evaluateAr(ar: ArModel, opts: SamplingOptions & { n?: numb
     batchSize: cfg.sampleBatch,
     featureNet: opts.featureNet ?? cfg.featureNet,
     what: "evaluateAr",
+    precisionRecall: opts.precisionRecall,
   });
   return { ...ev, sampling };
 }

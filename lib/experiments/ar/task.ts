@@ -5,7 +5,8 @@
  *   const ar = await trainAr(env, { preset: "quick" });    // reuses a finished run of the same config
  *
  * Loss (lib/models/llamagen): Σ_g CE_g over the G sub-tokens of every position, each the mean over batch and the
- * T = 64 positions; class → null with probability labelDropout (CFG). Batch: rows of the token cache, one image's
+ * T = 64 positions; class → null with probability labelDropout (CFG). With `repa`: + λ·L_REPA of the hidden states
+ * after block ℓ, position i aligned with the teacher's patch i, the one it predicts (repa/alignment.ts). Batch: rows of the token cache, one image's
  * T·G sub-tokens each [B, T, G] int32, with its class [B].
  */
 import * as tf from "@tensorflow/tfjs";
@@ -17,6 +18,7 @@ import type { TrainTask } from "../../train/trainer";
 import { reuseAndLoad, type ReuseOptions, type ReusedRun, type RunEnv } from "../env";
 import { gatherExamples, trainTokens, type TokenSet } from "../latents";
 import { generatorTokenizer, inRunEvaluation } from "../generator";
+import { setupRepa, type RepaTraining } from "../repa/alignment";
 import { arConfig, llamaGenArch, type ArConfig, type ArConfigSchema } from "./config";
 import { evalSampling, sampleImages, type ArModel } from "./sample";
 import { Run } from "../../train/run";
@@ -25,12 +27,16 @@ import { evaluateAr } from "./evaluate";
 export interface ArBatch {
   classes: tf.Tensor1D;
   tokens: tf.Tensor3D;
+  /** REPA targets [B, T, Dt] (teacher feature of the patch each position predicts), when REPA is on. */
+  targets?: tf.Tensor3D;
 }
 
 export interface ArTask extends TrainTask<ArBatch>, ArModel {
   config: ArConfig;
   tokens: TokenSet;
   tokenizerRunDir: string;
+  /** REPA's projector and targets (training only), when the config has `repa`. */
+  repa: RepaTraining | null;
   dispose(): void;
 }
 
@@ -57,8 +63,11 @@ async function buildAr(cfg: ArConfig, env: RunEnv): Promise<ArModel & { tokenize
 export async function makeArTask(cfg: ArConfig, env: RunEnv): Promise<ArTask> {
   const ar = await buildAr(cfg, env);
   let tokens: TokenSet;
+  let repa: RepaTraining | null;
   try {
     tokens = await trainTokens(ar.tokenizer, ar.tokenizerRunDir, { n: cfg.trainLimit, tokenizerHash: cfg.tokenizerHash, log: env.log });
+    const grid = ar.model.arch.gridH;
+    repa = await setupRepa(env, "ar", cfg.repa, { params: ar.model.params, dim: cfg.dim, depth: cfg.depth, grid }, { tokenizerRunDir: ar.tokenizerRunDir, n: tokens.n });
   } catch (e) {
     ar.dispose();
     throw e;
@@ -72,17 +81,25 @@ export async function makeArTask(cfg: ArConfig, env: RunEnv): Promise<ArTask> {
     kind: "ar",
     params: model.params,
     tokens,
+    repa,
     batch(step: number): ArBatch {
       const idx = batchIndices(dataSeed, step, cfg.batchSize, tokens.n);
       const { rows, labels } = gatherExamples(tokens.indices, tokens.labels, idx, T);
-      return { classes: tf.tensor1d(labels, "int32"), tokens: tf.tensor3d(indicesToTokenArray(layout, rows), [idx.length, T, G], "int32") };
+      const b: ArBatch = { classes: tf.tensor1d(labels, "int32"), tokens: tf.tensor3d(indicesToTokenArray(layout, rows), [idx.length, T, G], "int32") };
+      if (repa) b.targets = repa.targetBatch(idx);
+      return b;
     },
     loss: (b, ctx) => {
-      const r = model.loss(b.classes, b.tokens, { seed: ctx.seed, labelDropout: cfg.labelDropout, tokenDropout: cfg.tokenDropout, residDropout: cfg.residDropout });
-      return { loss: r.loss, parts: r.parts };
+      const hiddenAt = repa ? [repa.config.depth] : undefined;
+      const r = model.loss(b.classes, b.tokens, { seed: ctx.seed, labelDropout: cfg.labelDropout, tokenDropout: cfg.tokenDropout, residDropout: cfg.residDropout, hiddenAt });
+      if (!repa) return { loss: r.loss, parts: r.parts };
+      // position i of the hidden states predicts token i: aligned with patch i
+      const { weighted, align } = repa.term(r.hidden[0], b.targets!);
+      const loss = tf.add(r.loss, weighted) as tf.Scalar;
+      return { loss, parts: { ...r.parts, repa: align } };
     },
-    disposeBatch: (b) => tf.dispose([b.classes, b.tokens]),
-    flopsPerStep: model.flops().trainPerSample * cfg.batchSize,
+    disposeBatch: (b) => tf.dispose([b.classes, b.tokens, ...(b.targets ? [b.targets] : [])]),
+    flopsPerStep: (model.flops().trainPerSample + (repa?.flopsPerSample ?? 0)) * cfg.batchSize,
     evaluate: inRunEvaluation("ar", cfg, (o) => evaluateAr(ar, o), {
       draw: (classes, seed) => sampleImages(ar, classes, { ...evalSampling(cfg), seed }),
       numClasses: ar.classNames.length,

@@ -21,6 +21,8 @@ export interface DiTEvalOptions extends DiTSampleOptions {
   n?: number;
   requantize?: boolean;
   featureNet?: FeatureNetName;
+  /** Also k-NN precision/recall (k = 3). */
+  precisionRecall?: boolean;
 }
 
 /** gFID (vs the Fashion-MNIST test split) and sampling speed of a DiT; sampling defaults from its config. */
@@ -36,6 +38,7 @@ export async function evaluateDiT(dit: DiTModel, opts: DiTEvalOptions = {}): Pro
     batchSize: bs,
     featureNet: opts.featureNet ?? cfg.featureNet,
     what: "evaluateDiT",
+    precisionRecall: opts.precisionRecall,
   });
   return { ...ev, sampling: { ...s, requantize } };
 }

@@ -10,6 +10,8 @@
  * the data, written to `<run>/latent.json` with the tokenizer run id and hash, and kept in every checkpoint (a resume
  * checks it, and so does loading a finished run).
  * Loss: x_t = t·x₁ + (1 − t)·x₀, x₀ ~ N(0, I), t ~ logit-normal; ‖v̂(x_t, t, y) − (x₁ − x₀)‖² + w·(1 − cos) (lib/flow).
+ * With `repa`: + λ·L_REPA of the hidden states after block ℓ, token i aligned with the teacher's patch i
+ * (repa/alignment.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -26,6 +28,7 @@ import { Run } from "../../train/run";
 import { reuseAndLoad, type ReuseOptions, type ReusedRun, type RunEnv } from "../env";
 import { gatherExamples, trainLatents, type LatentSet } from "../latents";
 import { generatorTokenizer, inRunEvaluation } from "../generator";
+import { setupRepa, type RepaTraining } from "../repa/alignment";
 import { ditConfig, ditArch, type DiTConfig, type DiTConfigSchema } from "./config";
 import { sampleDiTImages, type DiTModel } from "./sample";
 import { evaluateDiT } from "./evaluate";
@@ -34,6 +37,8 @@ export interface DiTBatch {
   /** x₁ = codes·m [B, g, g, d] */
   x1: tf.Tensor4D;
   labels: tf.Tensor1D;
+  /** REPA targets [B, T, Dt] (teacher feature of patch i for token i), when REPA is on. */
+  targets?: tf.Tensor3D;
 }
 
 /** What `<run>/latent.json` holds. */
@@ -84,6 +89,8 @@ async function buildDiT(cfg: DiTConfig, env: RunEnv): Promise<BuiltDiT> {
 
 export interface DiTTask extends TrainTask<DiTBatch>, BuiltDiT {
   config: DiTConfig;
+  /** REPA's projector and targets (training only), when the config has `repa`. */
+  repa: RepaTraining | null;
 }
 
 /**
@@ -93,6 +100,13 @@ export interface DiTTask extends TrainTask<DiTBatch>, BuiltDiT {
 export async function makeDiTTask(cfg: DiTConfig, env: RunEnv): Promise<DiTTask> {
   const dit = await buildDiT(cfg, env);
   const { model, latents, latentMultiplier: m } = dit;
+  let repa: RepaTraining | null;
+  try {
+    repa = await setupRepa(env, "dit", cfg.repa, { params: model.params, dim: cfg.dim, depth: cfg.depth, grid: latents.grid }, { tokenizerRunDir: dit.tokenizerRunDir, n: latents.n });
+  } catch (e) {
+    dit.dispose();
+    throw e;
+  }
   const record: LatentRecord = { latentMultiplier: m, latentMean: latents.mean, latentStd: latents.std, n: latents.n, tokenizerRun: cfg.tokenizerRun, tokenizerHash: cfg.tokenizerHash };
   writeFileAtomic(path.join(Run.locate("dit", cfg, env.runsDir).dir, "latent.json"), JSON.stringify(record, null, 2) + "\n");
   const per = latents.grid * latents.grid * latents.channels;
@@ -102,21 +116,27 @@ export async function makeDiTTask(cfg: DiTConfig, env: RunEnv): Promise<DiTTask>
     ...dit,
     kind: "dit",
     params: model.params,
+    repa,
     batch(step: number): DiTBatch {
       const idx = batchIndices(dataSeed, step, cfg.batchSize, latents.n);
       const { rows: x, labels } = gatherExamples(latents.codes, latents.labels, idx, per);
       for (let i = 0; i < x.length; i++) x[i] *= m;
-      return { x1: tf.tensor4d(x, [idx.length, latents.grid, latents.grid, latents.channels]), labels: tf.tensor1d(labels, "int32") };
+      const b: DiTBatch = { x1: tf.tensor4d(x, [idx.length, latents.grid, latents.grid, latents.channels]), labels: tf.tensor1d(labels, "int32") };
+      if (repa) b.targets = repa.targetBatch(idx);
+      return b;
     },
-    loss: (b, ctx) => {
+    loss: (b, ctx): { loss: tf.Scalar; parts: Record<string, tf.Scalar> } => {
       const y = model.dropLabels(b.labels, cfg.labelDropout, mixSeed(ctx.seed, "labels"));
       const pair = flowPair(b.x1, mixSeed(ctx.seed, "flow"), tOpts);
-      const v = model.velocity(pair.xt, pair.t, y);
-      const r = flowMatchingLoss(v, pair.target, { cosineWeight: cfg.cosineWeight });
-      return { loss: r.loss, parts: { mse: r.mse, cosine: r.cosine } };
+      const out = model.forward(pair.xt, pair.t, y, repa ? { hiddenAfter: repa.config.depth } : {});
+      const r = flowMatchingLoss(out.velocity, pair.target, { cosineWeight: cfg.cosineWeight });
+      if (!repa) return { loss: r.loss, parts: { mse: r.mse, cosine: r.cosine } };
+      // token i of the hidden states after block ℓ is aligned with patch i
+      const { weighted, align } = repa.term(out.hidden!, b.targets!);
+      return { loss: tf.add(r.loss, weighted) as tf.Scalar, parts: { mse: r.mse, cosine: r.cosine, repa: align } };
     },
-    disposeBatch: (b) => tf.dispose([b.x1, b.labels]),
-    flopsPerStep: model.flops().trainPerSample * cfg.batchSize,
+    disposeBatch: (b) => tf.dispose([b.x1, b.labels, ...(b.targets ? [b.targets] : [])]),
+    flopsPerStep: (model.flops().trainPerSample + (repa?.flopsPerSample ?? 0)) * cfg.batchSize,
     evaluate: inRunEvaluation("dit", cfg, (o) => evaluateDiT(dit, o), {
       draw: (classes, seed) => sampleDiTImages(dit, classes, { seed }),
       numClasses: dit.classNames.length,
