@@ -219,6 +219,30 @@ export function validateLlamaGenArch(a: LlamaGenArch): void {
   if (a.clsRope !== undefined && a.clsRope !== "zero" && a.clsRope !== "identity") throw new Error(`llamagen: clsRope=${JSON.stringify(a.clsRope)}; expected "zero" or "identity"`);
 }
 
+/** The transformer block configs of an architecture: the trunk's, and the intra-position head's (its own MLP width). */
+export function llamaGenBlockConfigs(arch: LlamaGenArch): { trunk: BlockConfig; head: BlockConfig } {
+  const D = arch.dim;
+  const mlpHidden = arch.mlpHidden ?? swigluHidden(D, { multipleOf: 64 });
+  const trunk: BlockConfig = { dim: D, heads: arch.heads, mlp: "swiglu", mlpHidden, norm: "rms", normEps: arch.normEps ?? 1e-5, bias: false, causal: true, init: { normal: 0.02 } };
+  return { trunk, head: { ...trunk, mlpHidden: arch.headMlpHidden ?? mlpHidden } };
+}
+
+/**
+ * Forward multiply-adds per sequence of an architecture (matmuls only: trunk blocks over T = H·W tokens, the
+ * intra-position head over T sequences of G slots, the output projections T·D·Σ_g V_g; lookups and norms are free),
+ * and training FLOPs = 2·3·MACs. Pure: no weights are made (the sweeps size runs by it).
+ */
+export function llamaGenFlops(arch: LlamaGenArch): { forwardMacs: number; forwardPerSample: number; trainPerSample: number } {
+  validateLlamaGenArch(arch);
+  const { trunk, head } = llamaGenBlockConfigs(arch);
+  const T = arch.gridH * arch.gridW;
+  const G = arch.groupSizes.length;
+  let macs = arch.depth * blockMacs(trunk, T);
+  if (G > 1) macs += arch.headDepth * T * blockMacs(head, G);
+  macs += T * arch.dim * arch.groupSizes.reduce((a, b) => a + b, 0);
+  return { forwardMacs: macs, forwardPerSample: 2 * macs, trainPerSample: 6 * macs };
+}
+
 /** The class-conditional AR transformer. Weights live in `params`; the model owns its RoPE table (call dispose()). */
 export class LlamaGen {
   readonly arch: LlamaGenArch;
@@ -246,9 +270,9 @@ export class LlamaGen {
     this.seqLen = arch.gridH * arch.gridW;
     this.numGroups = arch.groupSizes.length;
     this.nullClass = arch.numClasses;
-    const mlpHidden = arch.mlpHidden ?? swigluHidden(D, { multipleOf: 64 });
-    this.blockConfig = { dim: D, heads: arch.heads, mlp: "swiglu", mlpHidden, norm: "rms", normEps: arch.normEps ?? 1e-5, bias: false, causal: true, init: { normal: 0.02 } };
-    this.headConfig = { ...this.blockConfig, mlpHidden: arch.headMlpHidden ?? mlpHidden };
+    const { trunk, head } = llamaGenBlockConfigs(arch);
+    this.blockConfig = trunk;
+    this.headConfig = head;
     const p = this.params;
     const init = { normal: 0.02 };
     this.clsEmb = p.add("cls_emb", [arch.numClasses + 1, D], init);
@@ -529,13 +553,7 @@ export class LlamaGen {
    * sequences of G slots, the output projections; lookups and norms are free), and training FLOPs = 2·3·MACs.
    */
   flops(): { forwardMacs: number; forwardPerSample: number; trainPerSample: number } {
-    const T = this.seqLen;
-    const D = this.arch.dim;
-    const G = this.numGroups;
-    let macs = this.arch.depth * blockMacs(this.blockConfig, T);
-    if (G > 1) macs += this.head.blocks.length * T * blockMacs(this.headConfig, G);
-    macs += T * D * this.arch.groupSizes.reduce((a, b) => a + b, 0);
-    return { forwardMacs: macs, forwardPerSample: 2 * macs, trainPerSample: 6 * macs };
+    return llamaGenFlops(this.arch);
   }
 
   /** Frees the weights and the RoPE table. */

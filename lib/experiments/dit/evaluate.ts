@@ -10,14 +10,14 @@ import * as tf from "@tensorflow/tfjs";
 import type { FSQ } from "../../quant/fsq";
 import type { Sampler } from "../../eval/features";
 import type { FeatureNetName } from "../featurenet/config";
-import { evaluateSampler, samplerMetrics, sampleClasses, type SamplerEvaluation } from "../generator";
+import { evaluateSampler, samplerMetrics, sampleClasses, type ExtraGenerationMetrics, type SamplerEvaluation } from "../generator";
 import { decodeDiTLatents, sampleDiTImages, sampleDiTLatents, samplingOf, type DiTModel, type DiTSampleOptions, type DiTSampling } from "./sample";
 
 export interface DiTEvaluation extends SamplerEvaluation {
   sampling: DiTSampling & { requantize: boolean };
 }
 
-export interface DiTEvalOptions extends DiTSampleOptions {
+export interface DiTEvalOptions extends DiTSampleOptions, ExtraGenerationMetrics {
   n?: number;
   requantize?: boolean;
   featureNet?: FeatureNetName;
@@ -35,6 +35,8 @@ export async function evaluateDiT(dit: DiTModel, opts: DiTEvalOptions = {}): Pro
     seed: opts.seed ?? 0,
     batchSize: bs,
     featureNet: opts.featureNet ?? cfg.featureNet,
+    precisionRecall: opts.precisionRecall,
+    halves: opts.halves,
     what: "evaluateDiT",
   });
   return { ...ev, sampling: { ...s, requantize } };

@@ -1,10 +1,11 @@
 /** The sweeps `npm run sweep -- <name>` knows, by name. */
 import { didYouMean } from "../../train/config";
 import type { SweepDef } from "./sweep";
+import { bitsSweep } from "./bits";
 import { tokenizersSweep } from "./tokenizers";
 import { toySweep } from "./toy";
 
-export const SWEEPS: ReadonlyMap<string, SweepDef> = new Map([tokenizersSweep, toySweep].map((s) => [s.name, s]));
+export const SWEEPS: ReadonlyMap<string, SweepDef> = new Map([tokenizersSweep, bitsSweep, toySweep].map((s) => [s.name, s]));
 
 /** A sweep by name; an unknown one is an error listing the known ones. */
 export function getSweep(name: string): SweepDef {
