@@ -320,6 +320,7 @@ export function bitsConclusion(res: BitsResults): string {
   const paperLine = paper.map((p) => `${methodStyle(p.c.kind).name}: ${p.shows ? "**shows**" : "**does not show**"} (${p.evidence})`).join("; ");
   const ppl = relativeSpread(res, "ifsq", "perplexity");
   const psnrRel = relativeSpread(res, "ifsq", "psnr");
+  const utilRel = relativeSpread(res, "ifsq", "utilisation");
   const arFlops = flopsOf("ar");
   const ditFlops = flopsOf("dit");
   return [
@@ -333,7 +334,10 @@ export function bitsConclusion(res: BitsResults): string {
     `- **Trade-off:** ${(["ar", "dit"] as const).filter((k) => res.generators.some((x) => x.kind === k)).map((k) => tradeoffText(res, k)).join(" ")}`,
     `- **The paper's ≈ 4-bit optimum (L = ${PAPER_OPTIMUM_LEVELS}) for generation:** ${paperLine}.`,
     `- **Factorized AR tokens:** ${factorizationText(levelsOf(tk, "ifsq"), g.channels)}`,
-    `- **Seed sensitivity of the code statistics:** the joint-code perplexity's seed range reaches ${(100 * ppl.rel).toFixed(0)}% of its mean (iFSQ, L=${ppl.L}), PSNR's only ${(100 * psnrRel.rel).toFixed(1)}% (L=${psnrRel.L}): how the ${g.channels} channels combine differs a lot between seeds even where each channel's entropy and the reconstruction barely do.`,
+    `- **Seed sensitivity:** the joint-code perplexity's seed range reaches ${(100 * ppl.rel).toFixed(0)}% of its mean (iFSQ, L=${ppl.L}); per-channel utilisation's ${(100 * utilRel.rel).toFixed(1)}% (L=${utilRel.L}), PSNR's ${(100 * psnrRel.rel).toFixed(1)}% (L=${psnrRel.L}). ` +
+      (ppl.rel > 3 * Math.max(utilRel.rel, psnrRel.rel)
+        ? `So how the ${g.channels} channels combine into joint codes differs far more between seeds than each channel's use or the reconstruction: a perplexity difference between bounds needs a large seed spread to mean anything.`
+        : "The joint-code perplexity is not much more seed-sensitive than the per-channel statistics here."),
     "",
     `Scale caveat: ${arFlops.length ? `AR ${paperScaleText(arFlops[0], "ar")}` : ""}${arFlops.length && ditFlops.length ? "; " : ""}${ditFlops.length ? `DiT ${paperScaleText(ditFlops[0], "dit")}` : ""}. ` +
       "The generators have one training seed each, so their noise is the sampling noise only (the gap between the gFIDs of the two halves of the samples, each half of " +
