@@ -12,7 +12,7 @@ import { BITS_GRID, arFlopsPerStep, bitsSweepRuns, checkBitsGrid, type BitsGridS
 import { findKnee } from "../lib/experiments/bits/knee";
 import { bitsTrend, boundComparisons, generatorCurve, seedSummaryByLevel, spearman } from "../lib/experiments/bits/aggregate";
 import { bitsSetup, plannedBitsRuns, runBits, type BitsGeneratorResult, type BitsResults, type BitsTokenizerResult } from "../lib/experiments/bits/run";
-import { bitsConclusion, bitsSummaryRows, paperOptimumShows, reconstructionGrid } from "../lib/experiments/bits/report";
+import { bitsConclusion, bitsSummaryRows, paperOptimumShows, reconTrendText, reconstructionGrid } from "../lib/experiments/bits/report";
 import { llamaGenFlops, LlamaGen } from "../lib/models/llamagen";
 import { tempDirs } from "./support/temp-dirs";
 
@@ -135,6 +135,11 @@ test("aggregation on fixed results: seed summaries, iFSQ vs FSQ verdicts, monoto
   // a drop beyond the seed spread is a violation
   const bad = bitsTrend([{ L: 3, bits: 1.58, summary: { mean: 14, min: 14, max: 14.1, range: 0.1, n: 2 } }, { L: 5, bits: 2.32, summary: { mean: 13, min: 13, max: 13.1, range: 0.1, n: 2 } }], true);
   assert.deepEqual(bad.violations, [[3, 5]]);
+  assert.deepEqual([bad.total, bad.significant], [-1, true]);
+  // a change from the fewest to the most bits within the seed spread of the ends is not significant
+  const flat = bitsTrend([{ L: 3, bits: 1.58, summary: { mean: 14, min: 13.8, max: 14.3, range: 0.5, n: 2 } }, { L: 33, bits: 5.04, summary: { mean: 14.2, min: 14, max: 14.4, range: 0.4, n: 2 } }], true);
+  assert.equal(flat.significant, false);
+  assert.match(reconTrendText([{ L: 3, bits: 1.58, summary: { mean: 14, min: 13.8, max: 14.3, range: 0.5, n: 2 } }, { L: 33, bits: 5.04, summary: { mean: 14.2, min: 14, max: 14.4, range: 0.4, n: 2 } }], "psnr"), /changes by \+0\.20 dB, within the seed spread of the ends \(0\.50 dB\): \*\*flat at this scale\*\*/);
   const arC = generatorCurve(res.generators, "ar", false);
   assert.equal(arC.tolerance, 4);
   assert.deepEqual([arC.knee.kind, arC.points[arC.knee.index!].L], ["optimum", 17]);

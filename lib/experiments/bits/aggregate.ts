@@ -72,10 +72,13 @@ export interface BitsTrend {
   slopes: number[];
   /** The last step gains less per bit than the first. */
   diminishing: boolean;
+  /** Gain from the fewest to the most bits (positive = better), and whether it exceeds the seed spread of either end. */
+  total: number;
+  significant: boolean;
 }
 
 export function bitsTrend(points: readonly LevelSummary[], higherIsBetter: boolean): BitsTrend {
-  if (points.length < 2) return { monotone: true, violations: [], slopes: [], diminishing: false };
+  if (points.length < 2) return { monotone: true, violations: [], slopes: [], diminishing: false, total: 0, significant: false };
   const sign = higherIsBetter ? 1 : -1;
   const slopes: number[] = [];
   const violations: [number, number][] = [];
@@ -86,7 +89,10 @@ export function bitsTrend(points: readonly LevelSummary[], higherIsBetter: boole
     slopes.push(gain / (b.bits - a.bits));
     if (gain < -Math.max(a.summary.range, b.summary.range)) violations.push([a.L, b.L]);
   }
-  return { monotone: violations.length === 0, violations, slopes, diminishing: slopes[slopes.length - 1] < slopes[0] };
+  const first = points[0].summary;
+  const last = points[points.length - 1].summary;
+  const total = sign * (last.mean - first.mean);
+  return { monotone: violations.length === 0, violations, slopes, diminishing: slopes[slopes.length - 1] < slopes[0], total, significant: Math.abs(total) > Math.max(first.range, last.range) };
 }
 
 export interface GeneratorCurve {

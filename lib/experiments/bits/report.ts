@@ -233,6 +233,10 @@ export function reconTrendText(pts: LevelSummary[], key: ReconKey): string {
     : t.diminishing
       ? `, with diminishing returns: ${signed(t.slopes[0] * (m.higherIsBetter ? 1 : -1), m.digits)}${unit} per added bit from L=${a.L} to L=${pts[1].L}, ${signed(t.slopes[t.slopes.length - 1] * (m.higherIsBetter ? 1 : -1), m.digits)}${unit} per bit from L=${pts[pts.length - 2].L} to L=${b.L}`
       : `, without diminishing returns (${signed(t.slopes[0] * (m.higherIsBetter ? 1 : -1), m.digits)}${unit} per bit at the low end, ${signed(t.slopes[t.slopes.length - 1] * (m.higherIsBetter ? 1 : -1), m.digits)}${unit} per bit at the high end)`;
+  if (!t.significant) {
+    const spread = Math.max(a.summary.range, b.summary.range);
+    return `${m.label}: ${vals}; from L=${a.L} to L=${b.L} it changes by ${signed(b.summary.mean - a.summary.mean, m.digits)}${unit}, within the seed spread of the ends (${spread.toFixed(m.digits)}${unit}): **flat at this scale**, so the reconstruction is limited by the tokenizer's training budget, not by the number of levels.`;
+  }
   return `${m.label}: ${vals}; it ${m.higherIsBetter ? "rises" : "falls"} ${mono}${dim}.`;
 }
 
