@@ -14,6 +14,16 @@ import { bitsTrend, boundComparisons, generatorCurve, seedSummaryByLevel, spearm
 import { bitsSetup, plannedBitsRuns, runBits, type BitsGeneratorResult, type BitsResults, type BitsTokenizerResult } from "../lib/experiments/bits/run";
 import { bitsConclusion, bitsSummaryRows, paperOptimumShows, reconTrendText, reconstructionGrid } from "../lib/experiments/bits/report";
 import { llamaGenFlops, LlamaGen } from "../lib/models/llamagen";
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../lib/rng";
+import { evaluateGenerator, type FeatureExtractor } from "../lib/eval/features";
+import { frechetDistance } from "../lib/eval/fid";
+import { momentsOf } from "../lib/eval/stats";
+import { loadFashionMnist } from "../lib/data/fashion-mnist";
+import { resolveConfig } from "../lib/train/config";
+import { runId } from "../lib/train/run";
+import { tokenizerConfig, tokenizerArch } from "../lib/experiments/tokenizer/config";
+import { Tokenizer } from "../lib/models/tokenizer";
 import { tempDirs } from "./support/temp-dirs";
 
 const tmpDir = tempDirs("ifsq-bits-");
@@ -67,6 +77,52 @@ test("llamaGenFlops(arch) equals the model's own count (pure, no weights)", asyn
   } finally {
     m.dispose();
   }
+});
+
+test("tokenizer latentInitGain: absent = 1 (same run), 5 scales quant_conv's initial weights exactly and z with them; bad values are errors", async () => {
+  await initBackend("cpu", { log: () => {} });
+  const base = resolveConfig(tokenizerConfig, { preset: "tiny" });
+  assert.equal(runId("tokenizer", resolveConfig(tokenizerConfig, { preset: "tiny", overrides: { latentInitGain: 1 } })), runId("tokenizer", base));
+  const g5 = resolveConfig(tokenizerConfig, { preset: "tiny", overrides: { latentInitGain: 5 } });
+  assert.notEqual(runId("tokenizer", g5), runId("tokenizer", base));
+  const a = new Tokenizer(tokenizerArch(base), 0);
+  const b = new Tokenizer(tokenizerArch(g5), 0);
+  try {
+    const w = (t: Tokenizer) => Array.from(t.params.get("enc.quant_conv.w").dataSync());
+    w(b).forEach((v, i) => assert.ok(Math.abs(v - 5 * w(a)[i]) < 1e-6, `quant_conv.w[${i}]`));
+    // every other parameter is the same draw
+    assert.deepEqual(Array.from(b.params.get("enc.conv_in.w").dataSync()), Array.from(a.params.get("enc.conv_in.w").dataSync()));
+    const x = tf.tensor4d(loadFashionMnist("test", { limit: 16 }).images, [16, 32, 32, 1]);
+    const std = (t: Tokenizer) => tf.tidy(() => Math.sqrt(tf.moments(t.encode(x).preQuant).variance.dataSync()[0]));
+    assert.ok(Math.abs(std(b) / std(a) - 5) < 1e-3, `z std ratio ${std(b) / std(a)}`);
+    x.dispose();
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+  assert.throws(() => resolveConfig(tokenizerConfig, { preset: "tiny", overrides: { latentInitGain: -1 } }), /latentInitGain/);
+});
+
+test("evaluateGenerator halves: the FIDs of the two halves of the samples, each against the reference; precision/recall on request", async () => {
+  await initBackend("cpu", { log: () => {} });
+  const r = new Rng(3, "proj");
+  const w = tf.keep(tf.tensor2d(Float32Array.from({ length: 1024 * 4 }, () => r.normal() / 32), [1024, 4]));
+  const ex: FeatureExtractor = { featureDim: 4, id: "proj-4", forward: (x) => ({ features: tf.matMul(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D, w) }) };
+  const ds = loadFashionMnist("test", { limit: 60 });
+  const ref = { images: ds.images.subarray(0, 40 * 1024), n: 40, height: 32, width: 32, channels: 1 };
+  const gen = ds.images.subarray(40 * 1024, 60 * 1024);
+  const sampler = (n: number) => tf.tensor4d(gen.subarray(0, n * 1024), [n, 32, 32, 1]);
+  const m = await evaluateGenerator(sampler, 20, { extractor: ex, reference: ref, halves: true, progress: false, batchSize: 20 });
+  const feats = (a: Float32Array, n: number) => tf.tidy(() => ex.forward(tf.tensor4d(a, [n, 32, 32, 1])).features.dataSync() as Float32Array);
+  const fr = feats(ref.images, 40);
+  const fg = feats(gen, 20);
+  const refStats = momentsOf(fr, 40, 4);
+  const want = [frechetDistance(momentsOf(fg.subarray(0, 40), 10, 4), refStats), frechetDistance(momentsOf(fg.subarray(40, 80), 10, 4), refStats)];
+  assert.ok(m.fidHalves && Math.abs(m.fidHalves[0] - want[0]) < 1e-6 * (1 + want[0]) && Math.abs(m.fidHalves[1] - want[1]) < 1e-6 * (1 + want[1]), `${m.fidHalves} vs ${want}`);
+  assert.ok(Number.isFinite(m.precision) && Number.isFinite(m.recall));
+  assert.equal((await evaluateGenerator(sampler, 20, { extractor: ex, reference: ref, progress: false, batchSize: 20 })).fidHalves, undefined);
+  await assert.rejects(evaluateGenerator(sampler, 8, { extractor: ex, reference: ref, halves: true, progress: false }), /halves of n=8 samples have 4 each/);
+  w.dispose();
 });
 
 test("findKnee: interior optimum, saturation, best at the fewest bits, flat — against the tolerance", () => {
