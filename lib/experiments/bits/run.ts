@@ -149,6 +149,26 @@ function genEval(e: SamplerEvaluation, cfgScale: number): BitsGenEval {
   return { cfgScale, gfid: e.gfid, precision: e.precision, recall: e.recall, halves: e.gfidHalves, samplesPerSec: e.samplesPerSec, n: e.n };
 }
 
+/** A trained generator's result: gFID without CFG and with `setup.cfgScale`; the model is freed afterwards. */
+async function generatorResult(
+  kind: GeneratorKind,
+  label: string,
+  cfg: { tokenizer: TokenizerConfig; tokenizerRun: string },
+  model: Parameters<typeof bitsRun>[1] & { dispose(): void },
+  detail: string,
+  guidedScale: number,
+  evaluate: (cfgScale: number) => Promise<SamplerEvaluation>,
+): Promise<BitsGeneratorResult> {
+  try {
+    const unguided = genEval(await evaluate(1), 1);
+    const guided = genEval(await evaluate(guidedScale), guidedScale);
+    const L = cfg.tokenizer.levels[0];
+    return { kind, L, bits: bitsOf(L), run: bitsRun(label, model), tokenizerRun: cfg.tokenizerRun, detail, unguided, guided };
+  } finally {
+    model.dispose();
+  }
+}
+
 /** Trains or reuses every run of the grid (tokenizers first, in the sweep's order) and evaluates it. */
 export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResults> {
   const planned = plannedBitsRuns(env, setup);
@@ -182,27 +202,15 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
     } else if (p.kind === "ar") {
       const cfg = p.config as unknown as ArConfig;
       const ar = await trainAr(env, { config: cfg });
-      try {
-        const unguided = await evaluateAr(ar, { ...evalOpts, cfgScale: 1, temperature: 1 });
-        const guided = await evaluateAr(ar, { ...evalOpts, cfgScale: setup.cfgScale, temperature: 1 });
-        const L = cfg.tokenizer.levels[0];
-        generators.push({ kind: "ar", L, bits: bitsOf(L), run: bitsRun(p.label, ar), tokenizerRun: cfg.tokenizerRun, detail: `${ar.model.numGroups} × ${L}`, unguided: genEval(unguided, 1), guided: genEval(guided, setup.cfgScale) });
-        if (!ar.reused) trained++;
-      } finally {
-        ar.dispose();
-      }
+      const detail = `${ar.model.numGroups} × ${cfg.tokenizer.levels[0]}`;
+      generators.push(await generatorResult("ar", p.label, cfg, ar, detail, setup.cfgScale, (cfgScale) => evaluateAr(ar, { ...evalOpts, cfgScale, temperature: 1 })));
+      if (!ar.reused) trained++;
     } else if (p.kind === "dit") {
       const cfg = p.config as unknown as DiTConfig;
       const dit = await trainDiT(env, { config: cfg });
-      try {
-        const unguided = await evaluateDiT(dit, { ...evalOpts, steps: setup.eulerSteps, cfgScale: 1 });
-        const guided = await evaluateDiT(dit, { ...evalOpts, steps: setup.eulerSteps, cfgScale: setup.cfgScale });
-        const L = cfg.tokenizer.levels[0];
-        generators.push({ kind: "dit", L, bits: bitsOf(L), run: bitsRun(p.label, dit), tokenizerRun: cfg.tokenizerRun, detail: `${dit.model.arch.channels} ch`, unguided: genEval(unguided, 1), guided: genEval(guided, setup.cfgScale) });
-        if (!dit.reused) trained++;
-      } finally {
-        dit.dispose();
-      }
+      const detail = `${dit.model.arch.channels} ch`;
+      generators.push(await generatorResult("dit", p.label, cfg, dit, detail, setup.cfgScale, (cfgScale) => evaluateDiT(dit, { ...evalOpts, steps: setup.eulerSteps, cfgScale })));
+      if (!dit.reused) trained++;
     } else {
       throw new Error(`bits: run "${p.label}" has kind ${p.kind}; expected tokenizer, ar or dit`);
     }
