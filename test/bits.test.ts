@@ -132,6 +132,9 @@ test("findKnee: interior optimum, saturation, best at the fewest bits, flat — 
   assert.equal(findKnee(pts([90, 60, 40, 44, 80]), { lowerIsBetter: true, tolerance: 5 }).kind, "optimum");
   assert.deepEqual(findKnee(pts([90, 60, 41, 40, 42]), { lowerIsBetter: true, tolerance: 5 }), { kind: "saturation", index: 2, best: 3, tolerance: 5 });
   assert.deepEqual(findKnee(pts([30, 40, 60]), { lowerIsBetter: true, tolerance: 5 }), { kind: "fewest-bits", index: 0, best: 0, tolerance: 5 });
+  // notebook 05 at quick (AR, no CFG): the best (L=9) and the last point within the noise, L=17 between them worse: no knee
+  assert.deepEqual(findKnee(pts([445.6, 437.5, 407.8, 444.8, 420.1]), { lowerIsBetter: true, tolerance: 13.2 }), { kind: "irregular", index: null, best: 2, tolerance: 13.2 });
+  assert.deepEqual(findKnee(pts([427.0, 380.1, 398.7, 379.8, 399.7]), { lowerIsBetter: true, tolerance: 28.3 }), { kind: "saturation", index: 1, best: 3, tolerance: 28.3 });
   assert.deepEqual(findKnee(pts([50, 52, 49]), { lowerIsBetter: true, tolerance: 5 }), { kind: "flat", index: null, best: 2, tolerance: 5 });
   // higher is better (PSNR): rises then saturates
   assert.deepEqual(findKnee(pts([12, 18, 21, 21.5, 21.6]), { lowerIsBetter: false, tolerance: 1 }), { kind: "saturation", index: 2, best: 4, tolerance: 1 });

@@ -5,14 +5,14 @@
  *   findKnee([{ bits: 1.58, value: 90 }, { bits: 2.32, value: 60 }, { bits: 3.17, value: 58 }], { lowerIsBetter: true, tolerance: 5 })
  *     // { kind: "saturation", index: 1, best: 2, … }: from 2.32 bits on, every point is within 5 of the best
  *
- * With v the values oriented so that lower is better and b = argmin v:
+ * With v the values oriented so that lower is better, b = argmin v and W = the points within the tolerance of v_b:
  *   "optimum"     b is interior and both ends are worse than v_b by more than the tolerance (the paper's claim 4 shape);
- *   "saturation"  the first index k > 0 from which every point is within the tolerance of v_b, with v_0 worse by more
- *                 than it: more bits stop helping measurably at k (diminishing returns, no optimum);
- *   "fewest-bits" otherwise: v_0 is within the tolerance of v_b (or is v_b), and more bits are worse beyond it
- *                 somewhere (typically at the end: more bits only hurt);
- *   "flat"        every point is within the tolerance of v_b.
- * `index` is the knee (b for an optimum, k for saturation, 0 for fewest-bits), null when flat.
+ *   "saturation"  W is a tail k … n−1 with k > 0: more bits stop helping measurably at k (diminishing returns);
+ *   "fewest-bits" W is a head 0 … k with k < n−1: more bits only hurt beyond the noise;
+ *   "flat"        W is every point;
+ *   "irregular"   anything else (W has gaps, e.g. the best and the last point within the noise, one between them worse):
+ *                 no knee can be read off, the curve is dominated by noise.
+ * `index` is the knee (b for an optimum, k for saturation, 0 for fewest-bits), null when flat or irregular.
  */
 
 export interface KneePoint {
@@ -20,7 +20,7 @@ export interface KneePoint {
   value: number;
 }
 
-export type KneeKind = "optimum" | "saturation" | "fewest-bits" | "flat";
+export type KneeKind = "optimum" | "saturation" | "fewest-bits" | "flat" | "irregular";
 
 export interface Knee {
   kind: KneeKind;
@@ -45,13 +45,14 @@ export function findKnee(points: readonly KneePoint[], opts: { lowerIsBetter: bo
   const worse = (i: number) => v[i] - v[best] > tol;
   const n = v.length;
   if (best > 0 && best < n - 1 && worse(0) && worse(n - 1)) return { kind: "optimum", index: best, best, tolerance: tol };
-  if (!v.some((_, i) => worse(i))) return { kind: "flat", index: null, best, tolerance: tol };
-  if (!worse(n - 1) && worse(0)) {
-    let k = n - 1;
-    while (k > 0 && !worse(k - 1)) k--;
-    return { kind: "saturation", index: k, best, tolerance: tol };
-  }
-  return { kind: "fewest-bits", index: 0, best, tolerance: tol };
+  const within = v.map((_, i) => !worse(i));
+  if (within.every(Boolean)) return { kind: "flat", index: null, best, tolerance: tol };
+  const first = within.indexOf(true);
+  const last = within.lastIndexOf(true);
+  const contiguous = within.slice(first, last + 1).every(Boolean);
+  if (contiguous && last === n - 1) return { kind: "saturation", index: first, best, tolerance: tol };
+  if (contiguous && first === 0) return { kind: "fewest-bits", index: 0, best, tolerance: tol };
+  return { kind: "irregular", index: null, best, tolerance: tol };
 }
 
 /** One phrase per kind, e.g. "an interior optimum at 3.17 bits". */
@@ -64,8 +65,10 @@ export function kneePhrase(knee: Knee, label: (i: number) => string): string {
     case "fewest-bits":
       return knee.best === 0
         ? `its best at the fewest bits (${label(0)}), worse beyond the noise with more bits`
-        : `the fewest bits (${label(0)}) already within the noise of the best (${label(knee.best)}), and more bits worse beyond the noise`;
+        : `the fewest bits (${label(0)}) already within the noise of the best (${label(knee.best)}), and the most bits worse beyond the noise`;
     case "flat":
       return `no knee: every point is within the noise of the best (${label(knee.best)}), so the curve is flat at this scale`;
+    case "irregular":
+      return `no readable knee: the points within the noise of the best (${label(knee.best)}) are not contiguous in L, so the curve is dominated by noise at this scale`;
   }
 }

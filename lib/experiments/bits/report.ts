@@ -272,7 +272,14 @@ export function paperOptimumShows(c: GeneratorCurve): { shows: boolean; evidence
   const p17 = c.points[i17];
   const gap = p17.gfid - best.gfid;
   const shows = (kneeMarked(c.knee) && c.knee.index === i17) || (c.knee.kind === "optimum" && gap <= c.tolerance);
-  const evidence = `gFID at ${levelLabel(PAPER_OPTIMUM_LEVELS)} is ${p17.gfid.toFixed(1)}, ${gap <= 0 ? "the best" : `${gap.toFixed(1)} above the best (${best.gfid.toFixed(1)} at L=${best.L})`}, noise ${c.tolerance.toFixed(1)}; the curve has ${c.knee.kind === "optimum" ? "an interior optimum" : c.knee.kind === "saturation" ? "a saturation knee" : c.knee.kind === "flat" ? "no knee (flat within the noise)" : "its best at the fewest bits"}`;
+  const shape: Record<Knee["kind"], string> = {
+    optimum: "an interior optimum",
+    saturation: `a saturation knee at L=${c.knee.index !== null ? c.points[c.knee.index].L : "?"}, no optimum`,
+    "fewest-bits": "its best within the noise at the fewest bits",
+    flat: "no knee (flat within the noise)",
+    irregular: "no readable knee (noise-dominated)",
+  };
+  const evidence = `gFID at ${levelLabel(PAPER_OPTIMUM_LEVELS)} is ${p17.gfid.toFixed(1)}, ${gap <= 0 ? "the best" : `${gap.toFixed(1)} above the best (${best.gfid.toFixed(1)} at L=${best.L})`}, noise ${c.tolerance.toFixed(1)}; the curve has ${shape[c.knee.kind]}`;
   return { shows, evidence };
 }
 
@@ -334,6 +341,7 @@ export function bitsConclusion(res: BitsResults): string {
     "",
     `- **Reconstruction vs bits (iFSQ, mean over seeds):** ${reconTrendText(psnr, "psnr")} ${reconTrendText(rfid, "rfid")}`,
     `- **iFSQ vs FSQ at equal L:** ${boundVerdictText(res, "psnr")} ${boundVerdictText(res, "rfid")}`,
+    `- **Code use, iFSQ vs FSQ:** ${boundVerdictText(res, "endBinMass")} ${boundVerdictText(res, "utilisation")}`,
     ...curves.map((c) => `- **Generation, ${generationText(c)}**`),
     `- **Trade-off:** ${(["ar", "dit"] as const).filter((k) => res.generators.some((x) => x.kind === k)).map((k) => tradeoffText(res, k)).join(" ")}`,
     `- **The paper's ≈ 4-bit optimum (L = ${PAPER_OPTIMUM_LEVELS}) for generation:** ${paperLine}.`,
