@@ -206,6 +206,8 @@ export interface GenerationMetrics {
   /** k-NN precision/recall (k = 3) vs the first n test images. */
   precision: number;
   recall: number;
+  /** FIDs of the first and the second half of the samples (only with `halves`): their gap measures the sampling noise. */
+  fidHalves?: [number, number];
   n: number;
   seconds: number;
 }
@@ -253,6 +255,8 @@ export interface GeneratorEvalOptions extends MetricNetOptions, EmbedOptions {
   precisionRecall?: boolean;
   /** Reference images instead of the whole test split (embedded on the fly, not cached). */
   reference?: ImagesLike;
+  /** Also the FID of each half of the samples (`fidHalves`; needs n ≥ 2·(d + 1)). */
+  halves?: boolean;
 }
 
 /** Generation metrics of a sampler: FID vs the test split (or `reference`), Inception-style score, precision/recall. */
@@ -272,7 +276,15 @@ export async function evaluateGenerator(sampler: Sampler, n: number, opts: Gener
     precision = pr.precision;
     recall = pr.recall;
   }
-  return { fid, inceptionScore: is, precision, recall, n, seconds: (Date.now() - t0) / 1000 };
+  let fidHalves: [number, number] | undefined;
+  if (opts.halves) {
+    const h = Math.floor(n / 2);
+    if (h <= gen.d) throw new Error(`evaluateGenerator: halves of n=${n} samples have ${h} each; the ${gen.d}-d features need more than ${gen.d} per half (n ≥ ${2 * (gen.d + 1)})`);
+    const refStats = momentsOf(ref.features, ref.n, ref.d, "test set");
+    const half = (lo: number) => frechetDistance(momentsOf(gen.features.subarray(lo * gen.d, (lo + h) * gen.d), h, gen.d, "generated half"), refStats);
+    fidHalves = [half(0), half(h)];
+  }
+  return { fid, inceptionScore: is, precision, recall, ...(fidHalves ? { fidHalves } : {}), n, seconds: (Date.now() - t0) / 1000 };
 }
 
 /** Generation FID: n samples of `sampler` vs the test split. */

@@ -6,7 +6,8 @@
  *     with a check that the run found is the one the config records;
  *   - `sampleClasses`: the class draw of every gFID (uniform over the C real classes, seeded);
  *   - `evaluateSampler`: gFID and Inception-style score of n samples against the test split, with the feature
- *     network the config names and the sampling speed (images/s, the feature network's time excluded);
+ *     network the config names and the sampling speed (images/s, the feature network's time excluded); on request
+ *     precision/recall and the gFIDs of the two halves of the samples (their gap = the sampling noise).
  *   - `inRunEvaluation`: what a generator task evaluates during training (gFID, optionally guided, sample snapshots).
  */
 import * as path from "path";
@@ -62,27 +63,44 @@ export interface SamplerEvaluation {
   seconds: number;
   /** Run id of the feature network (`featurenet-<hash12>`). */
   featureNet: string;
-  /** k-NN precision and recall (k = 3) vs the first n test images, when asked for (`precisionRecall: true`). */
-  precision?: number;
-  recall?: number;
+  /** k-NN precision / recall (k = 3) vs the first n test images; NaN unless asked for (`precisionRecall`). */
+  precision: number;
+  recall: number;
+  /** gFID of each half of the samples, when asked for (`halves`): their gap is the sampling noise at n/2. */
+  gfidHalves?: [number, number];
+}
+
+/** Extra metrics of a gFID evaluation: precision/recall, and the gFIDs of the two halves of the samples. */
+export interface ExtraGenerationMetrics {
+  precisionRecall?: boolean;
+  halves?: boolean;
 }
 
 /** FID / IS of n images of any sampler against the test split, with a named feature network (trained when missing). */
-export async function samplerMetrics(env: RunEnv, sampler: Sampler, n: number, opts: { featureNet: FeatureNetName; batchSize: number; seed?: number; precisionRecall?: boolean }): Promise<GenerationMetrics & { featureNet: string }> {
+export async function samplerMetrics(env: RunEnv, sampler: Sampler, n: number, opts: ExtraGenerationMetrics & { featureNet: FeatureNetName; batchSize: number; seed?: number }): Promise<GenerationMetrics & { featureNet: string }> {
   const net = await loadFeatureNet(env, opts.featureNet);
-  const m = await evaluateGenerator(sampler, n, { extractor: extractorOf(net), cacheDir: net.dir, batchSize: opts.batchSize, seed: opts.seed ?? 0, precisionRecall: opts.precisionRecall ?? false, progress: false });
+  const m = await evaluateGenerator(sampler, n, { extractor: extractorOf(net), cacheDir: net.dir, batchSize: opts.batchSize, seed: opts.seed ?? 0, precisionRecall: opts.precisionRecall ?? false, halves: opts.halves, progress: false });
   return { ...m, featureNet: net.runId };
 }
 
-/** gFID (vs the Fashion-MNIST test split) and speed of n samples of a generator's class sampler (and precision/recall when asked). */
-export async function evaluateSampler(env: RunEnv, draw: ClassSampler, opts: { n: number; numClasses: number; seed: number; batchSize: number; featureNet: FeatureNetName; what: string; precisionRecall?: boolean }): Promise<SamplerEvaluation> {
+/** gFID (vs the Fashion-MNIST test split) and speed of n samples of a generator's class sampler. */
+export async function evaluateSampler(env: RunEnv, draw: ClassSampler, opts: ExtraGenerationMetrics & { n: number; numClasses: number; seed: number; batchSize: number; featureNet: FeatureNetName; what: string }): Promise<SamplerEvaluation> {
   if (!(Number.isInteger(opts.n) && opts.n > 0)) throw new Error(`${opts.what}: n=${opts.n} samples; expected a positive integer`);
   const clock = { seconds: 0, samples: 0 };
   const t0 = Date.now();
   const m = await samplerMetrics(env, timedSampler(draw, opts.numClasses, clock), opts.n, opts);
   const samplesPerSec = clock.samples / Math.max(1e-9, clock.seconds);
-  const ev: SamplerEvaluation = { gfid: m.fid, inceptionScore: m.inceptionScore.mean, samplesPerSec, n: opts.n, seconds: (Date.now() - t0) / 1000, featureNet: m.featureNet };
-  return opts.precisionRecall ? { ...ev, precision: m.precision, recall: m.recall } : ev;
+  return {
+    gfid: m.fid,
+    inceptionScore: m.inceptionScore.mean,
+    samplesPerSec,
+    n: opts.n,
+    seconds: (Date.now() - t0) / 1000,
+    featureNet: m.featureNet,
+    precision: m.precision,
+    recall: m.recall,
+    ...(m.fidHalves ? { gfidHalves: m.fidHalves } : {}),
+  };
 }
 
 /**

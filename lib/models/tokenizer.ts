@@ -53,6 +53,11 @@ export interface TokenizerArch {
   normGroups: number;
   /** GroupNorm epsilon (paper 1e-6). */
   normEps: number;
+  /**
+   * Scale of quant_conv's initial weights, the layer that makes z (default 1: kaiming U(±√(1/fanIn)), which gives z a
+   * std of about 0.2 here). Only the initial values change (the same random draw times the gain).
+   */
+  latentInitGain?: number;
 }
 
 export const DEFAULT_TOKENIZER_ARCH: TokenizerArch = {
@@ -132,6 +137,7 @@ function isPosInt(v: unknown): v is number {
 
 /** Validates an architecture; every error names the bad value and what was expected. */
 export function validateTokenizerArch(a: TokenizerArch): void {
+  if (a.latentInitGain !== undefined && !(Number.isFinite(a.latentInitGain) && a.latentInitGain > 0)) throw new Error(`tokenizer: latentInitGain=${a.latentInitGain} must be a positive number`);
   if (!isPosInt(a.imageSize)) throw new Error(`tokenizer: imageSize=${a.imageSize} must be a positive integer`);
   if (!isPosInt(a.inChannels)) throw new Error(`tokenizer: inChannels=${a.inChannels} must be a positive integer`);
   if (!Array.isArray(a.channels) || a.channels.length < 1)
@@ -288,7 +294,9 @@ export class Tokenizer {
       mid,
       normOut: this.norm(s.scope("norm_out"), c),
       convOut: this.conv(s.scope("conv_out"), 3, c, 2 * d),
-      quantConv: this.conv(s.scope("quant_conv"), 1, 2 * d, d),
+      quantConv: this.arch.latentInitGain === undefined || this.arch.latentInitGain === 1
+        ? this.conv(s.scope("quant_conv"), 1, 2 * d, d)
+        : (convParams(s.scope("quant_conv"), 1, 2 * d, d, { bias: true, init: { uniform: this.arch.latentInitGain * Math.sqrt(1 / (2 * d)) } }) as ConvP),
     };
   }
 

@@ -67,7 +67,7 @@ export function resolveArConfig(opts: ResolveOptions<typeof ArConfigSchema> = {}
 }
 
 /** The model architecture of a config for a token layout (vocabularies from the tokenizer) and C classes. */
-export function llamaGenArch(cfg: ArConfig, layout: TokenLayout, grid: number, numClasses: number): LlamaGenArch {
+export function llamaGenArch(cfg: ArConfig, layout: Pick<TokenLayout, "groupSizes">, grid: number, numClasses: number): LlamaGenArch {
   return {
     dim: cfg.dim,
     depth: cfg.depth,

@@ -8,7 +8,7 @@
  */
 import type { SamplingOptions } from "../../models/sampling";
 import type { FeatureNetName } from "../featurenet/config";
-import { evaluateSampler, type SamplerEvaluation } from "../generator";
+import { evaluateSampler, type ExtraGenerationMetrics, type SamplerEvaluation } from "../generator";
 import { evalSampling, sampleImages, type ArModel } from "./sample";
 
 export interface ArEvaluation extends SamplerEvaluation {
@@ -25,7 +25,7 @@ function pickSampling(o: SamplingOptions): SamplingOptions {
 }
 
 /** gFID (vs the Fashion-MNIST test split) and sampling speed of an AR model; sampling defaults from its config. */
-export async function evaluateAr(ar: ArModel, opts: SamplingOptions & { n?: number; seed?: number; featureNet?: FeatureNetName; precisionRecall?: boolean } = {}): Promise<ArEvaluation> {
+export async function evaluateAr(ar: ArModel, opts: SamplingOptions & ExtraGenerationMetrics & { n?: number; seed?: number; featureNet?: FeatureNetName } = {}): Promise<ArEvaluation> {
   const cfg = ar.config;
   const s = { ...evalSampling(cfg), ...pickSampling(opts) };
   const sampling = { cfgScale: s.cfgScale ?? 1, temperature: s.temperature ?? 1, topK: s.topK ?? 0, topP: s.topP ?? 1 };
@@ -35,8 +35,9 @@ export async function evaluateAr(ar: ArModel, opts: SamplingOptions & { n?: numb
     seed: opts.seed ?? 0,
     batchSize: cfg.sampleBatch,
     featureNet: opts.featureNet ?? cfg.featureNet,
-    what: "evaluateAr",
     precisionRecall: opts.precisionRecall,
+    halves: opts.halves,
+    what: "evaluateAr",
   });
   return { ...ev, sampling };
 }

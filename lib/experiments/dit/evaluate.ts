@@ -10,19 +10,17 @@ import * as tf from "@tensorflow/tfjs";
 import type { FSQ } from "../../quant/fsq";
 import type { Sampler } from "../../eval/features";
 import type { FeatureNetName } from "../featurenet/config";
-import { evaluateSampler, samplerMetrics, sampleClasses, type SamplerEvaluation } from "../generator";
+import { evaluateSampler, samplerMetrics, sampleClasses, type ExtraGenerationMetrics, type SamplerEvaluation } from "../generator";
 import { decodeDiTLatents, sampleDiTImages, sampleDiTLatents, samplingOf, type DiTModel, type DiTSampleOptions, type DiTSampling } from "./sample";
 
 export interface DiTEvaluation extends SamplerEvaluation {
   sampling: DiTSampling & { requantize: boolean };
 }
 
-export interface DiTEvalOptions extends DiTSampleOptions {
+export interface DiTEvalOptions extends DiTSampleOptions, ExtraGenerationMetrics {
   n?: number;
   requantize?: boolean;
   featureNet?: FeatureNetName;
-  /** Also k-NN precision/recall (k = 3). */
-  precisionRecall?: boolean;
 }
 
 /** gFID (vs the Fashion-MNIST test split) and sampling speed of a DiT; sampling defaults from its config. */
@@ -37,8 +35,9 @@ export async function evaluateDiT(dit: DiTModel, opts: DiTEvalOptions = {}): Pro
     seed: opts.seed ?? 0,
     batchSize: bs,
     featureNet: opts.featureNet ?? cfg.featureNet,
-    what: "evaluateDiT",
     precisionRecall: opts.precisionRecall,
+    halves: opts.halves,
+    what: "evaluateDiT",
   });
   return { ...ev, sampling: { ...s, requantize } };
 }

@@ -5,4 +5,5 @@ export * from "./run-sweep";
 export * from "./slurm";
 export * from "./catalog";
 export * from "./tokenizers";
+export * from "./bits";
 export * from "./toy";

@@ -13,7 +13,13 @@
  * below leave it off (absent), because adding it would change their config hashes and with them every finished
  * tokenizer run and every generator run built on one (a generator config holds its tokenizer's config). New presets
  * (the bits sweep, REPA) should set `hflip: true`. `hflip: false` is stored as an absent key, so it names the same
- * run as a config from before the option existed.
+ * run as a config from before the option existed; likewise `latentInitGain: 1`.
+ *
+ * `latentInitGain` (absent = 1) scales quant_conv's initial weights. With the default init z starts with a std of
+ * about 0.2; at L = 3 (codes change only where |z| > 0.69 for iFSQ) nearly every latent is then the zero code, whole
+ * images get an all-zero latent, the decoder's GroupNorms see constant inputs and multiply the gradient by 1/√ε = 1000
+ * each: the gradient norm overflows and the clipped update is zero, so the run never trains (seen in the bits sweep).
+ * The bits sweep sets 5 at every L (z starts near N(0, 1), the input scale α = 1.6 is designed for).
  */
 import { z } from "zod";
 import type { TokenizerArch } from "../../models/tokenizer";
@@ -29,6 +35,7 @@ const TokenizerConfigBase = TrainConfigSchema.extend({
   alpha: z.number().positive().default(1.6).describe("iFSQ slope α (ignored by tanh)"),
   normGroups: z.int().positive().default(8).describe("GroupNorm groups (paper 32; must divide every width)"),
   hflip: z.boolean().optional().describe("random horizontal flips of the training images (official code: on); absent = off, as in the three presets"),
+  latentInitGain: z.number().positive().optional().describe("scale of the initial weights of quant_conv, the layer that makes z (absent = 1: z starts with std ≈ 0.2); the bits sweep sets 5 so z starts near N(0, 1), the scale α = 1.6 is designed for, and L = 3 does not start with all-zero codes"),
   trainLimit: z.int().min(0).default(0).describe("use only the first N training images (0 = all 60 000)"),
   evalLimit: z.int().positive().default(1000).describe("test images used by the in-run evaluation"),
 });
@@ -45,9 +52,17 @@ export const TokenizerConfigSchema = TokenizerConfigBase.superRefine((cfg, ctx) 
     ctx.addIssue({ code: "custom", path: ["levels"], message: (e as Error).message });
   }
 }).overwrite((cfg) => {
-  if (cfg.hflip !== false) return cfg;
-  const { hflip: _off, ...rest } = cfg;
-  return rest;
+  // values that mean "as before the option existed" are stored as absent keys, so they name the same run
+  let out = cfg;
+  if (out.hflip === false) {
+    const { hflip: _off, ...rest } = out;
+    out = rest;
+  }
+  if (out.latentInitGain === 1) {
+    const { latentInitGain: _one, ...rest } = out;
+    out = rest;
+  }
+  return out;
 });
 export type TokenizerConfig = z.output<typeof TokenizerConfigSchema>;
 
@@ -113,5 +128,6 @@ export function tokenizerArch(cfg: TokenizerConfig): TokenizerArch {
     bound: boundOf(cfg),
     normGroups: cfg.normGroups,
     normEps: 1e-6,
+    ...(cfg.latentInitGain !== undefined ? { latentInitGain: cfg.latentInitGain } : {}),
   };
 }

@@ -1,0 +1,219 @@
+/**
+ * Notebook 05's runs: every run of the bits grid (grid.ts, the `bits` sweep) trained or reused, then evaluated:
+ *   - each tokenizer on the first `testImages` test images: PSNR, SSIM, rFID (the frozen feature network), per-channel
+ *     entropy / utilisation, end-code mass, joint-code perplexity, and a few reconstructions;
+ *   - each generator (AR, DiT on the seed-0 iFSQ tokenizer of its L): gFID, precision / recall (k = 3) and the gFIDs of
+ *     the two halves of the samples (their gap = the sampling noise), without CFG and with CFG at one fixed scale.
+ *
+ *   const setup = bitsSetup({ preset: "quick" });
+ *   const res = await runBits(runEnv(), setup);          // plain numbers: res.tokenizers, res.generators
+ *
+ * The results hold no tensors (the models are freed after their evaluation), so the report (report.ts) is pure.
+ */
+import type { PresetName } from "../../train/config";
+import type { MetricsRow } from "../../train/run";
+import type { SummarizedRun } from "../run-summary";
+import { runTotals } from "../run-summary";
+import { planSweep, type PlannedRun } from "../sweeps/sweep";
+import { bitsSweep } from "../sweeps/bits";
+import type { RunEnv } from "../env";
+import { extractorOf, loadFeatureNet } from "../featurenet/task";
+import type { FeatureNetName } from "../featurenet/config";
+import { trainTokenizer } from "../tokenizer/task";
+import type { TokenizerConfig } from "../tokenizer/config";
+import { evaluateTokenizer, type TokenizerRow } from "../tokenizer/evaluate";
+import { trainAr } from "../ar/task";
+import { evaluateAr } from "../ar/evaluate";
+import type { ArConfig } from "../ar/config";
+import { trainDiT } from "../dit/task";
+import { evaluateDiT } from "../dit/evaluate";
+import type { DiTConfig } from "../dit/config";
+import type { SamplerEvaluation } from "../generator";
+import { BITS_GRID, bitsOf, bitsSweepRuns, type BitsBound, type BitsGridSpec } from "./grid";
+
+export interface BitsSetup {
+  preset: PresetName;
+  /** The grid (default: `BITS_GRID[preset]`, the `bits` sweep's). */
+  grid: BitsGridSpec;
+  /** Test images per tokenizer evaluation (> 128 for rFID; 10 000 = the full test split). */
+  testImages: number;
+  /** Reconstructions kept per tokenizer. */
+  examples: number;
+  /** Samples per gFID (≥ 258: each half needs more than the feature network's 128 dimensions). */
+  evalSamples: number;
+  /** The one CFG scale of the guided evaluation (AR on logits, DiT on velocities); 1 = the unguided one. */
+  cfgScale: number;
+  /** Euler steps of the DiT samples. */
+  eulerSteps: number;
+  /** Seed of the evaluation samples (the same classes and noise for every L). */
+  sampleSeed: number;
+  /** Feature network of rFID and gFID ("tiny" is a test-only stand-in). */
+  featureNet: FeatureNetName;
+}
+
+/** Defaults per preset; see grid.ts for the sizing of the runs and the evaluations. */
+export function bitsSetup(partial: Partial<BitsSetup> & { preset: PresetName }): BitsSetup {
+  const p = partial.preset;
+  const s: BitsSetup = {
+    grid: BITS_GRID[p],
+    testImages: p === "tiny" ? 256 : p === "quick" ? 1000 : 10000,
+    examples: 8,
+    evalSamples: p === "tiny" ? 260 : p === "quick" ? 300 : 2000,
+    cfgScale: 2,
+    eulerSteps: p === "tiny" ? 5 : p === "quick" ? 10 : 50,
+    sampleSeed: 0,
+    featureNet: p === "tiny" ? "tiny" : "full",
+    ...partial,
+  };
+  if (!(Number.isInteger(s.evalSamples) && s.evalSamples >= 258)) throw new Error(`bitsSetup: evalSamples=${s.evalSamples}; expected an integer ≥ 258 (two halves of more than 128 samples each)`);
+  if (!(Number.isInteger(s.testImages) && s.testImages > 128 && s.testImages <= 10000)) throw new Error(`bitsSetup: testImages=${s.testImages}; expected an integer in (128, 10 000] (rFID needs more images than the 128 feature dimensions)`);
+  if (s.cfgScale === 1) throw new Error("bitsSetup: cfgScale=1 is the unguided evaluation already; expected another scale (the paper's final AR setting is 2)");
+  return s;
+}
+
+/** The runs of a setup's grid with their resolved configs (the same run folders as `npm run sweep -- bits`). */
+export function plannedBitsRuns(env: RunEnv, setup: BitsSetup): PlannedRun[] {
+  const runs = bitsSweepRuns(setup.grid, setup.preset);
+  return planSweep(env.kinds, { ...bitsSweep, presets: { ...bitsSweep.presets, [setup.preset]: runs } }, { preset: setup.preset });
+}
+
+/** A trained run as the report needs it (the run-summary fields). */
+export interface BitsRun extends SummarizedRun {
+  label: string;
+  /** Training FLOPs of the whole run. */
+  flops: number;
+}
+
+export interface BitsTokenizerResult {
+  L: number;
+  bits: number;
+  bound: BitsBound;
+  seed: number;
+  run: BitsRun;
+  row: TokenizerRow;
+  /** Per channel: code entropy (bits) and end-code mass. */
+  entropyPerChannel: number[];
+  endBinMassPerChannel: number[];
+  usedCodes: number;
+  codebookSize: number;
+  /** The first `examples` reconstructions, [n, 32, 32, 1] row-major, values about [−1, 1]. */
+  reconstructions: Float32Array;
+}
+
+/** One gFID evaluation of a generator. */
+export interface BitsGenEval {
+  cfgScale: number;
+  gfid: number;
+  precision: number;
+  recall: number;
+  /** gFIDs of the two halves of the samples. */
+  halves: [number, number];
+  samplesPerSec: number;
+  n: number;
+}
+
+export type GeneratorKind = "ar" | "dit";
+
+export interface BitsGeneratorResult {
+  kind: GeneratorKind;
+  L: number;
+  bits: number;
+  run: BitsRun;
+  tokenizerRun: string;
+  /** Sub-token vocabularies (AR) or latent channels (DiT), for the tables. */
+  detail: string;
+  unguided: BitsGenEval;
+  guided: BitsGenEval;
+}
+
+export interface BitsResults {
+  setup: BitsSetup;
+  tokenizers: BitsTokenizerResult[];
+  generators: BitsGeneratorResult[];
+  /** Run id of the feature network behind rFID and gFID. */
+  featureNet: string;
+  /** The first `examples` test images and their shape [n, h, w, c]. */
+  originals: Float32Array;
+  exampleShape: [number, number, number, number];
+  /** Runs trained by this call (0 when everything was reused). */
+  trained: number;
+}
+
+function bitsRun(label: string, r: { runDir: string; reused: boolean; metrics: MetricsRow[]; config: { steps: number; batchSize: number } }): BitsRun {
+  const run = { runDir: r.runDir, reused: r.reused, metrics: r.metrics, config: { steps: r.config.steps, batchSize: r.config.batchSize } };
+  return { ...run, label, flops: runTotals(run).flops };
+}
+
+function genEval(e: SamplerEvaluation, cfgScale: number): BitsGenEval {
+  if (!e.gfidHalves) throw new Error("bits: the gFID evaluation returned no half-sample gFIDs (halves: true expected)");
+  return { cfgScale, gfid: e.gfid, precision: e.precision, recall: e.recall, halves: e.gfidHalves, samplesPerSec: e.samplesPerSec, n: e.n };
+}
+
+/** A trained generator's result: gFID without CFG and with `setup.cfgScale`; the model is freed afterwards. */
+async function generatorResult(
+  kind: GeneratorKind,
+  label: string,
+  cfg: { tokenizer: TokenizerConfig; tokenizerRun: string },
+  model: Parameters<typeof bitsRun>[1] & { dispose(): void },
+  detail: string,
+  guidedScale: number,
+  evaluate: (cfgScale: number) => Promise<SamplerEvaluation>,
+): Promise<BitsGeneratorResult> {
+  try {
+    const unguided = genEval(await evaluate(1), 1);
+    const guided = genEval(await evaluate(guidedScale), guidedScale);
+    const L = cfg.tokenizer.levels[0];
+    return { kind, L, bits: bitsOf(L), run: bitsRun(label, model), tokenizerRun: cfg.tokenizerRun, detail, unguided, guided };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Trains or reuses every run of the grid (tokenizers first, in the sweep's order) and evaluates it. */
+export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResults> {
+  const planned = plannedBitsRuns(env, setup);
+  const net = await loadFeatureNet(env, setup.featureNet);
+  const metricNet = { extractor: extractorOf(net), cacheDir: net.dir };
+  const tokenizers: BitsTokenizerResult[] = [];
+  const generators: BitsGeneratorResult[] = [];
+  let originals = new Float32Array(0);
+  let exampleShape: [number, number, number, number] = [0, 32, 32, 1];
+  let trained = 0;
+  const evalOpts = { n: setup.evalSamples, seed: setup.sampleSeed, precisionRecall: true, halves: true, featureNet: setup.featureNet };
+  for (const p of planned) {
+    if (p.kind === "tokenizer") {
+      const cfg = p.config as unknown as TokenizerConfig;
+      const tk = await trainTokenizer(env, { config: cfg });
+      try {
+        const ev = await evaluateTokenizer(tk.tokenizer, { limit: setup.testImages, examples: setup.examples, metricNet });
+        if (originals.length === 0) {
+          originals = ev.examples.originals;
+          exampleShape = ev.examples.shape;
+        }
+        tokenizers.push({
+          L: cfg.levels[0], bits: bitsOf(cfg.levels[0]), bound: cfg.bound, seed: cfg.seed, run: bitsRun(p.label, tk), row: ev.row,
+          entropyPerChannel: ev.stats.entropy, endBinMassPerChannel: ev.stats.endBinMass, usedCodes: ev.stats.usedCodes, codebookSize: ev.stats.codebookSize,
+          reconstructions: ev.examples.reconstructions,
+        });
+        if (!tk.reused) trained++;
+      } finally {
+        tk.dispose();
+      }
+    } else if (p.kind === "ar") {
+      const cfg = p.config as unknown as ArConfig;
+      const ar = await trainAr(env, { config: cfg });
+      const detail = `${ar.model.numGroups} × ${cfg.tokenizer.levels[0]}`;
+      generators.push(await generatorResult("ar", p.label, cfg, ar, detail, setup.cfgScale, (cfgScale) => evaluateAr(ar, { ...evalOpts, cfgScale, temperature: 1 })));
+      if (!ar.reused) trained++;
+    } else if (p.kind === "dit") {
+      const cfg = p.config as unknown as DiTConfig;
+      const dit = await trainDiT(env, { config: cfg });
+      const detail = `${dit.model.arch.channels} ch`;
+      generators.push(await generatorResult("dit", p.label, cfg, dit, detail, setup.cfgScale, (cfgScale) => evaluateDiT(dit, { ...evalOpts, steps: setup.eulerSteps, cfgScale })));
+      if (!dit.reused) trained++;
+    } else {
+      throw new Error(`bits: run "${p.label}" has kind ${p.kind}; expected tokenizer, ar or dit`);
+    }
+  }
+  return { setup, tokenizers, generators, featureNet: net.runId, originals, exampleShape, trained };
+}
