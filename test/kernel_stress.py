@@ -2,7 +2,7 @@
 """Kernel stress test: a cell streams display updates at a high rate while a second client floods the kernel with
 shell and control requests. Run with Debian's /usr/bin/python3 (jupyter_client); test/kernel-stress.test.ts calls it.
 
-  kernel_stress.py [--kernel project|unpatched] [--seconds 20] [--interval-ms 5] [--drain-seconds 120] [--json]
+  kernel_stress.py [--kernel project|unpatched] [--seconds 20] [--interval-ms 5] [--max-outstanding 500] [--stall-seconds 60] [--drain-seconds 600] [--json]
 
 --kernel project runs .jupyter/kernels/tslab (scripts/tslab-kernel.js, sends serialized); --kernel unpatched runs
 node_modules/tslab/bin/tslab directly (tslab 1.0.22 as published), to show that the test fails without the fix.
@@ -10,8 +10,9 @@ node_modules/tslab/bin/tslab directly (tslab 1.0.22 as published), to show that 
 The cell first starts the wasm backend (as every notebook does: its Node build re-throws uncaught errors, so a dropped
 send kills the kernel), then for --seconds updates one display and prints a line every millisecond or so. Meanwhile
 the second client sends, round robin every --interval-ms, kernel_info / complete / inspect / comm_info on the shell
-channel and kernel_info on the control channel (faster than the kernel answers them: the backlog is answered within
---drain-seconds after the flood). Passes (exit 0) when the kernel is alive at the end, the cell's
+channel and kernel_info on the control channel (faster than the kernel answers them: the backlog is answered after
+the flood, as long as replies keep coming — a fail after --stall-seconds without a reply, or --drain-seconds in all;
+a loaded machine answers the same backlog more slowly, a dropped reply never comes). Passes (exit 0) when the kernel is alive at the end, the cell's
 execute_reply is "ok", and every request got its reply. Prints one JSON summary line with --json.
 """
 import argparse
@@ -86,7 +87,12 @@ def main():
     ap.add_argument("--kernel", choices=["project", "unpatched"], default="project")
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--interval-ms", type=float, default=5.0)
-    ap.add_argument("--drain-seconds", type=float, default=120.0,
+    ap.add_argument("--max-outstanding", type=int, default=500,
+                    help="unanswered requests at most; a loaded kernel answers slowly, and beyond ZeroMQ's high-water "
+                         "marks (1000) messages are dropped by the transport, not by the kernel (default 500)")
+    ap.add_argument("--stall-seconds", type=float, default=60.0,
+                    help="after the flood, give up when no reply came for this long (default 60)")
+    ap.add_argument("--drain-seconds", type=float, default=600.0,
                     help="how long to wait after the flood for the last replies")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -117,29 +123,39 @@ def main():
         sent, t0, i = [], time.monotonic(), 0
         deadline = t0 + args.seconds
         while time.monotonic() < deadline and km.is_alive():
+            time.sleep(args.interval_ms / 1000.0)
+            drain(flood, replies)
+            if len(sent) - len(replies) >= args.max_outstanding:
+                continue  # ZeroMQ drops messages beyond its queues' high-water marks (1000): stay below them
             channel, msg_type, content = REQUESTS[i % len(REQUESTS)]
             msg = flood.session.msg(msg_type, content)
             getattr(flood, channel + "_channel").send(msg)
             sent.append((msg["header"]["msg_id"], channel, msg_type))
             i += 1
-            time.sleep(args.interval_ms / 1000.0)
-            drain(flood, replies)
 
         if not km.is_alive():
             result["died_after_s"] = round(time.monotonic() - t0, 1)
-        exec_status, done_by = None, time.monotonic() + 60
-        while time.monotonic() < done_by and km.is_alive():
-            try:
-                msg = cell.get_shell_msg(timeout=0.5)
-            except queue.Empty:
-                continue
-            if msg["parent_header"].get("msg_id") == exec_id:
-                exec_status = msg["content"]["status"]
-                break
+        # After the flood: wait for the cell's execute_reply and for every reply, as long as replies keep coming
+        # (on a loaded machine the kernel answers the backlog slowly, but it must answer all of it): give up only after
+        # --stall-seconds without any new reply, or --drain-seconds in all.
         flood_end = time.monotonic()
-        wait_until = flood_end + args.drain_seconds  # the kernel answers the backlog after the flood
-        while time.monotonic() < wait_until and km.is_alive() and len(set(replies) & {s[0] for s in sent}) < len(sent):
+        exec_status, last_progress, wanted = None, flood_end, {s[0] for s in sent}
+        while km.is_alive() and time.monotonic() < flood_end + args.drain_seconds \
+                and time.monotonic() < last_progress + args.stall_seconds:
+            if exec_status is None:
+                try:
+                    msg = cell.get_shell_msg(timeout=0.05)
+                    if msg["parent_header"].get("msg_id") == exec_id:
+                        exec_status = msg["content"]["status"]
+                        last_progress = time.monotonic()
+                except queue.Empty:
+                    pass
+            before = len(replies)
             drain(flood, replies, timeout=0.05)
+            if len(replies) > before:
+                last_progress = time.monotonic()
+            if exec_status is not None and len(set(replies) & wanted) >= len(sent):
+                break
         result["drain_s"] = round(time.monotonic() - flood_end, 1)
         answered = set(replies)
         missing = [s for s in sent if s[0] not in answered]
