@@ -230,6 +230,8 @@ test("summarizeConvergence: AR leads early, DiT ends lower, one crossover of the
   close(s.meanCrossings[0].x, Math.pow(10, 1 + 21 / 50) * 1e9);
   close(s.meanCrossings[0].y, 61 - 10 * (21 / 50));
   assert.equal(s.meanCrossings[0].lowerBefore, "a");
+  // leads before (61 vs 82 at 10 %) and after (51 vs 22 at 100 %) exceed the seed spreads (≤ 4)
+  assert.equal(s.meanCrossings[0].resolved, true);
   assert.equal(s.pairs.length, 4);
   assert.equal(s.pairRange!.pairs, 4);
   assert.ok(s.pairRange!.minX < s.meanCrossings[0].x && s.meanCrossings[0].x < s.pairRange!.maxX);
@@ -238,7 +240,7 @@ test("summarizeConvergence: AR leads early, DiT ends lower, one crossover of the
   const text = convergenceConclusion(s, { backend: "cpu", preset: "test" });
   assert.match(text, /Does AR lead early\?\*\* Early \(10 % of the budget\) AR is ahead: AR 61\.0, DiT 82\.0/);
   assert.match(text, /→ Yes, as in the paper\./);
-  assert.match(text, /cross once, at 2\.63e\+10 FLOPs \(26\.3 % of each run's budget\), gFID 56\.8, DiT overtaking AR/);
+  assert.match(text, /cross once, at 2\.63e\+10 FLOPs \(26\.3 % of each run's budget\), gFID 56\.8, DiT overtaking AR; the lead on both sides exceeds the seed spread/);
   assert.match(text, /Evaluation cost:\*\* the in-run evaluations took 12 s of the runs' 412 s wall time \(2\.9 %\)/);
   const rows = convergenceTableRows(s);
   assert.equal(rows.length, 3);
@@ -277,4 +279,18 @@ test("sample snapshots: bytes of [−1, 1] images round-trip through the run fol
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("crossings inside the seed noise are counted but marked unresolved", () => {
+  const steps = [1, 10, 100, 1000];
+  // AR − DiT of the means: −20, +5, −20, +200 with seed ranges (max of the two) 40, 20, 10, 2
+  const s = summarizeConvergence([
+    fakeRun("ar", 0, steps, [600, 610, 560, 400]), fakeRun("ar", 1, steps, [640, 590, 560, 402]),
+    fakeRun("dit", 0, steps, [630, 590, 575, 200]), fakeRun("dit", 1, steps, [650, 600, 585, 202]),
+  ]);
+  assert.equal(s.meanCrossings.length, 3);
+  assert.deepEqual(s.meanCrossings.map((c) => c.resolved), [false, false, true]);
+  const t = convergenceConclusion(s, { backend: "cpu", preset: "test" });
+  assert.match(t, /cross \*\*three times\*\*/);
+  assert.match(t, /the one resolved crossing is at \d+\.\d % of the budget/);
 });

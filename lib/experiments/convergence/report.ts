@@ -18,7 +18,7 @@ import type { Crossing } from "./crossover";
 import type { BandPoint } from "./bands";
 import { PAPER_BUDGET, PAPER_CROSSOVER, PAPER_CURVES, normaliseCompute } from "./paper-curves";
 import type { ConvergenceRun } from "./runs";
-import type { ConvergenceSummary, FractionComparison, Generator, GeneratorCurves } from "./summary";
+import type { ConvergenceSummary, FractionComparison, Generator, GeneratorCurves, JudgedCrossing } from "./summary";
 
 const pct = (f: number, digits = 0) => `${(100 * f).toFixed(digits)} %`;
 const fmtFlops = (x: number) => x.toExponential(2);
@@ -221,10 +221,12 @@ export function convergenceConclusion(s: ConvergenceSummary, ctx: { backend: str
   lines.push(`- **Does AR lead early?** ${leadText(s.early, "Early")}. → ${earlyLead ? "Yes, as in the paper." : "**Not at this scale**: the paper's phase 1 (AR converges faster) does not show here."}`);
   lines.push(`- **Does diffusion end lower?** ${leadText(s.end, "At the end")}. → ${ditEndsLower ? "Yes, as in the paper." : "**Not at this scale**: the paper's phase 2 (diffusion reaches the higher ceiling) does not show here."}`);
   const mc = s.meanCrossings;
+  const judged = (c: JudgedCrossing) => `${crossingText(c, budget)}; ${c.resolved ? "the lead on both sides exceeds the seed spread" : "**within the seed spread** on at least one side, i.e. not resolved"}`;
+  const resolved = mc.filter((c) => c.resolved);
   let cross: string;
   if (mc.length === 0) cross = "The seed-mean curves **do not cross** within this budget, so there is no crossover to report.";
-  else if (mc.length === 1) cross = `The seed-mean curves cross once, at ${crossingText(mc[0], budget)}.`;
-  else cross = `The seed-mean curves cross **${countWord(mc.length)} times** (${mc.map((c) => crossingText(c, budget)).join("; ")}), so there is no single crossover at this budget.`;
+  else if (mc.length === 1) cross = `The seed-mean curves cross once, at ${judged(mc[0])}.`;
+  else cross = `The seed-mean curves cross **${countWord(mc.length)} times** (${mc.map(judged).join("; ")}), so there is no single crossover at this budget` + (resolved.length === 1 ? `; the one resolved crossing is at ${pct(resolved[0].x / budget, 1)} of the budget.` : `; ${countWord(resolved.length)} of them are resolved.`);
   const pr = s.pairRange;
   const pairsText =
     `Over the ${s.pairs.length} (AR seed, DiT seed) pairs: ${s.pairs.map((p) => `${p.arSeed}/${p.ditSeed}: ${p.crossings.length === 0 ? "none" : p.crossings.map((c) => pct(c.x / budget, 1)).join(" and ")}`).join(", ")}` +

@@ -3,7 +3,9 @@
  *
  *   bands      per generator, mean/min/max gFID over seeds at each evaluation (bands.ts)
  *   crossings  of the two mean curves, and of every (AR seed, DiT seed) pair, in log-compute (crossover.ts);
- *              the crossover's uncertainty = the range of the single crossings over the pairs that cross once
+ *              the crossover's uncertainty = the range of the single crossings over the pairs that cross once;
+ *              a crossing of the means is "resolved" when at the AR evaluations just before and just after it
+ *              |mean_AR − mean_DiT| exceeds the seed spread there (max of the two ranges), else it is seed noise
  *   early/end  AR vs DiT at 10 % and 100 % of the budget (each seed's curve interpolated in log-compute there),
  *              judged against the seed spread (seed-spread.ts, lower FID is better)
  *   flatness   of each mean curve over its last doubling of compute (flatness.ts)
@@ -41,11 +43,16 @@ export interface FractionComparison {
   arVsDit: SeedComparison;
 }
 
+export interface JudgedCrossing extends Crossing {
+  /** The lead on both sides of the crossing exceeds the seed spread (see the file comment). */
+  resolved: boolean;
+}
+
 export interface ConvergenceSummary {
   ar: GeneratorCurves;
   dit: GeneratorCurves;
   /** Crossings of the two seed-mean curves (a = AR, b = DiT). */
-  meanCrossings: Crossing[];
+  meanCrossings: JudgedCrossing[];
   pairs: SeedPairCrossing[];
   /** Range over the seed pairs that cross exactly once (null when none does). */
   pairRange: { pairs: number; minX: number; maxX: number; minY: number; maxY: number } | null;
@@ -84,6 +91,18 @@ function compareAt(ar: GeneratorCurves, dit: GeneratorCurves, fraction: number):
   return { fraction, ar: a, dit: d, arVsDit: compareSeeds(d, a, { higherIsBetter: false }) };
 }
 
+/** Whether the lead on both sides of a crossing of the mean curves exceeds the seed spread (file comment). */
+export function crossingResolved(c: Crossing, ar: readonly BandPoint[], dit: readonly BandPoint[]): boolean {
+  const ditMean = dit.map((p) => ({ x: p.x, y: p.mean }));
+  const ditRange = dit.map((p) => ({ x: p.x, y: p.range }));
+  const k = ar.findIndex((p) => p.x > c.x);
+  if (k <= 0) return false;
+  return [ar[k - 1], ar[k]].every((p) => {
+    const u = Math.log10(p.x);
+    return Math.abs(p.mean - interpolateLogX(ditMean, u)) > Math.max(p.range, interpolateLogX(ditRange, u));
+  });
+}
+
 /** The summary of the convergence runs (both generators, ≥ 1 seed each, same evaluation schedule across seeds). */
 export function summarizeConvergence(runs: ConvergenceRun[], opts: { earlyFraction?: number } = {}): ConvergenceSummary {
   const ar = curvesOf("ar", runs);
@@ -103,7 +122,7 @@ export function summarizeConvergence(runs: ConvergenceRun[], opts: { earlyFracti
   return {
     ar,
     dit,
-    meanCrossings: findCrossings(bandMean(ar.band), bandMean(dit.band)),
+    meanCrossings: findCrossings(bandMean(ar.band), bandMean(dit.band)).map((c) => ({ ...c, resolved: crossingResolved(c, ar.band, dit.band) })),
     pairs,
     pairRange,
     guidedCrossings,
