@@ -215,11 +215,13 @@ export function repaConclusion(x: RepaFindings): string {
     const early = [firstEvalValues(grid, "ar", null, null), firstEvalValues(grid, "ar", main.ar.layer, main.ar.weight)];
     const earlyText = early[0].length && early[1].length ? (() => {
       const c = compareSeeds(early[0], early[1], { higherIsBetter: false });
-      return ` At the first evaluation (half the compute) it is ${verdictPhrase(c.verdict)} it: Δ gFID ${deltaText(c, 1)}.`;
+      return ` At the first evaluation (about half the compute): Δ gFID ${deltaText(c, 1)}${c.verdict === "unmeasured" ? "" : `, ${c.verdict}`}.`;
     })() : ""; // prettier-ignore
+    const depth = grid.find((r) => r.point.kind === "ar")!.config.depth;
+    const judged = ar.verdict === "unmeasured" ? "ends at" : `ends ${verdictPhrase(ar.verdict)} the run without REPA:`;
     lines.push(
-      `**Does REPA speed up AR convergence here?** At equal training FLOPs, LlamaGen-REPA (ℓ = ${main.ar.layer} of ${grid.find((r) => r.point.kind === "ar")!.config.depth}, λ = ${main.ar.weight}) ends ${verdictPhrase(ar.verdict)} the run without REPA: ` +
-        `final gFID ${f(ar.b.mean)} vs ${f(ar.a.mean)}, Δ ${deltaText(ar, 1)}.${earlyText}` +
+      `**Does REPA speed up AR convergence here?** At equal training FLOPs, LlamaGen-REPA (ℓ = ${main.ar.layer} of ${depth}, λ = ${main.ar.weight}) ${judged} ` +
+        `final gFID ${f(ar.b.mean)} vs ${f(ar.a.mean)} without REPA, Δ ${deltaText(ar, 1)}.${earlyText}` +
         (ar.verdict === "better" ? " This is the paper's finding." : ar.verdict === "unmeasured" ? " With one seed per side this cannot be judged." : " The paper's finding (REPA speeds up AR training) does not show at this scale."),
     );
   }
@@ -245,7 +247,7 @@ export function repaConclusion(x: RepaFindings): string {
       lines.push(
         `**Does AR prefer a larger λ than DiT?** At ℓ = ${main.ar.layer} the AR model's best λ is ${bw.weight} (of ${atMain.map((s) => s.weight).join(", ")}). ` +
           `The DiT was trained at λ = ${main.dit.weight} only (the paper's value), so its preferred λ is not measured here; with REPA at λ = ${main.dit.weight} it ends ` +
-          (dit ? `${verdictPhrase(dit.verdict)} the DiT without REPA (gFID ${f(dit.b.mean)} vs ${f(dit.a.mean)}, Δ ${deltaText(dit, 1)}).` : "(no DiT runs)."),
+          (dit ? `${dit.verdict === "unmeasured" ? "at" : verdictPhrase(dit.verdict) + " the DiT without REPA:"} gFID ${f(dit.b.mean)} vs ${f(dit.a.mean)}${dit.verdict === "unmeasured" ? " without REPA" : ""}, Δ ${deltaText(dit, 1)}.` : "(no DiT runs)."),
       );
     }
   }
