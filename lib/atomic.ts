@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { threadId } from "worker_threads";
 
 let counter = 0;
 
@@ -11,7 +12,7 @@ let counter = 0;
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${counter++}.tmp`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}-${threadId}.${counter++}.tmp`);
   const fd = fs.openSync(tmp, "w");
   try {
     const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;

@@ -7,7 +7,8 @@
  * `@tensorflow/tfjs-node` (shims/tfjs-node, `"ifsqShim": true`) is not a native engine and is never chosen.
  *
  * This module and the config loader are the only places in lib/ that read environment variables (with view/files.ts's
- * IFSQ_FIGURE_DIR); so the data folder setting IFSQ_DATA_DIR is read here too (`dataDirSetting`), for lib/data.
+ * IFSQ_FIGURE_DIR); so the data folder setting IFSQ_DATA_DIR is read here too (`dataDirSetting`), for lib/data, and
+ * the worker count IFSQ_WORKERS (`workersSetting`), for lib/train/workers.
  */
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
@@ -135,4 +136,13 @@ export function currentBackend(): BackendInfo | null {
 export function dataDirSetting(): string | null {
   const v = process.env.IFSQ_DATA_DIR;
   return v && v.length > 0 ? v : null;
+}
+
+/** `$IFSQ_WORKERS`: data-parallel workers per training run (a positive integer), or null when unset. */
+export function workersSetting(): number | null {
+  const v = process.env.IFSQ_WORKERS;
+  if (v === undefined || v === "") return null;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`IFSQ_WORKERS=${JSON.stringify(v)} is not a worker count; expected a positive integer (1 = train in this process)`);
+  return n;
 }

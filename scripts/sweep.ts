@@ -105,7 +105,8 @@ async function main(argv: string[]): Promise<number> {
   const runsDir = path.resolve(values["runs-dir"] ?? defaultRunsDir());
   const logDir = path.resolve(values["log-dir"] ?? path.join(path.dirname(runsDir), "sweeps", `${def.name}-${preset}`));
   const set = values.set ?? [];
-  const kinds = runEnv({ runsDir }).kinds; // every kind, generators bound to this runs folder
+  const env = runEnv({ runsDir });
+  const kinds = env.kinds; // every kind, generators bound to this runs folder
   const all = planSweep(kinds, def, { preset, set });
   const shard = slurmAt >= 0 ? null : chooseShard(values.shard);
   const mine: PlannedRun[] = shard ? shardOf(all, shard.index, shard.count) : all;
@@ -161,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
   const summary = await runSweep(kinds, mine, {
     runsDir,
     pollMs,
+    kindsModule: env.kindsModule,
     train: values.quiet ? { progress: false } : undefined,
     log: values.quiet ? () => {} : undefined,
     onEvent: (e) => console.log(eventLine(e)),

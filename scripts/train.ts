@@ -2,7 +2,9 @@
  * Train one kind of lib/experiments/kinds.ts's registry from the command line:
  *
  *   npm run train -- <kind> [--preset tiny|quick|paper-cpu] [--set key=value ...] [--resume | --fresh]
- *                           [--runs-dir DIR] [--backend cpu|wasm] [--quiet]
+ *                           [--runs-dir DIR] [--backend cpu|wasm] [--workers N] [--quiet]
+ * --workers N: data-parallel worker threads (default: 2 on a ≥ 2-core machine for a long enough run, see
+ * lib/train/workers.ts; also $IFSQ_WORKERS). The result does not depend on it.
  *   npm run train -- --list                 the kinds (tokenizer, ar, dit, featurenet, toy)
  *   npm run train -- <kind> --help          the kind's config keys with their preset values
  *
@@ -18,10 +20,10 @@ import { configHelp, defaultPreset, resolveConfig } from "../lib/train/config";
 import { lookupKind } from "../lib/train/registry";
 import { Run } from "../lib/train/run";
 import { newestCheckpoint } from "../lib/train/checkpoint";
-import { train } from "../lib/train/trainer";
+import { trainWithWorkers } from "../lib/train/workers";
 import { runEnv } from "../lib/experiments/kinds";
 
-const USAGE = `usage: npm run train -- <kind> [--preset tiny|quick|paper-cpu] [--set key=value ...] [--resume | --fresh] [--runs-dir DIR] [--backend cpu|wasm] [--quiet]
+const USAGE = `usage: npm run train -- <kind> [--preset tiny|quick|paper-cpu] [--set key=value ...] [--resume | --fresh] [--runs-dir DIR] [--backend cpu|wasm] [--workers N] [--quiet]
        npm run train -- --list
        npm run train -- <kind> --help`;
 
@@ -36,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
       fresh: { type: "boolean" },
       "runs-dir": { type: "string" },
       backend: { type: "string" },
+      workers: { type: "string" },
       quiet: { type: "boolean" },
       list: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -78,7 +81,9 @@ async function main(argv: string[]): Promise<number> {
   console.log(`${positionals[0]}: preset ${preset}${values.set?.length ? `, --set ${values.set.join(" ")}` : ""} → ${run.dir}`);
   const task = await kind.makeTask(config);
   const t0 = Date.now();
-  const res = await train(task, { runsDir, resume: !values.fresh, progress: values.quiet ? "none" : undefined });
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new Error(`--workers ${values.workers}: expected a positive integer`);
+  const res = await trainWithWorkers(task, { runsDir, resume: !values.fresh, progress: values.quiet ? "none" : undefined, workers, kindsModule: env.kindsModule, dataParallel: kind.dataParallel });
   const last = [...res.metrics].reverse().find((r) => r.type === "train");
   const lastEval = [...res.metrics].reverse().find((r) => r.type === "eval");
   const fmt = (r: Record<string, unknown> | undefined) =>

@@ -23,6 +23,8 @@ export interface RunEnv {
   log: (line: string) => void;
   /** Progress display of runs trained on the way (a generator's tokenizer, the feature network). */
   progress?: ProgressSink | boolean;
+  /** The module data-parallel workers rebuild this registry from (`makeKinds`); absent: every run trains in-process. */
+  kindsModule?: string;
 }
 
 /** Trainer options of one train-or-reuse call (progress sink, onStep, weights, …). */
@@ -34,7 +36,7 @@ export type RunTrainOptions = NonNullable<TrainOrReuseOptions["train"]>;
  * defaults to env.progress.
  */
 export async function reuseRun(env: RunEnv, kind: string, config: Record<string, unknown>, train?: RunTrainOptions): Promise<{ run: FinishedRun; reused: boolean }> {
-  const r = await trainOrReuse(env.kinds, kind, config, { runsDir: env.runsDir, log: env.log, train: train ?? { progress: env.progress } });
+  const r = await trainOrReuse(env.kinds, kind, config, { runsDir: env.runsDir, log: env.log, train: train ?? { progress: env.progress }, kindsModule: env.kindsModule });
   if (!r.finished) throw new Error(`${kind}: ${r.dir} is busy (${r.outcome}); expected a finished run`);
   return { run: r.finished, reused: r.outcome === "reused" };
 }

@@ -37,7 +37,7 @@ export const KIND_NAMES = ["tokenizer", "ar", "dit", "featurenet", "teacher", "t
 /** A run environment: the registry of every kind, bound to one runs folder. */
 export function runEnv(opts: RunEnvOptions = {}): RunEnv {
   const kinds = new Map<string, TrainKind>();
-  const env: RunEnv = { kinds, runsDir: opts.runsDir ?? defaultRunsDir(), log: opts.log ?? ((l: string) => console.log(l)), progress: opts.progress };
+  const env: RunEnv = { kinds, runsDir: opts.runsDir ?? defaultRunsDir(), log: opts.log ?? ((l: string) => console.log(l)), progress: opts.progress, kindsModule: __filename };
   // the generators get the environment: their task trains or finds its tokenizer run in env.runsDir
   const ar = { description: "LlamaGen (class-conditional AR transformer, factorized FSQ tokens) on a tokenizer run's tokens", configDef: arConfig, makeTask: (cfg: ArConfig) => makeArTask(cfg, env) };
   const dit = { description: "DiT (adaLN-Zero, RMSNorm, QK-norm, SwiGLU, 2-D RoPE) with flow matching on a tokenizer run's quantized latents", configDef: ditConfig, makeTask: (cfg: DiTConfig) => makeDiTTask(cfg, env) };

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { mixSeed } from "../rng";
 import { sampleTimesteps, type TimestepOptions } from "./timesteps";
+import { drawRows, type BatchRows } from "../batch-rows";
 
 /** t [B] → [B, 1, …, 1] (rank `rank`) so it broadcasts over a [B, ...] tensor. */
 export function broadcastTime(t: tf.Tensor, rank: number): tf.Tensor {
@@ -49,13 +50,14 @@ export interface FlowPair {
 
 /**
  * Draws t (logit-normal by default) and noise from `seed` and builds (t, x₀, x_t, u) for data x₁ [B, ...].
- * Same seed ⇒ same t and noise. The caller owns the returned tensors.
+ * Same seed ⇒ same t and noise. With `rows` (a data-parallel shard of a larger batch) t and x₀ are drawn for the
+ * whole batch and cut to the shard's rows. The caller owns the returned tensors.
  */
-export function flowPair(x1: tf.Tensor, seed: number, opts: TimestepOptions = {}): FlowPair {
+export function flowPair(x1: tf.Tensor, seed: number, opts: TimestepOptions = {}, rows?: BatchRows): FlowPair {
   return tf.tidy(() => {
     const B = x1.shape[0];
-    const t = sampleTimesteps(B, mixSeed(seed, "t"), opts);
-    const x0 = tf.randomNormal(x1.shape, 0, 1, "float32", mixSeed(seed, "noise"));
+    const t = drawRows([B], rows, (s) => sampleTimesteps(s[0], mixSeed(seed, "t"), opts));
+    const x0 = drawRows(x1.shape, rows, (s) => tf.randomNormal(s, 0, 1, "float32", mixSeed(seed, "noise")));
     return { t, x0, xt: interpolate(x0, x1, t), target: velocityTarget(x0, x1) };
   });
 }

@@ -17,6 +17,7 @@
  * Parameter names: "x_embed.w", "t_embed.fc1.w", "y_embed.table", "blocks.<i>.attn.qkv.w", "final.adaLN.w", "final.linear.w".
  */
 import * as tf from "@tensorflow/tfjs";
+import { drawRows, type BatchRows } from "../batch-rows";
 import { ParamStore } from "../nn/params";
 import { linear, type LinearParams } from "../nn/matmul";
 import { linearParams } from "../nn/layers";
@@ -308,13 +309,13 @@ export class DiT {
 
   /**
    * Label dropout for classifier-free guidance training: each label becomes the null class with probability
-   * `rate`, from `seed` (same seed ⇒ same mask).
+   * `rate`, from `seed` (same seed ⇒ same mask; with `rows`, the mask of those rows of the whole batch's).
    */
-  dropLabels(y: tf.Tensor1D, rate: number, seed: number): tf.Tensor1D {
+  dropLabels(y: tf.Tensor1D, rate: number, seed: number, rows?: BatchRows): tf.Tensor1D {
     if (!(rate >= 0 && rate <= 1)) throw new Error(`dit: label dropout rate=${rate} must lie in [0, 1]`);
     if (rate === 0) return y.clone();
     return tf.tidy(() => {
-      const drop = tf.less(tf.randomUniform(y.shape, 0, 1, "float32", seed), rate);
+      const drop = tf.less(drawRows(y.shape, rows, (s) => tf.randomUniform(s, 0, 1, "float32", seed)), rate);
       return tf.where(drop, tf.fill(y.shape, this.nullClass, "int32"), y) as tf.Tensor1D;
     });
   }

@@ -31,6 +31,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { mixSeed, Rng } from "../rng";
+import { dropoutRows, rngRows, scaleRows, type BatchRows } from "../batch-rows";
 import { breather } from "../event-loop";
 import { ParamStore } from "../nn/params";
 import { embedding } from "../nn/embedding";
@@ -41,7 +42,7 @@ import { ropeTable, type RopeTable } from "../nn/rope";
 import { KVCache } from "../nn/attention";
 import { swigluHidden } from "../nn/swiglu";
 import { blockMacs } from "../nn/flops";
-import { transformerBlock, transformerParams, type BlockConfig, type BlockParams } from "../nn/transformer";
+import { transformerBlock, transformerParams, type BlockConfig, type BlockParams, type Dropout } from "../nn/transformer";
 import { FSQ } from "../quant/fsq";
 import { sampleGuided, checkSamplingOptions, type SamplingOptions } from "./sampling";
 
@@ -169,7 +170,7 @@ export interface LlamaGenArch {
 /** Options of a teacher-forced forward pass. */
 export interface ForwardOptions {
   /** Training regularisation (omit for evaluation). Seeds fix every mask. */
-  train?: { seed: number; tokenDropout?: number; residDropout?: number };
+  train?: { seed: number; tokenDropout?: number; residDropout?: number; rows?: BatchRows };
   /** Also return the trunk's hidden states after these blocks (1-indexed; 0 = the embedding output, the trunk's input; REPA, CKNNA). */
   hiddenAt?: number[];
 }
@@ -368,7 +369,7 @@ export class LlamaGen {
   }
 
   /** Trunk blocks over x [B, n, D] (optionally with KV caches), collecting hidden states after the listed blocks. */
-  private trunk(x: tf.Tensor3D, opts: { caches?: KVCache[]; dropout?: { rate: number; seed: number }; hiddenAt?: number[] }): { h: tf.Tensor3D; hidden: tf.Tensor3D[] } {
+  private trunk(x: tf.Tensor3D, opts: { caches?: KVCache[]; dropout?: Dropout; hiddenAt?: number[] }): { h: tf.Tensor3D; hidden: tf.Tensor3D[] } {
     const want = opts.hiddenAt ?? [];
     const got = new Map<number, tf.Tensor3D>();
     let h = x;
@@ -377,7 +378,7 @@ export class LlamaGen {
       h = transformerBlock(h, p, this.blockConfig, {
         rope: this.rope,
         cache: opts.caches?.[i],
-        dropout: opts.dropout && opts.dropout.rate > 0 ? { rate: opts.dropout.rate, seed: mixSeed(opts.dropout.seed, i) } : undefined,
+        dropout: opts.dropout && opts.dropout.rate > 0 ? { ...opts.dropout, seed: mixSeed(opts.dropout.seed, i) } : undefined,
       });
       if (want.includes(i + 1)) got.set(i + 1, h);
     });
@@ -389,7 +390,7 @@ export class LlamaGen {
    * (E_g[s_g] of the position's own sub-tokens; only the first slots−1 are read) → [B, n, V_g] for g < slots.
    * single: RMSNorm(h)·W. factorized: the intra-position blocks over [h, E₀[s₀], …, E_{slots−2}[s_{slots−2}]].
    */
-  private headLogits(h: tf.Tensor3D, slotEmb: tf.Tensor4D | null, slots: number, dropout?: { rate: number; seed: number }): tf.Tensor3D[] {
+  private headLogits(h: tf.Tensor3D, slotEmb: tf.Tensor4D | null, slots: number, dropout?: Dropout): tf.Tensor3D[] {
     const [B, n, D] = h.shape;
     if (this.numGroups === 1) return [linear(rmsNorm(h, this.head.norm, this.blockConfig.normEps), this.head.out[0]) as tf.Tensor3D];
     let u = tf.reshape(h, [B * n, 1, D]) as tf.Tensor3D;
@@ -398,7 +399,9 @@ export class LlamaGen {
       u = tf.concat([u, tf.reshape(e, [B * n, slots - 1, D])], 1) as tf.Tensor3D;
     }
     this.head.blocks.forEach((p, i) => {
-      u = transformerBlock(u, p, this.headConfig, { dropout: dropout && dropout.rate > 0 ? { rate: dropout.rate, seed: mixSeed(dropout.seed, "head", i) } : undefined });
+      // u is [B·n, slots, D]: the shard's rows of the batch are rows [lo·n, hi·n) of the whole batch's
+      const d = dropout && dropout.rate > 0 ? { rate: dropout.rate, seed: mixSeed(dropout.seed, "head", i), rows: scaleRows(dropout.rows, n) } : undefined;
+      u = transformerBlock(u, p, this.headConfig, { dropout: d });
     });
     u = rmsNorm(u, this.head.norm, this.headConfig.normEps);
     const parts = slots === 1 ? [u] : tf.split(u, slots, 1);
@@ -421,8 +424,8 @@ export class LlamaGen {
       const e = this.embedGroups(tokens); // [B, T, G, D]
       let x = this.inputSequence(classes, this.sumGroups(tf.slice(e, [0, 0, 0, 0], [B, T - 1, G, D]) as tf.Tensor4D));
       const tr = opts.train;
-      if (tr && (tr.tokenDropout ?? 0) > 0) x = tf.dropout(x, tr.tokenDropout!, undefined, mixSeed(tr.seed, "token-dropout")) as tf.Tensor3D;
-      const drop = tr && (tr.residDropout ?? 0) > 0 ? { rate: tr.residDropout!, seed: mixSeed(tr.seed, "resid") } : undefined;
+      if (tr && (tr.tokenDropout ?? 0) > 0) x = dropoutRows(x, tr.tokenDropout!, mixSeed(tr.seed, "token-dropout"), tr.rows);
+      const drop = tr && (tr.residDropout ?? 0) > 0 ? { rate: tr.residDropout!, seed: mixSeed(tr.seed, "resid"), rows: tr.rows } : undefined;
       const { h, hidden } = this.trunk(x, { dropout: drop, hiddenAt: opts.hiddenAt });
       const logits = this.headLogits(h, G > 1 ? (tf.slice(e, [0, 0, 0, 0], [B, T, G - 1, D]) as tf.Tensor4D) : null, G, drop);
       return { logits, hidden };
@@ -431,12 +434,13 @@ export class LlamaGen {
 
   /**
    * Training loss: Σ_g mean CE(logits_g, s_g) over batch and positions, with label dropout (class → null with
-   * probability `labelDropout`), token and residual dropout, all seeded by `seed`. Parts: ce0 … ce{G−1}.
+   * probability `labelDropout`), token and residual dropout, all seeded by `seed`. Parts: ce0 … ce{G−1}. With `rows`
+   * (a data-parallel shard) every dropout draw is that of those rows of the whole batch.
    */
   loss(
     classes: tf.Tensor1D,
     tokens: tf.Tensor3D,
-    opts: { seed: number; labelDropout?: number; tokenDropout?: number; residDropout?: number; hiddenAt?: number[] } = { seed: 0 },
+    opts: { seed: number; labelDropout?: number; tokenDropout?: number; residDropout?: number; hiddenAt?: number[]; rows?: BatchRows } = { seed: 0 },
   ): { loss: tf.Scalar; parts: Record<string, tf.Scalar>; hidden: tf.Tensor3D[] } {
     const p = opts.labelDropout ?? 0;
     if (!(p >= 0 && p <= 1)) throw new Error(`llamagen: labelDropout=${p} must be in [0, 1]`);
@@ -444,12 +448,12 @@ export class LlamaGen {
     if (p > 0) {
       const vals = classes.dataSync();
       checkClassValues(vals as Int32Array, this.arch.numClasses, true);
-      const rng = new Rng(opts.seed, "label-dropout");
-      const dropped = Int32Array.from(vals, (c) => (rng.next() < p ? this.nullClass : c));
+      const u = rngRows(new Rng(opts.seed, "label-dropout"), vals.length, opts.rows);
+      const dropped = Int32Array.from(vals, (c, i) => (u[i] < p ? this.nullClass : c));
       cls = tf.tensor1d(dropped, "int32");
     }
     try {
-      const train = { seed: opts.seed, tokenDropout: opts.tokenDropout, residDropout: opts.residDropout };
+      const train = { seed: opts.seed, tokenDropout: opts.tokenDropout, residDropout: opts.residDropout, rows: opts.rows };
       const { logits, hidden } = this.forward(cls, tokens, { train, hiddenAt: opts.hiddenAt });
       return tf.tidy(() => {
         const parts: Record<string, tf.Scalar> = {};

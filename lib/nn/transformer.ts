@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Init, ParamScope } from "./params";
 import { mixSeed } from "../rng";
+import { dropoutRows, type BatchRows } from "../batch-rows";
 import { linear, linearSplit, LinearParams } from "./matmul";
 import { rmsNorm, layerNorm } from "./norm";
 import { gelu } from "./activations";
@@ -74,7 +75,14 @@ export interface BlockContext {
   /** additive attention mask broadcastable to [B, H, Tq, Tk] */
   mask?: tf.Tensor;
   /** residual dropout on the attention and MLP outputs (training); the seed fixes the masks */
-  dropout?: { rate: number; seed: number };
+  dropout?: Dropout;
+}
+
+/** Residual dropout of a block: rate, the seed fixing its masks, and the batch rows x holds (masks drawn for all rows). */
+export interface Dropout {
+  rate: number;
+  seed: number;
+  rows?: BatchRows;
 }
 
 function checkConfig(cfg: BlockConfig): void {
@@ -162,7 +170,7 @@ function mlpForward(h: tf.Tensor3D, p: BlockParams, cfg: BlockConfig): tf.Tensor
 
 function drop(x: tf.Tensor3D, ctx: BlockContext, what: string): tf.Tensor3D {
   if (!ctx.dropout || ctx.dropout.rate <= 0) return x;
-  return tf.dropout(x, ctx.dropout.rate, undefined, mixSeed(ctx.dropout.seed, what)) as tf.Tensor3D;
+  return dropoutRows(x, ctx.dropout.rate, mixSeed(ctx.dropout.seed, what), ctx.dropout.rows);
 }
 
 /** One block: x [B, T, D] → [B, T, D]. */
@@ -200,7 +208,7 @@ export interface StackContext {
   caches?: KVCache[];
   mask?: tf.Tensor;
   /** residual dropout; each block's masks come from mixSeed(seed, blockIndex) */
-  dropout?: { rate: number; seed: number };
+  dropout?: Dropout;
 }
 
 /** Runs the blocks in order: x [B, T, D] → [B, T, D]. */
@@ -215,7 +223,7 @@ export function transformerStack(x: tf.Tensor3D, blocks: BlockParams[], cfg: Blo
       cond: ctx.cond,
       cache: ctx.caches?.[i],
       mask: ctx.mask,
-      dropout: ctx.dropout ? { rate: ctx.dropout.rate, seed: mixSeed(ctx.dropout.seed, i) } : undefined,
+      dropout: ctx.dropout ? { ...ctx.dropout, seed: mixSeed(ctx.dropout.seed, i) } : undefined,
     });
   });
   return h;

@@ -17,9 +17,10 @@
  *      computes loss and gradients with `gradTensors`, writing them into its own shared gradient buffer;
  *   3. the main thread averages them weighted by rows: g = Σ_w (n_w / N)·g_w, the same as the gradient of the mean
  *      loss over the whole batch (the task's loss must be a per-sample mean, as every kind's is).
- * With one worker, or with a loss that draws no randomness from ctx.seed, the update equals the single-process one
- * up to float32 summation order. With W > 1 each shard's ctx.seed is mixSeed(seed, "dp-shard", w), so shards of
- * equal size do not draw identical noise (a loss that draws noise per batch then differs from the 1-process run).
+ * Every worker gets the step's own ctx.seed and `ctx.rows` = its rows of the batch; a loss draws its per-row noise
+ * for the whole batch and keeps its rows (./batch-rows), so the update equals the single-process one up to float32
+ * summation order, for any worker count. A loss that couples the rows of a batch (a contrastive loss whose
+ * negatives are the other rows) is not a per-row mean: its kind must not be trained data-parallel (./workers).
  *
  * Workers rebuild the task from (kind, resolved config) through a kind registry they make themselves: they require
  * `kindsModule` (an absolute path, e.g. lib/experiments/kinds.ts or bench/workloads.ts) and call its exported
@@ -30,7 +31,6 @@ import { Worker } from "worker_threads";
 import * as path from "path";
 import * as fs from "fs";
 import * as tf from "@tensorflow/tfjs";
-import { mixSeed } from "../rng";
 import type { ParamStore } from "../nn/params";
 import { train, type GradResult, type StepContext, type TrainOptions, type TrainResult, type TrainTask } from "./trainer";
 
@@ -261,8 +261,8 @@ export class DataParallel {
     try {
       const waits = this.threads.map((_, w) => this.expect(w));
       this.threads.forEach((t, w) => {
-        const seed = this.workers === 1 ? ctx.seed : mixSeed(ctx.seed, "dp-shard", w);
-        t.postMessage({ type: "step", step, ctx: { step: ctx.step, seed }, lo: this.ranges[w][0], hi: this.ranges[w][1] });
+        const [lo, hi] = this.ranges[w];
+        t.postMessage({ type: "step", step, ctx: { step: ctx.step, seed: ctx.seed, rows: { lo, hi, of: this.batchSize } }, lo, hi });
       });
       results = await Promise.all(waits);
     } finally {

@@ -11,6 +11,11 @@ export interface TrainKind<S extends AnyObjectSchema = AnyObjectSchema> {
   /** One line for `--list`. */
   description?: string;
   configDef: ConfigDef<S>;
+  /**
+   * false, or a sentence saying why, when the loss couples the rows of a batch (e.g. contrastive negatives): such a
+   * kind is never split over data-parallel workers (./workers). Default: it may be.
+   */
+  dataParallel?: false | string;
   /** Builds a fresh task (parameters initialised from config.seed) for a resolved config. */
   makeTask(config: z.output<S>): TrainTask<unknown> | Promise<TrainTask<unknown>>;
 }

@@ -18,7 +18,8 @@ import * as fs from "fs";
 import { canonicalJson, type AnyObjectSchema } from "./config";
 import { lookupKind, type KindRegistry } from "./registry";
 import { Run, defaultRunsDir, findFinishedRun, type FinishedRun, type MetricsRow } from "./run";
-import { train, type TrainOptions, type TrainTask } from "./trainer";
+import type { TrainOptions, TrainTask } from "./trainer";
+import { trainWithWorkers } from "./workers";
 
 export interface TrainOrReuseOptions {
   /** Folder holding run folders (default `<repo>/data/runs`). */
@@ -37,6 +38,13 @@ export interface TrainOrReuseOptions {
   train?: Omit<TrainOptions, "runsDir" | "log" | "onProgress" | "resume" | "lockHeld">;
   /** Return the trained task (its params hold the final weights; the caller disposes it) instead of disposing it. */
   keepTask?: boolean;
+  /** Data-parallel workers when this call trains (default: ./workers's choice, $IFSQ_WORKERS). */
+  workers?: number;
+  /**
+   * Absolute path of the module whose `makeKinds({ runsDir })` gives workers this registry (lib/experiments/kinds.ts
+   * for runEnv's kinds). Without it the run trains in this process.
+   */
+  kindsModule?: string;
 }
 
 export type TrainOrReuseResult =
@@ -105,7 +113,17 @@ export async function trainOrReuse(kinds: KindRegistry, kind: string, config: Re
       const task = (await spec.makeTask(config)) as TrainTask & { dispose?(): void };
       let kept = false;
       try {
-        const res = await train(task, { ...opts.train, runsDir, log, onProgress: opts.onProgress, resume: true, lockHeld: true });
+        const res = await trainWithWorkers(task, {
+          ...opts.train,
+          runsDir,
+          log,
+          onProgress: opts.onProgress,
+          resume: true,
+          lockHeld: true,
+          workers: opts.workers,
+          kindsModule: opts.kindsModule,
+          dataParallel: spec.dataParallel,
+        });
         const finished = findFinishedRun(kind, config, { runsDir });
         if (!finished) throw new Error(`trainOrReuse(${kind}): training ended at step ${res.step} but ${run.dir} holds no finished run (done.json and a checkpoint at its step)`);
         kept = opts.keepTask === true;

@@ -189,6 +189,15 @@ export class Run {
     }
   }
 
+  /**
+   * Records how this session trains the run (worker count, engine) in config.json's `execution`, beside the hashed
+   * config: it changes no result. Rewritten atomically by every session that trains the run.
+   */
+  recordExecution(execution: Record<string, unknown>): void {
+    const stored = this.readConfigFile();
+    writeFileAtomic(this.configPath, JSON.stringify({ ...stored, execution: { ...execution, at: new Date().toISOString() } }, null, 2) + "\n");
+  }
+
   appendMetrics(row: MetricsRow): void {
     fs.appendFileSync(this.metricsPath, JSON.stringify(row) + "\n");
   }

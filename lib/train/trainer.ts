@@ -21,6 +21,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { mixSeed, type Rng } from "../rng";
+import type { BatchRows } from "../batch-rows";
 import type { ParamStore } from "../nn/params";
 import { AdamW } from "../nn/adamw";
 import { EMA, emaDecayAt } from "../nn/ema";
@@ -49,6 +50,12 @@ export interface StepContext {
   step: number;
   /** mixSeed(config.seed, "step", step): the seed for this step's random ops (noise, dropout, masking). */
   seed: number;
+  /**
+   * The rows of the step's batch this loss sees when a data-parallel worker computes one shard (absent: all rows).
+   * Per-row random draws are made for the whole batch and cut to these rows (./batch-rows), so shards see the noise
+   * the 1-process run would.
+   */
+  rows?: BatchRows;
 }
 
 export interface TrainTask<B = unknown> {

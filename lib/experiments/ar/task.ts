@@ -91,7 +91,7 @@ export async function makeArTask(cfg: ArConfig, env: RunEnv): Promise<ArTask> {
     },
     loss: (b, ctx) => {
       const hiddenAt = repa ? [repa.config.depth] : undefined;
-      const r = model.loss(b.classes, b.tokens, { seed: ctx.seed, labelDropout: cfg.labelDropout, tokenDropout: cfg.tokenDropout, residDropout: cfg.residDropout, hiddenAt });
+      const r = model.loss(b.classes, b.tokens, { seed: ctx.seed, labelDropout: cfg.labelDropout, tokenDropout: cfg.tokenDropout, residDropout: cfg.residDropout, hiddenAt, rows: ctx.rows });
       if (!repa) return { loss: r.loss, parts: r.parts };
       // position i of the hidden states predicts token i: aligned with patch i
       const { weighted, align } = repa.term(r.hidden[0], b.targets!);

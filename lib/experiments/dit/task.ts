@@ -126,8 +126,8 @@ export async function makeDiTTask(cfg: DiTConfig, env: RunEnv): Promise<DiTTask>
       return b;
     },
     loss: (b, ctx): { loss: tf.Scalar; parts: Record<string, tf.Scalar> } => {
-      const y = model.dropLabels(b.labels, cfg.labelDropout, mixSeed(ctx.seed, "labels"));
-      const pair = flowPair(b.x1, mixSeed(ctx.seed, "flow"), tOpts);
+      const y = model.dropLabels(b.labels, cfg.labelDropout, mixSeed(ctx.seed, "labels"), ctx.rows);
+      const pair = flowPair(b.x1, mixSeed(ctx.seed, "flow"), tOpts, ctx.rows);
       const out = model.forward(pair.xt, pair.t, y, repa ? { hiddenAfter: repa.config.depth } : {});
       const r = flowMatchingLoss(out.velocity, pair.target, { cosineWeight: cfg.cosineWeight });
       if (!repa) return { loss: r.loss, parts: { mse: r.mse, cosine: r.cosine } };

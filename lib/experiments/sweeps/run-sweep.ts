@@ -43,6 +43,8 @@ export interface SweepOptions {
   train?: TrainOrReuseOptions["train"];
   /** Called after every attempt at a run. */
   onEvent?: (e: SweepEvent) => void;
+  /** Module for data-parallel workers (`makeKinds`); absent: every run trains in this process. */
+  kindsModule?: string;
 }
 
 export interface SweepSummary {
@@ -97,7 +99,7 @@ export async function runSweep(kinds: KindRegistry, runs: readonly PlannedRun[],
       let holder: string | undefined;
       let error: string | undefined;
       try {
-        const r = await trainOrReuse(kinds, run.kind, run.config, { runsDir, wait: false, log: opts.log, train: opts.train });
+        const r = await trainOrReuse(kinds, run.kind, run.config, { runsDir, wait: false, log: opts.log, train: opts.train, kindsModule: opts.kindsModule });
         outcome = r.outcome;
         if (r.outcome === "busy") {
           holder = r.holder;

@@ -58,6 +58,7 @@ export function makeTeacherTask(cfg: TeacherConfig): TeacherTask {
 export const teacherKind: TrainKind<typeof TeacherConfigSchema> = {
   description: "the REPA teacher: a self-supervised (SimCLR) patch encoder on an 8×8 grid, standing in for DINOv2",
   configDef: teacherConfig,
+  dataParallel: "its NT-Xent loss takes every other row of the batch as a negative, so a shard's loss is not part of the batch's",
   makeTask: (cfg) => makeTeacherTask(cfg),
 };
 
