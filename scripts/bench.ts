@@ -9,6 +9,7 @@
  *   npm run bench -- --profile A                    per-kernel profile of one training step of A on wasm
  *   options: --workloads A,B,C  --backends wasm,wasm-dp2,cpu  --batch 64  --steps 20  --warmup 3  --no-models
  *            --json FILE  --torch-threads 1,2  --python /usr/bin/python3  --sample-n 32  --profile-top 25
+ *            --runs-dir DIR (whose finished runs give the evaluation-share table; default data/runs)
  *
  * Columns: median and min ms per training step (forward + backward + Adam) after warm-up; units/s (images, tokens
  * predicted, latents); GFLOP/s from the documented FLOP count (2 × MAC of matmuls and convs, training = 3 × forward,
@@ -23,6 +24,8 @@ import * as path from "path";
 import { parseArgs } from "util";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { defaultRunsDir } from "../lib/train/run";
+import { evalShares } from "../lib/experiments/eval-share";
 import { WORKLOADS, makeWorkload, type WorkloadName } from "../bench/workloads";
 import { measureTraining, measureForward, profileStep, round1, type BenchRow } from "../bench/measure";
 
@@ -170,6 +173,7 @@ async function main(): Promise<number> {
       json: { type: "string" },
       profile: { type: "string" },
       "profile-top": { type: "string", default: "25" },
+      "runs-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -309,6 +313,7 @@ async function main(): Promise<number> {
     printTable(mem, [["workload", "workload"], ["backend", "backend"], ["rssAfterFirstMB", "RSS MB step 1"], ["rssEndMB", "RSS MB end"], ["wasmHeapAfterFirstMB", "heap MB step 1"], ["wasmHeapMB", "heap MB end"], ["tensorsAfterFirst", "tensors step 1"], ["tensorsAfterLast", "tensors end"]]);
   }
   printNotebookTimings(path.join(ROOT, "build", "notebooks"));
+  printEvalShares(values["runs-dir"] ? path.resolve(values["runs-dir"]) : defaultRunsDir());
   const leaks = train.filter((r) => r.tensorsAfterFirst !== undefined && r.tensorsAfterFirst !== r.tensorsAfterLast);
   if (leaks.length) console.log(`\nTENSOR LEAK: ${leaks.map((r) => `${r.workload} ${r.backend}: ${r.tensorsAfterFirst} → ${r.tensorsAfterLast}`).join("; ")}`);
   if (failures.length) console.log(`\nFailed or skipped:\n${failures.map((f) => `- ${f}`).join("\n")}`);
@@ -319,6 +324,18 @@ async function main(): Promise<number> {
     console.log(`\nrows → ${values.json}`);
   }
   return leaks.length ? 1 : 0;
+}
+
+/** In-run evaluation's share of wall time per kind, over the finished runs (e.g. those of the last reproduce). */
+function printEvalShares(runsDir: string): void {
+  const rows = evalShares(runsDir);
+  if (!rows.length) {
+    console.log(`\nEvaluation share: no finished runs with timed evaluations in ${runsDir}`);
+    return;
+  }
+  console.log(`\nIn-run evaluation's share of each run's wall time, finished runs in ${runsDir} (target for the generators' gFID at quick: ≤ 15 %)\n`);
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  printTable(rows.map((r) => ({ ...r, median: pct(r.medianShare), max: `${pct(r.maxShare)} (${r.maxRun})` })), [["kind", "kind"], ["runs", "runs"], ["evals", "evaluations"], ["median", "median share"], ["max", "largest"]]);
 }
 
 /** The wall time of each notebook in its last run (`<dir>/*.timing.json`, written by scripts/run_notebooks.py). */

@@ -27,7 +27,7 @@ const cfg = (): ToyConfig => resolveConfig(toyConfig, { preset: "tiny", set: SET
 
 /** Metrics without the wall-clock fields. */
 function stable(rows: MetricsRow[]): Record<string, unknown>[] {
-  return rows.map(({ time: _t, stepsPerSec: _s, ...rest }) => rest);
+  return rows.map(({ time: _t, stepsPerSec: _s, evalSeconds: _e, ...rest }) => rest);
 }
 
 /** Trains the toy config in `runsDir` (stopping after `stopAfter` steps if given); returns metrics and final weights. */

@@ -29,7 +29,7 @@ function cfg(set: string[] = []): ToyConfig {
 
 /** Metrics without the wall-clock fields. */
 function stable(rows: MetricsRow[]): Record<string, unknown>[] {
-  return rows.map(({ time: _t, stepsPerSec: _s, ...rest }) => rest);
+  return rows.map(({ time: _t, stepsPerSec: _s, evalSeconds: _e, ...rest }) => rest);
 }
 
 /** Every tensor of a checkpoint file except timing-dependent metadata. */

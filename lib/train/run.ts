@@ -3,9 +3,10 @@
  * run is found again instead of retrained.
  *
  *   <runsDir>/<kind>-<configHash[0:12]>/
- *     config.json      { kind, configHash, config } (the resolved config; written once, atomically)
+ *     config.json      { kind, configHash, config, execution? } (the resolved config, written once, atomically;
+ *                      `execution` = how the last session trained it: workers, engine — outside the hash)
  *     metrics.jsonl    one JSON object per line: { type: "train", step, time, loss, …parts, lr, gradNorm, flops }
- *                      or { type: "eval", step, time, …values }; `time` is training wall time in seconds
+ *                      or { type: "eval", step, time, evalSeconds, …values }; `time` is training wall time in seconds
  *     checkpoints/     step-0000100.safetensors … (see checkpoint.ts), the newest K kept
  *     samples/         images or other artefacts a task writes
  *     done.json        { step, time, finishedAt, final } once the run has finished

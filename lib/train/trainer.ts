@@ -390,8 +390,10 @@ async function trainLoop<B>(
   const useEmaForEval = ema !== null && (opts.evalWeights ?? "ema") === "ema";
   const evaluate = async (completed: number): Promise<void> => {
     if (!task.evaluate) return;
+    const t0 = performance.now();
     const values = useEmaForEval ? await ema!.withWeights(() => task.evaluate!(completed)) : await task.evaluate(completed);
-    const row: MetricsRow = { type: "eval", step: completed, time: round3(state.time), ...values };
+    // evalSeconds: the evaluation's wall time (a task may report its own, e.g. without writing sample files)
+    const row: MetricsRow = { type: "eval", step: completed, time: round3(state.time), evalSeconds: round3((performance.now() - t0) / 1000), ...values };
     run.appendMetrics(row);
     rows.push(row);
     opts.onProgress?.(row);
