@@ -308,3 +308,20 @@ test("emaWarmup: the EMA follows the weights early (decay (1+t)/(10+t)) and the 
   void rp, rw;
   for (const t of [plain, warm, init, a, b]) t.dispose();
 });
+
+test("a gradient norm that overflows float32 stops training with an error (the clipped update would silently be zero)", async () => {
+  const runsDir = tmpDir();
+  const c = cfg();
+  const task = makeToyTask(c);
+  const loss0 = task.loss;
+  // finite loss, gradient entries of 1e20 on every parameter: Σ‖g‖² ≈ 1e40·size overflows float32 (max ≈ 3.4e38)
+  task.loss = (b, ctx) => {
+    const r = loss0(b, ctx);
+    const blow = tf.addN([...task.params.entries()].map(([, v]) => tf.mul(tf.sum(v), 1e20))) as tf.Scalar;
+    return { loss: tf.add(tf.mul(r.loss, 0), blow) as tf.Scalar };
+  };
+  const before = [...task.params.entries()].map(([n, v]) => [n, Array.from(v.dataSync())] as const);
+  await assert.rejects(train(task, { ...quiet, runsDir }), /toy: the gradient norm is Infinity at step 0 \(loss finite\): float32 overflowed/);
+  for (const [n, v] of before) assert.deepEqual(Array.from(task.params.get(n).dataSync()), v, `${n} unchanged: the step was not taken`);
+  task.dispose();
+});

@@ -25,7 +25,7 @@ import type { BatchRows } from "../batch-rows";
 import type { ParamStore } from "../nn/params";
 import { AdamW } from "../nn/adamw";
 import { EMA, emaDecayAt } from "../nn/ema";
-import { clipByGlobalNorm } from "../nn/clip";
+import { clipByGlobalNorm, globalNorm } from "../nn/clip";
 import { progress, type ProgressSink } from "../view/progress";
 import { breather } from "../event-loop";
 import { TrainConfigSchema, configHash, type TrainConfig } from "./config";
@@ -406,6 +406,28 @@ async function trainLoop<B>(
   let lastLogWall = performance.now();
   let stepsSinceLog = 0;
   const breathe = breather(50); // a kernel answers its front end and takes interrupts while it trains
+  /**
+   * Clips `grads` (not disposed) and takes the AdamW step; returns the global norm before clipping. A norm that is
+   * not finite (float32 overflow of Σ‖g‖², or an ∞/NaN entry) would make the clip factor 0 or NaN: the update
+   * would silently vanish or poison the weights, so it is an error, and the step is not taken.
+   */
+  const clippedStep = async (kind: string, i: number, grads: Record<string, tf.Tensor>): Promise<number> => {
+    const norm = globalNorm(grads);
+    const n = (await norm.data())[0];
+    norm.dispose();
+    if (!Number.isFinite(n)) {
+      throw new Error(
+        `${kind}: the gradient norm is ${n} at step ${i} (loss finite): float32 overflowed, so the clipped update would be zero or NaN. ` +
+          `Lower lr, or look for an amplifying layer (a normalisation over near-constant inputs with a tiny eps; e.g. latentInitGain for tokenizers whose codes start collapsed)`,
+      );
+    }
+    tf.tidy(() => {
+      const c = clipByGlobalNorm(grads, cfg.clip);
+      c.norm.dispose();
+      opt.step(c.grads, { lr: lrAt(cfg, i) });
+    });
+    return n;
+  };
 
   for (let i = start; i < cfg.steps; i++) {
     const completed = i + 1;
@@ -419,15 +441,16 @@ async function trainLoop<B>(
       lossV = g.loss;
       partV = g.parts;
       checkFinite(task.kind, i, lossV);
-      const normT = tf.tidy(() => {
-        const grads: Record<string, tf.Tensor> = {};
-        for (const [k, a] of Object.entries(g.grads)) grads[k] = tf.tensor(a, params.get(k).shape);
-        const c = clipByGlobalNorm(grads, cfg.clip);
-        opt.step(c.grads, { lr });
-        return c.norm;
+      const grads = tf.tidy(() => {
+        const out: Record<string, tf.Tensor> = {};
+        for (const [k, a] of Object.entries(g.grads)) out[k] = tf.tensor(a, params.get(k).shape);
+        return out;
       });
-      normV = (await normT.data())[0];
-      normT.dispose();
+      try {
+        normV = await clippedStep(task.kind, i, grads);
+      } finally {
+        tf.dispose(Object.values(grads));
+      }
     } else {
       const batch = task.batch(i);
       try {
@@ -437,13 +460,7 @@ async function trainLoop<B>(
           partV = {};
           for (const [k, p] of Object.entries(r.parts)) partV[k] = (await p.data())[0];
           checkFinite(task.kind, i, lossV);
-          const normT = tf.tidy(() => {
-            const c = clipByGlobalNorm(r.grads, cfg.clip);
-            opt.step(c.grads, { lr });
-            return c.norm;
-          });
-          normV = (await normT.data())[0];
-          normT.dispose();
+          normV = await clippedStep(task.kind, i, r.grads);
         } finally {
           tf.dispose([r.loss, ...Object.values(r.parts), ...Object.values(r.grads)]);
         }
