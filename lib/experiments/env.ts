@@ -25,6 +25,8 @@ export interface RunEnv {
   progress?: ProgressSink | boolean;
   /** The module data-parallel workers rebuild this registry from (`makeKinds`); absent: every run trains in-process. */
   kindsModule?: string;
+  /** Data-parallel workers of runs trained through this environment (absent: lib/train/workers's default). */
+  workers?: number;
 }
 
 /** Trainer options of one train-or-reuse call (progress sink, onStep, weights, …). */
@@ -36,7 +38,7 @@ export type RunTrainOptions = NonNullable<TrainOrReuseOptions["train"]>;
  * defaults to env.progress.
  */
 export async function reuseRun(env: RunEnv, kind: string, config: Record<string, unknown>, train?: RunTrainOptions): Promise<{ run: FinishedRun; reused: boolean }> {
-  const r = await trainOrReuse(env.kinds, kind, config, { runsDir: env.runsDir, log: env.log, train: train ?? { progress: env.progress }, kindsModule: env.kindsModule });
+  const r = await trainOrReuse(env.kinds, kind, config, { runsDir: env.runsDir, log: env.log, train: train ?? { progress: env.progress }, kindsModule: env.kindsModule, workers: env.workers });
   if (!r.finished) throw new Error(`${kind}: ${r.dir} is busy (${r.outcome}); expected a finished run`);
   return { run: r.finished, reused: r.outcome === "reused" };
 }

@@ -27,7 +27,7 @@ import { configHash, canonicalJson } from "./config";
 import { checkpointFileName, loadCheckpoint, CheckpointError } from "./checkpoint";
 
 /** The folder holding package.json above lib/train (symlinks resolved). */
-function projectRoot(): string {
+export function projectRoot(): string {
   let dir = fs.realpathSync(__dirname);
   for (;;) {
     if (fs.existsSync(path.join(dir, "package.json"))) return dir;

@@ -15,6 +15,7 @@ import type { MetricsRow } from "../../train/run";
 import type { SummarizedRun } from "../run-summary";
 import { runTotals } from "../run-summary";
 import { planSweep, type PlannedRun } from "../sweeps/sweep";
+import { withSideBySide } from "../sweeps/side-by-side";
 import { bitsSweep } from "../sweeps/bits";
 import type { RunEnv } from "../env";
 import { extractorOf, loadFeatureNet } from "../featurenet/task";
@@ -180,40 +181,42 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
   let exampleShape: [number, number, number, number] = [0, 32, 32, 1];
   let trained = 0;
   const evalOpts = { n: setup.evalSamples, seed: setup.sampleSeed, precisionRecall: true, halves: true, featureNet: setup.featureNet };
-  for (const p of planned) {
-    if (p.kind === "tokenizer") {
-      const cfg = p.config as unknown as TokenizerConfig;
-      const tk = await trainTokenizer(env, { config: cfg });
-      try {
-        const ev = await evaluateTokenizer(tk.tokenizer, { limit: setup.testImages, examples: setup.examples, metricNet });
-        if (originals.length === 0) {
-          originals = ev.examples.originals;
-          exampleShape = ev.examples.shape;
+  await withSideBySide(env, "bits", setup.preset, planned, async () => {
+    for (const p of planned) {
+      if (p.kind === "tokenizer") {
+        const cfg = p.config as unknown as TokenizerConfig;
+        const tk = await trainTokenizer(env, { config: cfg });
+        try {
+          const ev = await evaluateTokenizer(tk.tokenizer, { limit: setup.testImages, examples: setup.examples, metricNet });
+          if (originals.length === 0) {
+            originals = ev.examples.originals;
+            exampleShape = ev.examples.shape;
+          }
+          tokenizers.push({
+            L: cfg.levels[0], bits: bitsOf(cfg.levels[0]), bound: cfg.bound, seed: cfg.seed, run: bitsRun(p.label, tk), row: ev.row,
+            entropyPerChannel: ev.stats.entropy, endBinMassPerChannel: ev.stats.endBinMass, usedCodes: ev.stats.usedCodes, codebookSize: ev.stats.codebookSize,
+            reconstructions: ev.examples.reconstructions,
+          });
+          if (!tk.reused) trained++;
+        } finally {
+          tk.dispose();
         }
-        tokenizers.push({
-          L: cfg.levels[0], bits: bitsOf(cfg.levels[0]), bound: cfg.bound, seed: cfg.seed, run: bitsRun(p.label, tk), row: ev.row,
-          entropyPerChannel: ev.stats.entropy, endBinMassPerChannel: ev.stats.endBinMass, usedCodes: ev.stats.usedCodes, codebookSize: ev.stats.codebookSize,
-          reconstructions: ev.examples.reconstructions,
-        });
-        if (!tk.reused) trained++;
-      } finally {
-        tk.dispose();
+      } else if (p.kind === "ar") {
+        const cfg = p.config as unknown as ArConfig;
+        const ar = await trainAr(env, { config: cfg });
+        const detail = `${ar.model.numGroups} × ${cfg.tokenizer.levels[0]}`;
+        generators.push(await generatorResult("ar", p.label, cfg, ar, detail, setup.cfgScale, (cfgScale) => evaluateAr(ar, { ...evalOpts, cfgScale, temperature: 1 })));
+        if (!ar.reused) trained++;
+      } else if (p.kind === "dit") {
+        const cfg = p.config as unknown as DiTConfig;
+        const dit = await trainDiT(env, { config: cfg });
+        const detail = `${dit.model.arch.channels} ch`;
+        generators.push(await generatorResult("dit", p.label, cfg, dit, detail, setup.cfgScale, (cfgScale) => evaluateDiT(dit, { ...evalOpts, steps: setup.eulerSteps, cfgScale })));
+        if (!dit.reused) trained++;
+      } else {
+        throw new Error(`bits: run "${p.label}" has kind ${p.kind}; expected tokenizer, ar or dit`);
       }
-    } else if (p.kind === "ar") {
-      const cfg = p.config as unknown as ArConfig;
-      const ar = await trainAr(env, { config: cfg });
-      const detail = `${ar.model.numGroups} × ${cfg.tokenizer.levels[0]}`;
-      generators.push(await generatorResult("ar", p.label, cfg, ar, detail, setup.cfgScale, (cfgScale) => evaluateAr(ar, { ...evalOpts, cfgScale, temperature: 1 })));
-      if (!ar.reused) trained++;
-    } else if (p.kind === "dit") {
-      const cfg = p.config as unknown as DiTConfig;
-      const dit = await trainDiT(env, { config: cfg });
-      const detail = `${dit.model.arch.channels} ch`;
-      generators.push(await generatorResult("dit", p.label, cfg, dit, detail, setup.cfgScale, (cfgScale) => evaluateDiT(dit, { ...evalOpts, steps: setup.eulerSteps, cfgScale })));
-      if (!dit.reused) trained++;
-    } else {
-      throw new Error(`bits: run "${p.label}" has kind ${p.kind}; expected tokenizer, ar or dit`);
     }
-  }
+  });
   return { setup, tokenizers, generators, featureNet: net.runId, originals, exampleShape, trained };
 }

@@ -15,6 +15,7 @@ import type { MetricsRow } from "../../train/run";
 import type { PresetName } from "../../train/config";
 import { reuseRun, type RunEnv } from "../env";
 import { planSweep } from "../sweeps/sweep";
+import { withSideBySide } from "../sweeps/side-by-side";
 import { convergenceSweep } from "../sweeps/convergence";
 import { readSampleSnapshots, type SampleSnapshot } from "../sample-snapshots";
 
@@ -88,28 +89,30 @@ export function evalPoints(metrics: readonly MetricsRow[], flopsPerStep: number,
 export async function loadConvergenceRuns(env: RunEnv, opts: { preset: PresetName | string }): Promise<ConvergenceRun[]> {
   const planned = planSweep(env.kinds, convergenceSweep, { preset: opts.preset });
   const out: ConvergenceRun[] = [];
-  for (const p of planned) {
-    const { run, reused } = await reuseRun(env, p.kind, p.config);
-    const config = p.config as ConvergenceRun["config"];
-    const flopsPerStep = flopsPerStepOf(run.metrics, p.id);
-    const points = evalPoints(run.metrics, flopsPerStep, config.steps);
-    if (points.length === 0) throw new Error(`${p.id}: no evaluations in its metrics; the convergence runs evaluate in-run (evalSamples > 0)`);
-    const evalSeconds = points.reduce((s, q) => s + q.evalSeconds, 0);
-    out.push({
-      label: p.label,
-      kind: p.kind as "ar" | "dit",
-      seed: config.seed,
-      runDir: run.dir,
-      reused,
-      config,
-      metrics: run.metrics,
-      flopsPerStep,
-      budget: config.steps * flopsPerStep,
-      points,
-      totalSeconds: Number(run.done.time),
-      evalSeconds,
-      samples: readSampleSnapshots(run.dir),
-    });
-  }
+  await withSideBySide(env, "convergence", String(opts.preset), planned, async () => {
+    for (const p of planned) {
+      const { run, reused } = await reuseRun(env, p.kind, p.config);
+      const config = p.config as ConvergenceRun["config"];
+      const flopsPerStep = flopsPerStepOf(run.metrics, p.id);
+      const points = evalPoints(run.metrics, flopsPerStep, config.steps);
+      if (points.length === 0) throw new Error(`${p.id}: no evaluations in its metrics; the convergence runs evaluate in-run (evalSamples > 0)`);
+      const evalSeconds = points.reduce((s, q) => s + q.evalSeconds, 0);
+      out.push({
+        label: p.label,
+        kind: p.kind as "ar" | "dit",
+        seed: config.seed,
+        runDir: run.dir,
+        reused,
+        config,
+        metrics: run.metrics,
+        flopsPerStep,
+        budget: config.steps * flopsPerStep,
+        points,
+        totalSeconds: Number(run.done.time),
+        evalSeconds,
+        samples: readSampleSnapshots(run.dir),
+      });
+    }
+  });
   return out;
 }

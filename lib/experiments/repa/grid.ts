@@ -5,7 +5,7 @@
  *   const grid = await trainRepaGrid(env, "quick", { keep: (p) => p.seed === 0 && … });   // models kept for CKNNA
  */
 import type { PresetName } from "../../train/config";
-import { findFinishedRun, type MetricsRow } from "../../train/run";
+import { findFinishedRun, runId, type MetricsRow } from "../../train/run";
 import type { RunEnv } from "../env";
 import { evalRows } from "../run-summary";
 import { trainAr, type TrainedAr } from "../ar/task";
@@ -14,6 +14,7 @@ import { trainDiT, type TrainedDiT } from "../dit/task";
 import { resolveDiTConfig } from "../dit/config";
 import { REPA_POINTS, repaLabel, repaOverrides, type RepaPoint } from "../sweeps/repa";
 import { generatorTrainFlopsPerSample } from "./equal-flops";
+import { withSideBySide } from "../sweeps/side-by-side";
 
 /** One finished run of the grid. */
 export interface RepaRun {
@@ -55,25 +56,31 @@ export function unfinishedRepaRuns(env: RunEnv, preset: PresetName): string[] {
  */
 export async function trainRepaGrid(env: RunEnv, preset: PresetName, opts: { keep?: (p: RepaPoint) => boolean; onlyFinished?: boolean } = {}): Promise<RepaRun[]> {
   const out: RepaRun[] = [];
-  for (const p of repaPoints(preset)) {
-    const cfg = configOf(preset, p);
-    if (opts.onlyFinished && !findFinishedRun(p.kind, cfg as unknown as Record<string, unknown>, { runsDir: env.runsDir })) continue;
-    const loaded: TrainedAr | TrainedDiT = p.kind === "ar" ? await trainAr(env, { config: cfg as ReturnType<typeof resolveArConfig> }) : await trainDiT(env, { config: cfg as ReturnType<typeof resolveDiTConfig> });
-    const evals = evalRows(loaded);
-    const keep = opts.keep?.(p) ?? false;
-    out.push({
-      point: p,
-      label: repaLabel(p),
-      runDir: loaded.runDir,
-      reused: loaded.reused,
-      metrics: loaded.metrics,
-      config: { steps: cfg.steps, batchSize: cfg.batchSize, depth: cfg.depth, dim: cfg.dim },
-      flopsPerStep: generatorTrainFlopsPerSample(p.kind, cfg) * cfg.batchSize,
-      finalGfid: evals.length ? Number(evals[evals.length - 1].gfid) : NaN,
-      ar: keep && p.kind === "ar" ? (loaded as TrainedAr) : null,
-      dit: keep && p.kind === "dit" ? (loaded as TrainedDiT) : null,
-    });
-    if (!keep) loaded.dispose();
-  }
+  const planned = repaPoints(preset).map((p) => {
+    const config = configOf(preset, p) as unknown as Record<string, unknown>;
+    return { id: runId(p.kind, config), kind: p.kind, config };
+  });
+  await withSideBySide(env, "repa", preset, opts.onlyFinished ? [] : planned, async () => {
+    for (const p of repaPoints(preset)) {
+      const cfg = configOf(preset, p);
+      if (opts.onlyFinished && !findFinishedRun(p.kind, cfg as unknown as Record<string, unknown>, { runsDir: env.runsDir })) continue;
+      const loaded: TrainedAr | TrainedDiT = p.kind === "ar" ? await trainAr(env, { config: cfg as ReturnType<typeof resolveArConfig> }) : await trainDiT(env, { config: cfg as ReturnType<typeof resolveDiTConfig> });
+      const evals = evalRows(loaded);
+      const keep = opts.keep?.(p) ?? false;
+      out.push({
+        point: p,
+        label: repaLabel(p),
+        runDir: loaded.runDir,
+        reused: loaded.reused,
+        metrics: loaded.metrics,
+        config: { steps: cfg.steps, batchSize: cfg.batchSize, depth: cfg.depth, dim: cfg.dim },
+        flopsPerStep: generatorTrainFlopsPerSample(p.kind, cfg) * cfg.batchSize,
+        finalGfid: evals.length ? Number(evals[evals.length - 1].gfid) : NaN,
+        ar: keep && p.kind === "ar" ? (loaded as TrainedAr) : null,
+        dit: keep && p.kind === "dit" ? (loaded as TrainedDiT) : null,
+      });
+      if (!keep) loaded.dispose();
+    }
+  });
   return out;
 }

@@ -1,0 +1,86 @@
+/**
+ * Two runs side by side: while a notebook works through a declared sweep's runs in order, a helper process
+ * (`scripts/sweep.ts <name> --preset P --runs-dir R --quiet`, one worker) walks the same list and trains every run
+ * nobody has claimed yet. The run locks (lib/train/reuse.ts) keep each run to one trainer: the notebook reuses what
+ * the helper finished, waits for the run the helper is on, and trains a run itself when it gets there first.
+ * Meanwhile the notebook's evaluations (single-threaded) overlap the helper's training.
+ *
+ * Why not data-parallel workers instead: a sweep's runs are independent, so two of them on one core each keep both
+ * cores busy through evaluations too, while 2 workers idle one core whenever the run evaluates, and gain little on
+ * small models (measured on the bits grid's tokenizer: 1.13× for 2 workers; see the closing note of issue 16).
+ * So while the helper runs, this process trains in-process too (env.workers = 1).
+ *
+ * The helper starts only when it would help and cannot do harm: not at `tiny` (its runs last seconds, less than the
+ * helper's start), ≥ 2 cores, IFSQ_WORKERS unset (an explicit worker
+ * count means the user sizes the machine), ≥ 2 unfinished runs, and the declared sweep at that preset lists exactly
+ * the notebook's runs (a notebook whose knobs were changed plans other runs; the helper would train the wrong ones).
+ * Its output goes to `<runsDir>/../sweeps/<name>-<preset>/helper-<pid>.log`; it is stopped when `fn` settles.
+ */
+import { spawn, type ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { workersSetting } from "../../backend";
+import { findFinishedRun, projectRoot } from "../../train/run";
+import type { RunEnv } from "../env";
+import { getSweep } from "./catalog";
+import { planSweep, type PlannedRun } from "./sweep";
+
+export interface SideBySideDecision {
+  helper: boolean;
+  reason: string;
+}
+
+/** Whether a helper process should train `planned` (the notebook's runs) beside this one; see the file comment. */
+export function sideBySideDecision(env: RunEnv, sweep: string, preset: string, planned: readonly Pick<PlannedRun, "id" | "kind" | "config">[], cores = os.availableParallelism()): SideBySideDecision {
+  if (preset === "tiny") return { helper: false, reason: "tiny runs last seconds" };
+  if (cores < 2) return { helper: false, reason: `${cores} core` };
+  if (workersSetting() !== null) return { helper: false, reason: `IFSQ_WORKERS=${workersSetting()} is set` };
+  const unfinished = planned.filter((p) => !findFinishedRun(p.kind, p.config, { runsDir: env.runsDir }));
+  if (unfinished.length < 2) return { helper: false, reason: `${unfinished.length} unfinished run${unfinished.length === 1 ? "" : "s"}` };
+  const declared = planSweep(env.kinds, getSweep(sweep), { preset }).map((p) => p.id);
+  const mine = planned.map((p) => p.id);
+  const same = declared.length === mine.length && [...declared].sort().join() === [...mine].sort().join();
+  if (!same) return { helper: false, reason: `the notebook's ${mine.length} runs are not the declared sweep ${sweep}@${preset}'s ${declared.length}` };
+  return { helper: true, reason: `${unfinished.length} unfinished runs of sweep ${sweep}@${preset} on ${cores} cores: a helper process trains them beside this one` };
+}
+
+/**
+ * Runs `fn` (which trains or reuses `planned` in order) with a helper process training the same sweep beside it,
+ * when `sideBySideDecision` says so; otherwise just runs `fn`.
+ */
+export async function withSideBySide<T>(env: RunEnv, sweep: string, preset: string, planned: readonly Pick<PlannedRun, "id" | "kind" | "config">[], fn: () => Promise<T>): Promise<T> {
+  const d = sideBySideDecision(env, sweep, preset, planned);
+  if (!d.helper) return fn();
+  const root = projectRoot();
+  const logDir = path.join(path.dirname(env.runsDir), "sweeps", `${sweep}-${preset}`);
+  fs.mkdirSync(logDir, { recursive: true });
+  const log = path.join(logDir, `helper-${process.pid}.log`);
+  const fd = fs.openSync(log, "a");
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [require.resolve("tsx/cli"), path.join(root, "scripts", "sweep.ts"), sweep, "--preset", preset, "--runs-dir", env.runsDir, "--quiet"], {
+      cwd: root,
+      env: { ...process.env, IFSQ_WORKERS: "1" },
+      stdio: ["ignore", fd, fd],
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+  const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+  env.log(`${d.reason} (pid ${child.pid}, log ${path.relative(root, log)})`);
+  const killOnExit = () => child.kill("SIGTERM");
+  process.once("exit", killOnExit);
+  const saved = env.workers;
+  env.workers = 1;
+  try {
+    return await fn();
+  } finally {
+    env.workers = saved;
+    process.removeListener("exit", killOnExit);
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
+    }
+  }
+}
