@@ -57,6 +57,8 @@ export interface MeasureOptions {
   dpWorkers?: number;
   /** module the DP workers make their kind registry from (exports makeKinds) */
   dpKindsModule?: string;
+  /** runs folder the DP workers' registry is bound to (where a generator finds its tokenizer run) */
+  dpRunsDir?: string;
   /** called after each step */
   onStep?: (i: number, ms: number) => void;
 }
@@ -82,7 +84,7 @@ export async function measureTraining<B>(task: TrainTask<B>, info: TaskInfo, opt
   const cfg = task.config;
   const opt = new AdamW(task.params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: 0 });
   const dp = opts.dpWorkers
-    ? await DataParallel.start({ kind: task.kind, config: task.config, params: task.params, workers: opts.dpWorkers, kindsModule: opts.dpKindsModule ?? require.resolve("./workloads"), backend: tf.getBackend() === "cpu" ? "cpu" : "wasm" })
+    ? await DataParallel.start({ kind: task.kind, config: task.config, params: task.params, workers: opts.dpWorkers, kindsModule: opts.dpKindsModule ?? require.resolve("./workloads"), runsDir: opts.dpRunsDir, backend: tf.getBackend() === "cpu" ? "cpu" : "wasm" })
     : null;
   const times: number[] = [];
   const cpuTimes: number[] = [];

@@ -10,6 +10,9 @@
  *   options: --workloads A,B,C  --backends wasm,wasm-dp2,cpu  --batch 64  --steps 20  --warmup 3  --no-models
  *            --json FILE  --torch-threads 1,2  --python /usr/bin/python3  --sample-n 32  --profile-top 25
  *            --runs-dir DIR (whose finished runs give the evaluation-share table; default data/runs)
+ *   npm run bench -- --trainers all --runs-dir DIR --workloads "" --no-models
+ *                                                   the project's trainers on real data, 1 process vs 2 workers (the
+ *                                                   generators need DIR to hold the quick tokenizer run: reproduce first)
  *
  * Columns: median and min ms per training step (forward + backward + Adam) after warm-up; units/s (images, tokens
  * predicted, latents); GFLOP/s from the documented FLOP count (2 × MAC of matmuls and convs, training = 3 × forward,
@@ -33,7 +36,7 @@ const ROW_TAG = "BENCH_ROW ";
 const ROOT = path.resolve(__dirname, "..");
 
 interface ChildJob {
-  kind: "workload" | "model" | "sample" | "profile";
+  kind: "workload" | "model" | "sample" | "profile" | "trainer";
   name: string;
   backend: string;
   batch: number;
@@ -41,7 +44,21 @@ interface ChildJob {
   warmup: number;
   sampleN: number;
   top: number;
+  /** "trainer" jobs: the runs folder their tasks read (tokenizer runs and token caches of the generators) */
+  runsDir?: string;
 }
+
+/**
+ * The project's trainers as `npm run reproduce` runs them at quick (real data; generators on the quick tokenizer run
+ * found in the runs folder): name → kind and config. `bits-tokenizer` is the bits grid's small tokenizer.
+ */
+const TRAINERS: Record<string, { kind: string; preset: string; overrides?: Record<string, unknown> }> = {
+  tokenizer: { kind: "tokenizer", preset: "quick" },
+  "bits-tokenizer": { kind: "tokenizer", preset: "quick", overrides: { levels: [17, 17, 17, 17] } },
+  featurenet: { kind: "featurenet", preset: "paper-cpu" },
+  ar: { kind: "ar", preset: "quick" },
+  dit: { kind: "dit", preset: "quick" },
+};
 
 function backendOf(label: string): { engine: "wasm" | "cpu"; workers: number } {
   const m = /^(wasm|cpu)(?:-dp(\d+))?$/.exec(label);
@@ -68,6 +85,25 @@ async function child(job: ChildJob): Promise<void> {
     if (!workers) row.forwardMs = await measureForward(task, (b) => task.forward(b), 3);
     task.dispose();
     emit(row);
+    return;
+  }
+  if (job.kind === "trainer") {
+    const { runEnv } = await import("../lib/experiments/kinds");
+    const { resolveConfig } = await import("../lib/train/config");
+    const { lookupKind } = await import("../lib/train/registry");
+    const t = TRAINERS[job.name];
+    if (!t) throw new Error(`--trainers: "${job.name}" is not a trainer; expected ${Object.keys(TRAINERS).join(", ")}`);
+    const env = runEnv({ runsDir: job.runsDir, log: () => {}, progress: false });
+    const spec = lookupKind(env.kinds, t.kind);
+    let overrides = t.overrides;
+    if (job.name === "bits-tokenizer") overrides = { ...(await import("../lib/experiments/bits/grid")).BITS_GRID.quick.tokenizer, ...overrides };
+    const task = await spec.makeTask(resolveConfig(spec.configDef, { preset: t.preset as "quick", overrides }) as never);
+    try {
+      const row = await measureTraining(task, { workload: `${job.name}(${t.preset})`, unit: "samples", unitsPerSample: 1, batchSize: task.config.batchSize }, { steps: job.steps, warmup: job.warmup, backend: job.backend, dpWorkers: workers, dpKindsModule: env.kindsModule, dpRunsDir: env.runsDir });
+      emit(row);
+    } finally {
+      (task as { dispose?(): void }).dispose?.();
+    }
     return;
   }
   const { makeModelBench } = await import("../bench/models");
@@ -174,6 +210,7 @@ async function main(): Promise<number> {
       profile: { type: "string" },
       "profile-top": { type: "string", default: "25" },
       "runs-dir": { type: "string" },
+      trainers: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -229,6 +266,11 @@ async function main(): Promise<number> {
   };
   for (const w of workloads) {
     for (const b of backends) add(`${w} ${b}`, runChild({ kind: "workload", name: w, backend: b, batch, steps: backendOf(b).engine === "cpu" ? Math.min(steps, 3) : steps, warmup: backendOf(b).engine === "cpu" ? 1 : warmup, sampleN, top }));
+  }
+  if (values.trainers) {
+    const runsDir = values["runs-dir"] ? path.resolve(values["runs-dir"]) : defaultRunsDir();
+    const names = values.trainers === "all" ? Object.keys(TRAINERS) : values.trainers.split(",").map((s) => s.trim());
+    for (const n of names) for (const b of ["wasm", "wasm-dp2"]) add(`${n} ${b}`, runChild({ kind: "trainer", name: n, backend: b, batch, steps: Math.max(3, Math.round(steps / 2)), warmup, sampleN, top, runsDir }));
   }
   if (!values["no-models"]) {
     for (const m of ["tokenizer", "ar", "dit"]) add(`${m}(quick) wasm`, runChild({ kind: "model", name: m, backend: "wasm", batch, steps: Math.max(3, Math.round(steps / 2)), warmup, sampleN, top }));
