@@ -8,7 +8,8 @@
  *
  * This module and the config loader are the only places in lib/ that read environment variables (with view/files.ts's
  * IFSQ_FIGURE_DIR); so the data folder setting IFSQ_DATA_DIR is read here too (`dataDirSetting`), for lib/data, and
- * the worker count IFSQ_WORKERS (`workersSetting`), for lib/train/workers.
+ * the worker count IFSQ_WORKERS (`workersSetting`), for lib/train/workers, and the runs folder IFSQ_RUNS_DIR
+ * (`runsDirSetting`), for lib/train/run.
  */
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
@@ -135,6 +136,12 @@ export function currentBackend(): BackendInfo | null {
  */
 export function dataDirSetting(): string | null {
   const v = process.env.IFSQ_DATA_DIR;
+  return v && v.length > 0 ? v : null;
+}
+
+/** `$IFSQ_RUNS_DIR`: the folder of the run folders (relative to the project root unless absolute), or null when unset. */
+export function runsDirSetting(): string | null {
+  const v = process.env.IFSQ_RUNS_DIR;
   return v && v.length > 0 ? v : null;
 }
 

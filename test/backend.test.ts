@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, parseBackendName } from "../lib/backend";
 
@@ -22,4 +23,21 @@ test("cpu and wasm both initialise and compute the same matmul", async () => {
 
 test("the danfojs tfjs-node shim is never taken for the native engine", async () => {
   await assert.rejects(initBackend("tensorflow", { log: () => {} }), /@tensorflow\/tfjs-node is not installed/);
+});
+
+test("IFSQ_RUNS_DIR moves the runs folder (relative to the project root unless absolute)", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { defaultRunsDir, projectRoot } = require("../lib/train/run") as typeof import("../lib/train/run");
+  const saved = process.env.IFSQ_RUNS_DIR;
+  try {
+    delete process.env.IFSQ_RUNS_DIR;
+    assert.equal(defaultRunsDir(), path.join(projectRoot(), "data", "runs"));
+    process.env.IFSQ_RUNS_DIR = "/srv/shared-runs";
+    assert.equal(defaultRunsDir(), "/srv/shared-runs");
+    process.env.IFSQ_RUNS_DIR = "elsewhere/runs";
+    assert.equal(defaultRunsDir(), path.join(projectRoot(), "elsewhere", "runs"));
+  } finally {
+    if (saved === undefined) delete process.env.IFSQ_RUNS_DIR;
+    else process.env.IFSQ_RUNS_DIR = saved;
+  }
 });

@@ -16,13 +16,15 @@
  * checkpoints stay); train() itself drops a damaged done.json and finishes the run again from its newest intact
  * checkpoint. A run counts as finished only when done.json is valid and its final checkpoint is there and intact.
  *
- * `runsDir` defaults to `data/runs` under the repository root, found from this file's location (not from
- * process.cwd(), which is `notebooks/` inside a notebook kernel).
+ * `runsDir` defaults to `$IFSQ_RUNS_DIR`, else `data/runs` under the repository root, found from this file's location
+ * (not from process.cwd(), which is `notebooks/` inside a notebook kernel). A shared IFSQ_RUNS_DIR lets several
+ * clones (engineers, CI) reuse each other's finished runs; run locks keep each run to one trainer.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { writeFileAtomic, fsyncDir } from "../atomic";
+import { runsDirSetting } from "../backend";
 import { configHash, canonicalJson } from "./config";
 import { checkpointFileName, loadCheckpoint, CheckpointError } from "./checkpoint";
 
@@ -37,8 +39,10 @@ export function projectRoot(): string {
   }
 }
 
-/** `<repo>/data/runs`. */
+/** `$IFSQ_RUNS_DIR` (relative to the project root unless absolute), else `<repo>/data/runs`. */
 export function defaultRunsDir(): string {
+  const set = runsDirSetting();
+  if (set) return path.resolve(projectRoot(), set);
   return path.join(projectRoot(), "data", "runs");
 }
 
