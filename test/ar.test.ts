@@ -132,6 +132,31 @@ test("KV-cache sampling gives the same tokens as full recomputation (fixed seed,
   m.dispose();
 });
 
+test("sampling logits are the teacher-forced ones: greedy tokens are the argmax of forward() on them (trunk and head KV caches)", async () => {
+  await use("wasm");
+  const m = tinyModel([17, 17, 17, 17], 2);
+  // random weights everywhere (the output layers start at zero, where every token is an argmax)
+  let i = 0;
+  for (const [, v] of m.params.entries()) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.3, "float32", 100 + i++)));
+  const classes = [0, 3, 9];
+  const toks = await m.generate(classes, { seed: 5, temperature: 0 });
+  const T = m.seqLen;
+  const G = m.numGroups;
+  const logits = tf.tidy(() => m.forward(tf.tensor1d(classes, "int32"), tf.tensor3d(toks, [3, T, G], "int32")).logits.map((l) => l.arraySync() as number[][][]));
+  let worst = 0;
+  for (let b = 0; b < 3; b++) {
+    for (let k = 0; k < T; k++) {
+      for (let g = 0; g < G; g++) {
+        const row = logits[g][b][k];
+        // the chosen token's teacher-forced logit is the row's maximum (up to float order between the two paths)
+        worst = Math.max(worst, Math.max(...row) - row[toks[(b * T + k) * G + g]]);
+      }
+    }
+  }
+  assert.ok(worst < 1e-4, `a greedy token is ${worst} below its row's maximum teacher-forced logit`);
+  m.dispose();
+});
+
 test("single-index mode: one token per position, KV cache = recomputation, forward shape [B, T, V]", async () => {
   await use("wasm");
   const m = tinyModel([125], 3);

@@ -409,6 +409,22 @@ export class LlamaGen {
   }
 
   /**
+   * Sampling, factorized head: logits [rows, V_g] of sub-token g from slot g's input [rows, 1, D] (the trunk output
+   * for g = 0, else E_{g−1}[s_{g−1}]), the head blocks attending to the earlier slots through `caches` (one per head
+   * block, appended to). Equals headLogits over slots 0 … g, computed once per slot instead of once per sub-token.
+   */
+  private headSlotLogits(slot: tf.Tensor3D, g: number, caches: KVCache[]): tf.Tensor2D {
+    const [rows, , D] = slot.shape;
+    let u = slot;
+    this.head.blocks.forEach((p, i) => {
+      u = transformerBlock(u, p, this.headConfig, { cache: caches[i] });
+    });
+    u = rmsNorm(u, this.head.norm, this.headConfig.normEps);
+    const logits = linear(tf.reshape(u, [rows, 1, D]) as tf.Tensor3D, this.head.out[g]);
+    return tf.reshape(logits, [rows, this.arch.groupSizes[g]]) as tf.Tensor2D;
+  }
+
+  /**
    * Teacher-forced forward: classes [B] int32 (values in [0, C], C = null), tokens [B, T, G] int32 →
    * logits per group [B, T, V_g] (position i predicts s_i from c, s_{<i} and s_{i,<g}). Inputs are validated.
    */
@@ -513,12 +529,14 @@ export class LlamaGen {
           const full = this.trunk(x, {}).h;
           return tf.slice(full, [0, k, 0], [rows, 1, this.arch.dim]) as tf.Tensor3D;
         });
+        // the intra-position head runs slot by slot over its own KV caches (its attention is causal over the slots)
+        const headCaches = G > 1 ? this.head.blocks.map(() => new KVCache()) : [];
         try {
           for (let g = 0; g < G; g++) {
             const lt = tf.tidy(() => {
-              const slotEmb = g > 0 ? this.embedGroups(this.tokenRows(out, B, k, 1, guided)) : null;
-              const all = this.headLogits(h, slotEmb, g + 1);
-              return tf.reshape(all[g], [rows, this.arch.groupSizes[g]]);
+              if (G === 1) return tf.reshape(this.headLogits(h, null, 1)[0], [rows, this.arch.groupSizes[0]]);
+              const slot = g === 0 ? h : (tf.reshape(tf.slice(this.embedGroups(this.tokenRows(out, B, k, 1, guided)), [0, 0, g - 1, 0], [rows, 1, 1, this.arch.dim]), [rows, 1, this.arch.dim]) as tf.Tensor3D);
+              return this.headSlotLogits(slot, g, headCaches);
             });
             const logits = (await lt.data()) as Float32Array;
             lt.dispose();
@@ -527,6 +545,7 @@ export class LlamaGen {
           }
         } finally {
           h.dispose();
+          headCaches.forEach((c) => c.dispose());
         }
         opts.onStep?.(k + 1, T);
         await breathe();
