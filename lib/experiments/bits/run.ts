@@ -173,15 +173,17 @@ async function generatorResult(
 /** Trains or reuses every run of the grid (tokenizers first, in the sweep's order) and evaluates it. */
 export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResults> {
   const planned = plannedBitsRuns(env, setup);
-  const net = await loadFeatureNet(env, setup.featureNet);
-  const metricNet = { extractor: extractorOf(net), cacheDir: net.dir };
   const tokenizers: BitsTokenizerResult[] = [];
   const generators: BitsGeneratorResult[] = [];
   let originals = new Float32Array(0);
   let exampleShape: [number, number, number, number] = [0, 32, 32, 1];
   let trained = 0;
   const evalOpts = { n: setup.evalSamples, seed: setup.sampleSeed, precisionRecall: true, halves: true, featureNet: setup.featureNet };
+  let net: Awaited<ReturnType<typeof loadFeatureNet>> | null = null;
+  // a helper process trains the grid while this one trains the feature network (if missing) and evaluates
   await withSideBySide(env, "bits", setup.preset, planned, async () => {
+    net = await loadFeatureNet(env, setup.featureNet);
+    const metricNet = { extractor: extractorOf(net), cacheDir: net.dir };
     for (const p of planned) {
       if (p.kind === "tokenizer") {
         const cfg = p.config as unknown as TokenizerConfig;
@@ -218,5 +220,5 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
       }
     }
   });
-  return { setup, tokenizers, generators, featureNet: net.runId, originals, exampleShape, trained };
+  return { setup, tokenizers, generators, featureNet: net!.runId, originals, exampleShape, trained };
 }

@@ -10,13 +10,14 @@
  * the verdict (tokenizer/verdict.ts) compares every difference with.
  */
 import type { PresetName } from "../../train/config";
-import type { MetricsRow } from "../../train/run";
+import { runId, type MetricsRow } from "../../train/run";
 import { extractorOf, loadFeatureNet, type FeatureNetName } from "../featurenet/index";
 import { tokenizersSweep } from "../sweeps/tokenizers";
 import type { RunEnv } from "../env";
 import { trainTokenizer } from "./task";
 import { evaluateTokenizer, type TokenizerEvaluation } from "./evaluate";
-import type { TokenizerConfig } from "./config";
+import { resolveTokenizerConfig, type TokenizerConfig } from "./config";
+import { withSideBySide } from "../sweeps/side-by-side";
 
 export const COMPARED_BOUNDS = ["tanh", "ifsq"] as const;
 export type ComparedBound = (typeof COMPARED_BOUNDS)[number];
@@ -96,19 +97,28 @@ export interface TokenizerComparison {
 
 /** Trains or reuses every run of the grid and evaluates it; the tokenizers are freed after their evaluation. */
 export async function compareTokenizers(env: RunEnv, s: TokenizerComparisonSetup): Promise<TokenizerComparison> {
-  const net = await loadFeatureNet(env, s.featureNet);
-  const metricNet = { extractor: extractorOf(net), cacheDir: net.dir };
-  const runs = { tanh: [], ifsq: [] } as Record<ComparedBound, ComparedRun[]>;
-  for (const seed of s.seeds) {
-    for (const bound of COMPARED_BOUNDS) {
-      const tk = await trainTokenizer(env, { preset: s.preset, overrides: comparisonOverrides(s, bound, seed) });
-      try {
-        const evaluation = await evaluateTokenizer(tk.tokenizer, { limit: s.testImages, bins: s.bins, examples: s.examples, metricNet });
-        runs[bound].push({ bound, seed, runDir: tk.runDir, reused: tk.reused, metrics: tk.metrics, config: tk.config, params: tk.tokenizer.params.count(), evaluation });
-      } finally {
-        tk.dispose();
+  const planned = s.seeds.flatMap((seed) =>
+    COMPARED_BOUNDS.map((bound) => {
+      const config = resolveTokenizerConfig({ preset: s.preset, overrides: comparisonOverrides(s, bound, seed) }) as unknown as Record<string, unknown>;
+      return { id: runId("tokenizer", config), kind: "tokenizer", config };
+    }),
+  );
+  // a helper process trains the tokenizers while this one trains the feature network and evaluates
+  return withSideBySide(env, "tokenizers", s.preset, planned, async () => {
+    const net = await loadFeatureNet(env, s.featureNet);
+    const metricNet = { extractor: extractorOf(net), cacheDir: net.dir };
+    const runs = { tanh: [], ifsq: [] } as Record<ComparedBound, ComparedRun[]>;
+    for (const seed of s.seeds) {
+      for (const bound of COMPARED_BOUNDS) {
+        const tk = await trainTokenizer(env, { preset: s.preset, overrides: comparisonOverrides(s, bound, seed) });
+        try {
+          const evaluation = await evaluateTokenizer(tk.tokenizer, { limit: s.testImages, bins: s.bins, examples: s.examples, metricNet });
+          runs[bound].push({ bound, seed, runDir: tk.runDir, reused: tk.reused, metrics: tk.metrics, config: tk.config, params: tk.tokenizer.params.count(), evaluation });
+        } finally {
+          tk.dispose();
+        }
       }
     }
-  }
-  return { setup: s, runs, featureNet: net.runId };
+    return { setup: s, runs, featureNet: net.runId };
+  });
 }
