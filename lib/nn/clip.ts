@@ -18,10 +18,10 @@ export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
 /**
  * Scales the gradients so their global norm is at most `maxNorm`. `maxNorm` ≤ 0 or not finite means "no clipping"
  * (the norm is still computed, for logging). Returns new tensors (the caller owns `grads` and `norm`; the inputs are
- * not disposed), so it fits inside tf.tidy.
+ * not disposed), so it fits inside tf.tidy. `knownNorm`: the global norm already computed (returned as `norm`).
  */
-export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
-  const norm = globalNorm(grads);
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number, knownNorm?: tf.Scalar): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
+  const norm = knownNorm ?? globalNorm(grads);
   const clip = Number.isFinite(maxNorm) && maxNorm > 0;
   const out = tf.tidy(() => {
     const res: Record<string, tf.Tensor> = {};

@@ -414,18 +414,15 @@ async function trainLoop<B>(
   const clippedStep = async (kind: string, i: number, grads: Record<string, tf.Tensor>): Promise<number> => {
     const norm = globalNorm(grads);
     const n = (await norm.data())[0];
-    norm.dispose();
     if (!Number.isFinite(n)) {
+      norm.dispose();
       throw new Error(
         `${kind}: the gradient norm is ${n} at step ${i} (loss finite): float32 overflowed, so the clipped update would be zero or NaN. ` +
           `Lower lr, or look for an amplifying layer (a normalisation over near-constant inputs with a tiny eps; e.g. latentInitGain for tokenizers whose codes start collapsed)`,
       );
     }
-    tf.tidy(() => {
-      const c = clipByGlobalNorm(grads, cfg.clip);
-      c.norm.dispose();
-      opt.step(c.grads, { lr: lrAt(cfg, i) });
-    });
+    tf.tidy(() => opt.step(clipByGlobalNorm(grads, cfg.clip, norm).grads, { lr: lrAt(cfg, i) }));
+    norm.dispose();
     return n;
   };
 
