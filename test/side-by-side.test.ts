@@ -60,3 +60,33 @@ test("side by side: a helper process trains the declared sweep's runs, the noteb
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("side by side with trainFirst: the notebook trains the runs the helper has not claimed, then fn finds all finished", async () => {
+  await initBackend("wasm", { log: quiet });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-sbs-first-"));
+  const saved = process.env.IFSQ_WORKERS;
+  delete process.env.IFSQ_WORKERS;
+  try {
+    const lines: string[] = [];
+    const env = runEnv({ runsDir: path.join(root, "runs"), log: (l) => lines.push(l), progress: false });
+    const planned = planSweep(env.kinds, getSweep("toy"), { preset: "quick" });
+    const finishedInside = await withSideBySide(
+      env,
+      "toy",
+      "quick",
+      planned,
+      async () => planned.filter((p) => findFinishedRun(p.kind, p.config, { runsDir: env.runsDir })).length,
+      { trainFirst: true },
+    );
+    assert.equal(finishedInside, planned.length, "every run is finished before fn runs");
+    const line = lines.find((l) => /^side by side: this process trained \d+ of the 4 runs/.test(l));
+    assert.ok(line, lines.join("\n"));
+    const mine = Number(/trained (\d+) of/.exec(line!)![1]);
+    assert.ok(mine >= 1, `this process trained ${mine} runs instead of waiting on the helper`);
+    assert.doesNotMatch(line!, /failed here/);
+  } finally {
+    if (saved === undefined) delete process.env.IFSQ_WORKERS;
+    else process.env.IFSQ_WORKERS = saved;
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -113,6 +113,6 @@ export async function loadConvergenceRuns(env: RunEnv, opts: { preset: PresetNam
         samples: readSampleSnapshots(run.dir),
       });
     }
-  });
+  }, { trainFirst: true }); // the notebook only loads the runs: it trains beside the helper instead of waiting on it
   return out;
 }

@@ -81,6 +81,6 @@ export async function trainRepaGrid(env: RunEnv, preset: PresetName, opts: { kee
       });
       if (!keep) loaded.dispose();
     }
-  });
+  }, { trainFirst: true }); // the notebook only loads the runs: it trains beside the helper instead of waiting on it
   return out;
 }

@@ -45,6 +45,8 @@ export interface SweepOptions {
   onEvent?: (e: SweepEvent) => void;
   /** Module for data-parallel workers (`makeKinds`); absent: every run trains in this process. */
   kindsModule?: string;
+  /** Data-parallel workers of each run this process trains (default: lib/train/workers's choice, $IFSQ_WORKERS). */
+  workers?: number;
 }
 
 export interface SweepSummary {
@@ -99,7 +101,7 @@ export async function runSweep(kinds: KindRegistry, runs: readonly PlannedRun[],
       let holder: string | undefined;
       let error: string | undefined;
       try {
-        const r = await trainOrReuse(kinds, run.kind, run.config, { runsDir, wait: false, log: opts.log, train: opts.train, kindsModule: opts.kindsModule });
+        const r = await trainOrReuse(kinds, run.kind, run.config, { runsDir, wait: false, log: opts.log, train: opts.train, kindsModule: opts.kindsModule, workers: opts.workers });
         outcome = r.outcome;
         if (r.outcome === "busy") {
           holder = r.holder;
