@@ -17,7 +17,8 @@ import { findFinishedRun } from "../lib/train/run";
 
 const quiet = () => {};
 
-test("side by side: a helper process trains the declared sweep's runs, the notebook reuses them; when it is (not) started", async () => {
+/** Runs `fn` with a fresh runs folder, the toy sweep's quick runs, IFSQ_WORKERS unset, and the log lines collected. */
+async function withToySweep(fn: (t: { root: string; env: ReturnType<typeof runEnv>; planned: ReturnType<typeof planSweep>; lines: string[] }) => Promise<void>): Promise<void> {
   await initBackend("wasm", { log: quiet });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-sbs-"));
   const saved = process.env.IFSQ_WORKERS;
@@ -25,7 +26,16 @@ test("side by side: a helper process trains the declared sweep's runs, the noteb
   try {
     const lines: string[] = [];
     const env = runEnv({ runsDir: path.join(root, "runs"), log: (l) => lines.push(l), progress: false });
-    const planned = planSweep(env.kinds, getSweep("toy"), { preset: "quick" });
+    await fn({ root, env, planned: planSweep(env.kinds, getSweep("toy"), { preset: "quick" }), lines });
+  } finally {
+    if (saved === undefined) delete process.env.IFSQ_WORKERS;
+    else process.env.IFSQ_WORKERS = saved;
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+test("side by side: a helper process trains the declared sweep's runs, the notebook reuses them; when it is (not) started", () =>
+  withToySweep(async ({ root, env, planned, lines }) => {
     assert.equal(planned.length, 4);
     assert.equal(sideBySideDecision(env, "toy", "tiny", planSweep(env.kinds, getSweep("toy"), { preset: "tiny" }), 2).helper, false, "tiny");
     assert.equal(sideBySideDecision(env, "toy", "quick", planned, 1).helper, false, "one core");
@@ -54,22 +64,10 @@ test("side by side: a helper process trains the declared sweep's runs, the noteb
     assert.equal(logs.length, 1);
     assert.match(fs.readFileSync(path.join(root, "sweeps", "toy-quick", logs[0]), "utf8"), /4 trained, 0 reused, 0 failed/);
     assert.match(sideBySideDecision(env, "toy", "quick", planned, 2).reason, /0 unfinished runs/);
-  } finally {
-    if (saved === undefined) delete process.env.IFSQ_WORKERS;
-    else process.env.IFSQ_WORKERS = saved;
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("side by side with trainFirst: the notebook trains the runs the helper has not claimed, then fn finds all finished", async () => {
-  await initBackend("wasm", { log: quiet });
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-sbs-first-"));
-  const saved = process.env.IFSQ_WORKERS;
-  delete process.env.IFSQ_WORKERS;
-  try {
-    const lines: string[] = [];
-    const env = runEnv({ runsDir: path.join(root, "runs"), log: (l) => lines.push(l), progress: false });
-    const planned = planSweep(env.kinds, getSweep("toy"), { preset: "quick" });
+test("side by side with trainFirst: the notebook trains the runs the helper has not claimed, then fn finds all finished", () =>
+  withToySweep(async ({ env, planned, lines }) => {
     const finishedInside = await withSideBySide(
       env,
       "toy",
@@ -84,9 +82,4 @@ test("side by side with trainFirst: the notebook trains the runs the helper has 
     const mine = Number(/trained (\d+) of/.exec(line!)![1]);
     assert.ok(mine >= 1, `this process trained ${mine} runs instead of waiting on the helper`);
     assert.doesNotMatch(line!, /failed here/);
-  } finally {
-    if (saved === undefined) delete process.env.IFSQ_WORKERS;
-    else process.env.IFSQ_WORKERS = saved;
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }));
