@@ -108,6 +108,12 @@ class Failure(Exception):
         self.details = details
 
 
+class KernelStartError(Exception):
+    """The kernel did not start or answer before any cell was sent (e.g. tslab's zeromq socket raced its own bind under
+    load: "Socket is blocked by a bind or unbind operation", then no reply for the startup timeout). Nothing of the
+    notebook ran, so run_one starts a new kernel once."""
+
+
 def describe_cell(cell, label):
     out = ["  --- %s source ---" % label, indent(cell.source)]
     err = stream_text(cell, "stderr") + error_text(cell)
@@ -172,9 +178,22 @@ async def execute(nb, path, args, kernel_kwargs, reporter):
     client = RunnerClient(nb, timeout=args.timeout, startup_timeout=args.startup_timeout, kernel_name=args.kernel,
                           iopub_timeout=60, resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     client.reporter = reporter
+    # kernel_kwargs: its environment, and a log for its own stdout/stderr (not cell output: shutdown noise, crashes).
+    try:
+        return await execute_in(client, nb, args, kernel_kwargs, reporter)
+    except Failure:
+        raise
+    except Exception as e:
+        if client.cells_sent == 0:
+            raise KernelStartError("%s: %s" % (type(e).__name__, e)) from e
+        raise
+
+
+async def execute_in(client, nb, args, kernel_kwargs, reporter):
+    """execute's body: starts the kernel, runs the cells; counts the cells sent in client.cells_sent."""
     timings = {}
     count = 0
-    # kernel_kwargs: its environment, and a log for its own stdout/stderr (not cell output: shutdown noise, crashes).
+    client.cells_sent = 0
     async with client.async_setup_kernel(**kernel_kwargs):
         msg_id = await ensure_async(client.kc.kernel_info())
         info = await client.async_wait_for_reply(msg_id)
@@ -198,6 +217,7 @@ async def execute(nb, path, args, kernel_kwargs, reporter):
                 if not hidden:
                     reporter.cell_started(label, cell.source)
                 count += 1
+                client.cells_sent = count
                 started = time.monotonic()
                 try:
                     await client.async_execute_cell(cell, index, execution_count=count)
@@ -353,12 +373,21 @@ async def run_one(path, args):
     reporter = Reporter(stem, args.progress_every, lambda line: print(line, flush=True))
     with open(log_path, "w") as kernel_log:
         try:
-            timings, fe = await execute(nb, path, args, dict(stdout=kernel_log, stderr=kernel_log, env=env), reporter)
+            for attempt in (1, 2):
+                try:
+                    timings, fe = await execute(nb, path, args, dict(stdout=kernel_log, stderr=kernel_log, env=env), reporter)
+                    break
+                except KernelStartError as e:
+                    if attempt == 2:
+                        raise Failure("could not run: the kernel did not start, twice (%s)" % e)
+                    print("  [%s] the kernel did not start (%s); starting a new one" % (stem, e), flush=True)
+                    kernel_log.write("\n--- runner: the kernel did not start (%s); starting a new one ---\n" % e)
+                    kernel_log.flush()
             final = check_async(nb)
             check_displays(nb)
         except Failure as f:
             failure = f
-        except Exception as e:  # kernel could not start, protocol errors, …
+        except Exception as e:  # protocol errors, …
             failure = Failure("could not run: %s: %s" % (type(e).__name__, e))
     if failure is not None:
         log = kernel_log_tail(log_path)  # the kernel is shut down: its log is complete

@@ -210,3 +210,21 @@ describe("the library compiles in tslab (its TypeScript 5.0.4, not the project's
     }
   });
 });
+
+test("a kernel that does not start is tried once more, then reported, naming both attempts", () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-runner-start-"));
+  try {
+    const run = spawnSync(
+      "bash",
+      ["scripts/run-notebooks.sh", "--no-html", "--kernel", "no-such-kernel", "--startup-timeout", "5", "--out", path.join(outDir, "nb"), "--figures", path.join(outDir, "fig"), path.join(FIXTURES, "good.ipynb")],
+      { cwd: ROOT, encoding: "utf8", timeout: 120_000 },
+    );
+    const out = run.stdout + run.stderr;
+    assert.equal(run.status, 1, out);
+    assert.match(out, /\[good\] the kernel did not start \(NoSuchKernel.*\); starting a new one/, out);
+    assert.match(out, /FAIL \S+good\.ipynb \([\d.]+ s\): could not run: the kernel did not start, twice \(NoSuchKernel/, out);
+    assert.equal(out.trimEnd().split("\n").pop(), "0 passed, 1 failed", out);
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+});
