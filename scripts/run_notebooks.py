@@ -192,7 +192,6 @@ async def execute(nb, path, args, kernel_kwargs, reporter):
 async def execute_in(client, nb, args, kernel_kwargs, reporter):
     """execute's body: starts the kernel, runs the cells; counts the cells sent in client.cells_sent."""
     timings = {}
-    count = 0
     client.cells_sent = 0
     async with client.async_setup_kernel(**kernel_kwargs):
         msg_id = await ensure_async(client.kc.kernel_info())
@@ -216,11 +215,10 @@ async def execute_in(client, nb, args, kernel_kwargs, reporter):
                     frontend.where = label
                 if not hidden:
                     reporter.cell_started(label, cell.source)
-                count += 1
-                client.cells_sent = count
+                client.cells_sent += 1
                 started = time.monotonic()
                 try:
-                    await client.async_execute_cell(cell, index, execution_count=count)
+                    await client.async_execute_cell(cell, index, execution_count=client.cells_sent)
                 except CellTimeoutError:
                     raise Failure("%s timed out after %s s" % (label, args.timeout), describe_cell(cell, label))
                 except DeadKernelError as e:
