@@ -4,7 +4,9 @@
 #   IFSQ_PRESET   tiny | quick (default) | paper-cpu       IFSQ_BACKEND  cpu | wasm | tensorflow | tensorflow-gpu
 #   IFSQ_CELL_TIMEOUT  seconds one cell may run (default 14400: a training cell that trains several runs takes tens of
 #                      minutes at quick on a busy 2-core machine, hours at paper-cpu; the limit only catches a hang)
-#   extra arguments go to the runner, e.g. `npm run reproduce -- notebooks/00-tour.ipynb --jobs 2`
+#   IFSQ_NOTEBOOK_JOBS notebooks run at once (default 2, longest first: one notebook's single-core phases — sampling,
+#                      evaluation — overlap the other's training; runs both need are trained once, through the locks)
+#   extra arguments go to the runner, e.g. `npm run reproduce -- notebooks/00-tour.ipynb --jobs 1`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
@@ -12,7 +14,7 @@ preset=${IFSQ_PRESET:-quick}
 bash scripts/setup.sh
 echo "== notebooks (IFSQ_PRESET=$preset${IFSQ_BACKEND:+, IFSQ_BACKEND=$IFSQ_BACKEND})"
 status=0
-bash scripts/run-notebooks.sh --preset "$preset" --timeout "${IFSQ_CELL_TIMEOUT:-14400}" "$@" || status=$?
+bash scripts/run-notebooks.sh --preset "$preset" --timeout "${IFSQ_CELL_TIMEOUT:-14400}" --jobs "${IFSQ_NOTEBOOK_JOBS:-2}" --longest-first "$@" || status=$?
 echo "== figures (PNG + SVG)"
 npx tsx scripts/export-figures.ts || status=1
 echo "== reproduce finished in $((SECONDS - t0)) s: executed notebooks in build/notebooks/, figures in build/figures/"

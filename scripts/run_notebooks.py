@@ -427,6 +427,35 @@ async def run_one(path, args):
     return False, report
 
 
+def notebook_stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def longest_first(paths, out, preset):
+    """Paths sorted by expected seconds, longest first: the last ok run at `preset` (<out>/<stem>.timing.json), else
+    notebooks/durations.json ({preset: {stem: seconds}}); unknown notebooks first, in the given order (stable)."""
+    table = {}
+    try:
+        with open(os.path.join(ROOT, "notebooks", "durations.json")) as f:
+            table = json.load(f).get(preset, {})
+    except (OSError, ValueError):
+        pass
+
+    def expected(path):
+        stem = notebook_stem(path)
+        try:
+            with open(os.path.join(out, stem + ".timing.json")) as f:
+                t = json.load(f)
+            if t.get("ok") and t.get("preset") == preset:
+                return float(t["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        v = table.get(stem)
+        return float(v) if isinstance(v, (int, float)) else float("inf")
+
+    return sorted(paths, key=lambda p: -expected(p))
+
+
 async def run_all(paths, args):
     """Runs the notebooks, at most args.jobs at a time; prints each report when its notebook finishes."""
     gate = asyncio.Semaphore(max(1, args.jobs))
@@ -457,6 +486,10 @@ def main():
     parser.add_argument("--kernel", default="tslab", help="kernel name (default tslab)")
     parser.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("IFSQ_NOTEBOOK_JOBS", "1")),
                         help="notebooks run at the same time, one kernel each (default 1, or $IFSQ_NOTEBOOK_JOBS)")
+    parser.add_argument("--longest-first", action="store_true",
+                        help="start the notebooks in order of their expected time, longest first (with --jobs N the "
+                             "last notebooks to finish are then short ones): the last ok run's time in --out at this "
+                             "preset, else notebooks/durations.json")
     parser.add_argument("--progress-every", type=float, default=10.0,
                         help="seconds between live progress lines per notebook (default 10; 0 = none)")
     parser.add_argument("--frontend-ms", type=float, default=100.0,
@@ -485,6 +518,9 @@ def main():
         return 1
     if not paths:
         print("no notebooks found under notebooks/", file=sys.stderr)
+    if args.longest_first and len(paths) > 1:
+        paths = longest_first(paths, args.out, os.environ.get("IFSQ_PRESET", "quick"))
+        print("order (longest first): %s" % ", ".join(notebook_stem(p) for p in paths), flush=True)
     passed, failed = asyncio.run(run_all(paths, args))
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0

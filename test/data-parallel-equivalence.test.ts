@@ -23,6 +23,8 @@ import { resolveConfig } from "../lib/train/config";
 import { lookupKind } from "../lib/train/registry";
 import { loadCheckpoint } from "../lib/train/checkpoint";
 import { chooseWorkers } from "../lib/train/workers";
+import { otherTrainers } from "../lib/train/run";
+import { spawn } from "child_process";
 import { dropoutRows, drawRows, rngRows } from "../lib/batch-rows";
 import { Rng } from "../lib/rng";
 
@@ -174,4 +176,36 @@ test("default workers: 2 on ≥ 2 cores for long wasm/cpu runs; 1 for short runs
     else process.env.IFSQ_WORKERS = saved;
   }
   assert.throws(() => chooseWorkers({ ...long, workers: 0 }), /workers=0 is not a worker count/);
+});
+
+test("default workers leave a core to every other process training in the runs folder (otherTrainers reads live train.locks)", async () => {
+  const long = { kind: "dit", backend: "wasm", batchSize: 32, flops: 1e14, cores: 2 };
+  const one = chooseWorkers({ ...long, busy: [4242] });
+  assert.equal(one.workers, 1);
+  assert.match(one.reason, /1 other process training now \(pid 4242\) on 2 cores/);
+  assert.equal(chooseWorkers({ ...long, cores: 4, busy: [1, 2] }).workers, 2, "4 cores, 2 busy: 2 are free");
+  assert.equal(chooseWorkers({ ...long, cores: 4, busy: [1, 2, 3] }).workers, 1);
+  assert.equal(chooseWorkers({ ...long, busy: [4242], workers: 2 }).workers, 2, "an explicit count wins");
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-busy-"));
+  const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+  try {
+    const lock = (run: string, text: string) => {
+      fs.mkdirSync(path.join(dir, run), { recursive: true });
+      fs.writeFileSync(path.join(dir, run, "train.lock"), text);
+    };
+    assert.deepEqual(otherTrainers(dir), []);
+    lock("ar-aaaaaaaaaaaa", `${child.pid}\n${os.hostname()}\n2026-11-29T00:00:00Z\n`);
+    lock("dit-bbbbbbbbbbbb", `${child.pid}\n${os.hostname()}\n2026-11-29T00:00:00Z\n`); // nested: the same process
+    lock("tokenizer-cccccccccccc", `${process.pid}\n${os.hostname()}\n2026-11-29T00:00:00Z\n`); // this process
+    lock("tokenizer-dddddddddddd", `99999999\n${os.hostname()}\n2026-11-29T00:00:00Z\n`); // gone
+    lock("featurenet-eeeeeeeeeeee", `${child.pid}\nanother-host\n2026-11-29T00:00:00Z\n`); // cannot be told
+    lock("teacher-ffffffffffff", ""); // ownerless
+    fs.mkdirSync(path.join(dir, "ar-000000000000")); // no lock
+    assert.deepEqual(otherTrainers(dir), [child.pid]);
+    assert.deepEqual(otherTrainers(path.join(dir, "missing")), []);
+  } finally {
+    child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -24,6 +24,7 @@ import {
   decodeDiTLatents,
   evaluateDiT,
   ditRequantizeComparison,
+  ditSamplingStudy,
   snapToCodeGrid,
   offGridDistance,
   readLatentRecord,
@@ -113,6 +114,14 @@ test("trainDiT (tiny): names its tokenizer run, caches latents, m = 1/std, loss 
       const rq = await ditRequantizeComparison(dit, { n: 130, steps: 1, featureNet: "tiny" });
       assert.deepEqual(rq.map((r) => r.decoding), ["continuous", "re-quantized"]);
       assert.ok(rq[0].offGrid > 0 && rq[0].offGrid <= 0.5 && rq[1].offGrid === 0 && rq.every((r) => Number.isFinite(r.gfid)));
+      // one pass for both tables: the comparison's latents are the sweep's row at requantizeAt (same gFID, to the bit)
+      const study = await ditSamplingStudy(dit, { n: 130, steps: [2, 1], requantizeAt: 1, featureNet: "tiny" });
+      assert.deepEqual(study.steps.map((r) => r.steps), [2, 1]);
+      assert.equal(study.requantize![0].gfid, study.steps[1].gfid);
+      assert.deepEqual(study.requantize, rq, "the same table as ditRequantizeComparison at that step count");
+      assert.notEqual(study.steps[0].gfid, study.steps[1].gfid);
+      assert.equal((await ditSamplingStudy(dit, { n: 130, steps: [2], featureNet: "tiny" })).requantize, null);
+      await assert.rejects(ditSamplingStudy(dit, { n: 130, steps: [2], requantizeAt: 5 }), /requantizeAt=5 is not one of steps=\[2\]/);
     } finally {
       dit.dispose();
     }

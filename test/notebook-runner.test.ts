@@ -228,3 +228,27 @@ test("a kernel that does not start is tried once more, then reported, naming bot
     fs.rmSync(outDir, { recursive: true, force: true });
   }
 });
+
+test("--longest-first starts notebooks in order of their last ok time at this preset; unknown ones first", () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-runner-order-"));
+  try {
+    const nb = path.join(outDir, "nb");
+    fs.mkdirSync(nb);
+    const timing = (stem: string, t: Record<string, unknown>) => fs.writeFileSync(path.join(nb, `${stem}.timing.json`), JSON.stringify(t));
+    timing("good", { ok: true, preset: "quick", seconds: 5 });
+    timing("throws", { ok: true, preset: "quick", seconds: 50 });
+    timing("late-exit", { ok: false, preset: "quick", seconds: 500 }); // a failed run says nothing: unknown
+    timing("late-throw", { ok: true, preset: "tiny", seconds: 900 }); // another preset: unknown
+    const names = ["good", "late-exit", "throws", "late-throw"];
+    const run = spawnSync(
+      "bash",
+      ["scripts/run-notebooks.sh", "--no-html", "--preset", "quick", "--longest-first", "--kernel", "no-such-kernel", "--startup-timeout", "2", "--out", nb, "--figures", path.join(outDir, "fig"),
+        ...names.map((n) => path.join(FIXTURES, `${n}.ipynb`))],
+      { cwd: ROOT, encoding: "utf8", timeout: 120_000 },
+    );
+    const out = run.stdout + run.stderr;
+    assert.match(out, /^order \(longest first\): late-exit, late-throw, throws, good$/m, out);
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+});

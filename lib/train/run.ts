@@ -446,6 +446,22 @@ export function lockStatus(run: Run): { holder: string; pid: number | null; gone
 }
 
 /**
+ * Other processes training in `runsDir` now: the distinct live PIDs on this host, other than this process, that hold
+ * a run's train.lock (a run waiting on another's lock holds none). Used to leave a core to each of them.
+ */
+export function otherTrainers(runsDir: string): number[] {
+  if (!fs.existsSync(runsDir)) return [];
+  const pids = new Set<number>();
+  for (const d of fs.readdirSync(runsDir)) {
+    const lock = readLock(path.join(runsDir, d, "train.lock"));
+    const o = lock?.owner;
+    if (!o || o.pid === process.pid || (o.host !== undefined && o.host !== os.hostname())) continue;
+    if (processAlive(o.pid)) pids.add(o.pid);
+  }
+  return [...pids].sort((a, b) => a - b);
+}
+
+/**
  * Creates `lock` holding `text` unless it exists (EEXIST): a hard link of the finished temp file. Where the file
  * system has no hard links, an exclusive create followed by the write (the ownerless grace period covers the gap).
  */

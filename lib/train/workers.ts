@@ -3,7 +3,10 @@
  *   - the engine is single-threaded (wasm, cpu; tfjs-node's kernels already use every core),
  *   - the kind's loss is a mean over batch rows (`TrainKind.dataParallel !== false`; a contrastive loss is not),
  *   - the batch has ≥ 2 rows, and
- *   - the run is long enough to pay for starting the workers (each builds its own task: seconds; see MIN_DP_SECONDS).
+ *   - the run is long enough to pay for starting the workers (each builds its own task: seconds; see MIN_DP_SECONDS),
+ *   - and a core is free for each worker: every other process training in the same runs folder (another notebook of
+ *     a `reproduce --jobs 2`, a sweep's second process) takes one core first (`otherTrainers`). Two runs side by side
+ *     on one core each train faster than each on two oversubscribed workers (a worker pool waits for its slowest).
  * `IFSQ_WORKERS=N` (or the `workers` option) overrides the default; a kind that cannot be trained data-parallel stays
  * at 1 with the reason said. Workers change no result: a 2-worker run equals the 1-process run up to float32
  * summation order (test/data-parallel-equivalence.test.ts), so the count is not part of the hashed config; it is
@@ -14,7 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import { workersSetting } from "../backend";
 import { train, type TrainOptions, type TrainResult, type TrainTask } from "./trainer";
 import { trainDataParallel } from "./data-parallel";
-import { Run, defaultRunsDir } from "./run";
+import { Run, defaultRunsDir, otherTrainers } from "./run";
 
 /** Below this estimated 1-process training time (s) a run trains in-process: starting workers costs seconds. */
 export const MIN_DP_SECONDS = 60;
@@ -40,6 +43,8 @@ export interface WorkerQuery {
   workers?: number;
   /** Cores (default os.availableParallelism()). */
   cores?: number;
+  /** PIDs of other processes training now, one core each (default none). */
+  busy?: number[];
 }
 
 export function chooseWorkers(q: WorkerQuery): WorkerPlan {
@@ -59,9 +64,11 @@ export function chooseWorkers(q: WorkerQuery): WorkerPlan {
   }
   const cores = q.cores ?? (typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
   if (cores < 2) return single(`${cores} core`);
+  const busy = q.busy ?? [];
+  if (cores - busy.length < 2) return single(`${busy.length} other process${busy.length === 1 ? "" : "es"} training now (pid ${busy.join(", ")}) on ${cores} cores: one core is left`);
   if (q.batchSize < 2) return single(`batch of ${q.batchSize}`);
   if (q.flops !== undefined && q.flops / FAST_RATE < MIN_DP_SECONDS) return single(`short run (≈ ${(q.flops / FAST_RATE).toFixed(0)} s of training at most): starting workers would cost more`);
-  return { workers: 2, reason: `${cores} cores, single-threaded ${q.backend} engine: 2 data-parallel workers` };
+  return { workers: 2, reason: `${cores} cores${busy.length ? `, ${busy.length} of them training other runs` : ""}, single-threaded ${q.backend} engine: 2 data-parallel workers` };
 }
 
 export interface TrainWithWorkersOptions extends TrainOptions {
@@ -80,11 +87,13 @@ export interface TrainWithWorkersOptions extends TrainOptions {
 export async function trainWithWorkers<B>(task: TrainTask<B>, opts: TrainWithWorkersOptions = {}): Promise<TrainResult> {
   const { workers, kindsModule, dataParallel, ...trainOpts } = opts;
   const backend = tf.getBackend();
+  const runsDir = opts.runsDir ?? defaultRunsDir();
+  const busy = kindsModule ? otherTrainers(runsDir) : [];
   const plan = kindsModule
-    ? chooseWorkers({ kind: task.kind, dataParallel, backend, batchSize: task.config.batchSize, flops: task.flopsPerStep === undefined ? undefined : task.flopsPerStep * task.config.steps, workers })
+    ? chooseWorkers({ kind: task.kind, dataParallel, backend, batchSize: task.config.batchSize, flops: task.flopsPerStep === undefined ? undefined : task.flopsPerStep * task.config.steps, workers, busy })
     : { workers: 1, reason: "no kinds module for workers was given" };
-  Run.open(task.kind, task.config, opts.runsDir ?? defaultRunsDir()).recordExecution({ workers: plan.workers, backend, reason: plan.reason });
+  Run.open(task.kind, task.config, runsDir).recordExecution({ workers: plan.workers, backend, reason: plan.reason });
+  if (plan.workers > 1 || busy.length > 0) (opts.log ?? console.log)(`${task.kind}: ${plan.reason}`);
   if (plan.workers === 1) return train(task, trainOpts);
-  (opts.log ?? console.log)(`${task.kind}: ${plan.reason}`);
   return trainDataParallel(task, { ...trainOpts, workers: plan.workers, backend: backend as "wasm" | "cpu", kindsModule: kindsModule! });
 }

@@ -52,13 +52,75 @@ export interface StepsRow {
 }
 
 /** gFID and speed for each number of Euler steps (same classes and noise for every row). */
-export async function ditStepsSweep(dit: DiTModel, opts: Omit<DiTEvalOptions, "steps"> & { steps: number[] }): Promise<StepsRow[]> {
-  const rows: StepsRow[] = [];
-  for (const steps of opts.steps) {
-    const ev = await evaluateDiT(dit, { ...opts, steps });
-    rows.push({ steps, gfid: ev.gfid, samplesPerSec: ev.samplesPerSec, nfe: steps * (ev.sampling.cfgScale === 1 ? 1 : 2) });
+export async function ditStepsSweep(dit: DiTModel, opts: Omit<DiTEvalOptions, "steps" | "requantize"> & { steps: number[] }): Promise<StepsRow[]> {
+  return (await ditSamplingStudy(dit, opts)).steps;
+}
+
+/** The Euler-steps sweep and, at one of its step counts, the continuous vs re-quantized comparison of the same latents. */
+export interface SamplingStudy {
+  steps: StepsRow[];
+  /** Rows of `ditRequantizeComparison` at `requantizeAt` (null without it). */
+  requantize: RequantizeRow[] | null;
+}
+
+/**
+ * One pass for both sampling tables of a DiT: for each step count, n latents (classes drawn from `seed`, the same
+ * classes and noise for every row) are integrated once, decoded and scored; at `requantizeAt` steps the same latents
+ * are also decoded after snapping them to the code grid, so that table costs one decoding instead of a second
+ * integration (its continuous row is the sweep's row).
+ */
+export async function ditSamplingStudy(dit: DiTModel, opts: Omit<DiTEvalOptions, "steps" | "requantize"> & { steps: number[]; requantizeAt?: number }): Promise<SamplingStudy> {
+  if (!Array.isArray(opts.steps) || opts.steps.length === 0) throw new Error("ditSamplingStudy: steps=[] ; expected at least one number of Euler steps");
+  if (opts.requantizeAt !== undefined && !opts.steps.includes(opts.requantizeAt)) {
+    throw new Error(`ditSamplingStudy: requantizeAt=${opts.requantizeAt} is not one of steps=[${opts.steps.join(", ")}]`);
   }
-  return rows;
+  const n = opts.n ?? dit.config.evalSamples;
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`ditSamplingStudy: n=${n} samples; expected a positive integer`);
+  const bs = opts.batchSize ?? dit.config.sampleBatch;
+  const featureNet = opts.featureNet ?? dit.config.featureNet;
+  const classes = sampleClasses(n, dit.classNames.length, opts.seed ?? 0);
+  const rows: StepsRow[] = [];
+  let requantize: RequantizeRow[] | null = null;
+  for (const steps of opts.steps) {
+    const s = samplingOf(dit, { ...opts, steps });
+    const t0 = performance.now();
+    const z = sampleDiTLatents(dit, classes, { ...opts, ...s, batchSize: bs });
+    try {
+      const integrate = (performance.now() - t0) / 1000;
+      const cont = await latentsGfid(dit, z, { requantize: false, featureNet, batchSize: bs });
+      rows.push({ steps, gfid: cont.gfid, samplesPerSec: n / Math.max(1e-9, integrate + cont.decodeSeconds), nfe: steps * (s.cfgScale === 1 ? 1 : 2) });
+      if (steps === opts.requantizeAt) {
+        const grid = offGridDistance(dit.tokenizer.fsq, z);
+        const snapped = await latentsGfid(dit, z, { requantize: true, featureNet, batchSize: bs });
+        requantize = [
+          { decoding: "continuous", gfid: cont.gfid, offGrid: grid.mean, nearCode: grid.within10pct, outOfRange: grid.outOfRange },
+          { decoding: "re-quantized", gfid: snapped.gfid, offGrid: 0, nearCode: 1, outOfRange: 0 },
+        ];
+      }
+    } finally {
+      z.dispose();
+    }
+  }
+  return { steps: rows, requantize };
+}
+
+/** gFID of latents [n, g, g, d] (code units) decoded one way, served to the metrics in consecutive slices. */
+async function latentsGfid(dit: DiTModel, z: tf.Tensor4D, opts: { requantize: boolean; featureNet: FeatureNetName; batchSize: number }): Promise<{ gfid: number; decodeSeconds: number }> {
+  let offset = 0;
+  let decodeSeconds = 0;
+  const sampler: Sampler = (m: number) => {
+    const t0 = performance.now();
+    const part = tf.slice(z, [offset, 0, 0, 0], [m, -1, -1, -1]);
+    offset += m;
+    try {
+      return decodeDiTLatents(dit, part, { requantize: opts.requantize });
+    } finally {
+      part.dispose();
+      decodeSeconds += (performance.now() - t0) / 1000;
+    }
+  };
+  const ev = await samplerMetrics(dit.env, sampler, z.shape[0], { featureNet: opts.featureNet, batchSize: opts.batchSize });
+  return { gfid: ev.fid, decodeSeconds };
 }
 
 /** How far sampled latents lie from the code grid, in bins: |z·h − round(z·h)| ∈ [0, 0.5] (uniform ⇒ 0.25). */
@@ -92,40 +154,10 @@ export interface RequantizeRow {
 
 /**
  * gFID of the same samples decoded continuously (the paper) and after snapping them to the code grid. The latents
- * are integrated once (uniformly drawn classes, as `evaluateDiT`) and decoded both ways.
+ * are integrated once (uniformly drawn classes) and decoded both ways; `ditSamplingStudy` gives the same table
+ * together with the Euler-steps sweep.
  */
 export async function ditRequantizeComparison(dit: DiTModel, opts: Omit<DiTEvalOptions, "requantize"> = {}): Promise<RequantizeRow[]> {
-  const s = samplingOf(dit, opts);
-  const n = opts.n ?? dit.config.evalSamples;
-  if (!(Number.isInteger(n) && n > 0)) throw new Error(`ditRequantizeComparison: n=${n} samples; expected a positive integer`);
-  const bs = opts.batchSize ?? dit.config.sampleBatch;
-  const z = sampleDiTLatents(dit, sampleClasses(n, dit.classNames.length, opts.seed ?? 0), { ...opts, ...s, batchSize: bs });
-  try {
-    const grid = offGridDistance(dit.tokenizer.fsq, z);
-    const rows: RequantizeRow[] = [];
-    for (const requantize of [false, true]) {
-      // serves consecutive slices of the precomputed latents, decoded one way or the other
-      let offset = 0;
-      const sampler: Sampler = (m: number) => {
-        const part = tf.slice(z, [offset, 0, 0, 0], [m, -1, -1, -1]);
-        offset += m;
-        try {
-          return decodeDiTLatents(dit, part, { requantize });
-        } finally {
-          part.dispose();
-        }
-      };
-      const ev = await samplerMetrics(dit.env, sampler, n, { featureNet: opts.featureNet ?? dit.config.featureNet, batchSize: bs });
-      rows.push({
-        decoding: requantize ? "re-quantized" : "continuous",
-        gfid: ev.fid,
-        offGrid: requantize ? 0 : grid.mean,
-        nearCode: requantize ? 1 : grid.within10pct,
-        outOfRange: requantize ? 0 : grid.outOfRange,
-      });
-    }
-    return rows;
-  } finally {
-    z.dispose();
-  }
+  const steps = samplingOf(dit, opts).steps;
+  return (await ditSamplingStudy(dit, { ...opts, steps: [steps], requantizeAt: steps })).requantize!;
 }
