@@ -362,6 +362,7 @@ async def run_one(path, args):
     nb.cells.insert(0, nbformat.v4.new_code_cell(PRELUDE))
     nb.cells.append(nbformat.v4.new_code_cell(SENTINEL.replace("SETTLE_MS", str(int(args.settle * 1000)))))
     started = time.monotonic()
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     failure = None
     timings = {}
     fe = None
@@ -406,7 +407,8 @@ async def run_one(path, args):
     write_timing(args.out, stem, {
         "notebook": os.path.relpath(path, ROOT), "preset": os.environ.get("IFSQ_PRESET", "quick"), "ok": failure is None,
         "seconds": round(elapsed, 1), "cells": {str(i): round(t, 1) for i, t in sorted(timings.items())},
-        "finishedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu": cpu_model(), "jobs": args.jobs,
+        "startedAt": started_at, "finishedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu": cpu_model(),
+        "jobs": args.jobs,
     })
     rel = os.path.relpath(path)
     slow = ""

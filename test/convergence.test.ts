@@ -19,7 +19,11 @@ import { findCrossings, interpolateLogX, pairCrossings } from "../lib/experiment
 import { seedBand, bandMean } from "../lib/experiments/convergence/bands";
 import { flatness } from "../lib/experiments/convergence/flatness";
 import { PAPER_CURVES, PAPER_CROSSOVER, PAPER_BUDGET, normaliseCompute } from "../lib/experiments/convergence/paper-curves";
-import { CONVERGENCE_PLANS, convergenceSweep } from "../lib/experiments/sweeps/convergence";
+import { CONVERGENCE_PLANS, convergenceRun, convergenceSweep } from "../lib/experiments/sweeps/convergence";
+import { runId } from "../lib/train/run";
+import { resolveConfig as resolveKindConfig } from "../lib/train/config";
+import { arConfig } from "../lib/experiments/ar/config";
+import { ditConfig } from "../lib/experiments/dit/config";
 import { planSweep } from "../lib/experiments/sweeps/sweep";
 import { runEnv } from "../lib/experiments/kinds";
 import { Tokenizer } from "../lib/models/tokenizer";
@@ -173,6 +177,25 @@ test("convergence sweep: both generators get the same training FLOPs (±0.5 %), 
     // every run's tokenizer is the preset's one tokenizer
     assert.equal(new Set(runs.map((r) => (r.config as Record<string, unknown>).tokenizerHash)).size, 1);
   }
+});
+
+test("notebooks 03 and 04 train the convergence sweep's first-seed runs: trainAr/trainDiT({ preset, overrides }) resolve to the sweep's run ids", () => {
+  const kinds = runEnv({ log: () => {}, progress: false }).kinds;
+  for (const preset of PRESET_NAMES) {
+    const planned = planSweep(kinds, convergenceSweep, { preset });
+    const seed0 = CONVERGENCE_PLANS[preset].seeds[0];
+    for (const [kind, def] of [["ar", arConfig], ["dit", ditConfig]] as const) {
+      const run = convergenceRun(kind, preset);
+      assert.equal(run.overrides.seed, seed0);
+      assert.ok("evalGuidedScale" in run.overrides, "the first seed carries the CFG variant");
+      const notebookId = runId(kind, resolveKindConfig(def as any, { preset, overrides: run.overrides }));
+      const sweepId = planned.find((r) => r.kind === kind && (r.config as Record<string, unknown>).seed === seed0)!.id;
+      assert.equal(notebookId, sweepId, `${preset} ${kind}`);
+    }
+  }
+  assert.equal(convergenceRun("dit", "quick", 1).overrides.seed, 1);
+  assert.throws(() => convergenceRun("ar", "quick", 7), /the quick grid has no ar run at seed 7; its seeds are 0, 1/);
+  assert.throws(() => convergenceRun("ar", "huge" as any), /preset="huge"; expected one of tiny, quick, paper-cpu/);
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -62,6 +62,9 @@ describe("notebook runner", () => {
     assert.equal(t.ok, true);
     assert.ok(t.seconds > 0 && t.seconds < 240, `seconds=${t.seconds}`);
     assert.ok(Object.keys(t.cells).length >= 3, JSON.stringify(t.cells));
+    const span = (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000;
+    assert.ok(Math.abs(span - t.seconds) <= 2, `startedAt ${t.startedAt} → finishedAt ${t.finishedAt} is ${span} s, seconds=${t.seconds}`);
+    assert.equal(t.jobs, 2);
     const bad = JSON.parse(fs.readFileSync(path.join(outDir, "nb", "throws.timing.json"), "utf8"));
     assert.equal(bad.ok, false);
   });

@@ -119,6 +119,20 @@ export function convergenceRuns(plan: ConvergencePlan): SweepRun[] {
   return runs;
 }
 
+/**
+ * One run of the sweep: the generator `kind` at `seed` (default: the first seed, the one with the CFG variant).
+ * Notebooks 03 and 04 train the first seed's run as their model, so the three notebooks train it once:
+ * `trainAr(env, { preset, overrides: convergenceRun("ar", preset).overrides })` lands in the sweep's run folder.
+ */
+export function convergenceRun(kind: "ar" | "dit", preset: PresetName, seed?: number): SweepRun {
+  const plan = CONVERGENCE_PLANS[preset];
+  if (!plan) throw new Error(`convergenceRun: preset=${JSON.stringify(preset)}; expected one of ${Object.keys(CONVERGENCE_PLANS).join(", ")}`);
+  const s = seed ?? plan.seeds[0];
+  const run = convergenceRuns(plan).find((r) => r.kind === kind && r.overrides.seed === s);
+  if (!run) throw new Error(`convergenceRun: the ${preset} grid has no ${kind} run at seed ${s}; its seeds are ${plan.seeds.join(", ")}`);
+  return run;
+}
+
 export const convergenceSweep = defineSweep({
   name: "convergence",
   description: "notebook 06: AR (LlamaGen) vs DiT at equal training FLOPs, gFID at log-spaced compute, by seed",

@@ -8,6 +8,8 @@
  *              generators): ℓ ∈ {2, 3, 4, 5} (≈ ¼, ⅓, ½, ⅔ of 8) at λ = 2, then λ ∈ {0.5, 1, 4} at ℓ = 3 (the paper's
  *              ⅓ depth); two seeds of the no-REPA baseline and of ℓ = 3, λ = 2; DiT ±REPA (ℓ = 3, λ = 0.5), two seeds
  *              each. 16 runs; sized for ≤ 30 min on an idle 2-core machine with the tokenizer and feature net reused.
+ *              The DiT samples with 10 Euler steps, as notebook 06's in-run evaluations (notebook 04 at quick: within
+ *              5 % of the gFID at 50 steps; 25 steps made evaluation a third of each DiT run).
  *   paper-cpu  12-block, D = 128 models: the full grid ℓ ∈ {3, 4, 6, 8} × λ ∈ {0.5, 1, 2, 4}, three seeds of the
  *              baseline and of ℓ = 4, λ = 2; DiT ±REPA (ℓ = 4, λ = 0.5), three seeds each (hours: shard it or use Slurm).
  */
@@ -22,7 +24,7 @@ export const REPA_SCALE: Record<PresetName, { ar: Record<string, unknown>; dit: 
   },
   quick: {
     ar: { dim: 64, depth: 8, heads: 2, steps: 100, warmupSteps: 10, emaDecay: 0.95, trainLimit: 10000, evalSamples: 250, evalEvery: 50, ckptEvery: 50 },
-    dit: { dim: 64, depth: 8, heads: 2, steps: 200, warmupSteps: 20, emaDecay: 0.97, trainLimit: 10000, evalSamples: 250, evalEvery: 100, ckptEvery: 100, evalSteps: 25 },
+    dit: { dim: 64, depth: 8, heads: 2, steps: 200, warmupSteps: 20, emaDecay: 0.97, trainLimit: 10000, evalSamples: 250, evalEvery: 100, ckptEvery: 100, evalSteps: 10 },
   },
   "paper-cpu": {
     ar: { dim: 128, depth: 12, heads: 4, steps: 1500, evalEvery: 250, ckptEvery: 250 },
