@@ -441,8 +441,14 @@ export function lockStatus(run: Run): { holder: string; pid: number | null; gone
   const o = lock.owner;
   if (!o) return { holder: lock.raw.trim() || "(empty lock file)", pid: null, gone: null };
   const holder = [String(o.pid), o.host, o.startedAt].filter(Boolean).join(" ");
-  if (o.host !== undefined && o.host !== os.hostname()) return { holder, pid: o.pid, gone: null };
-  return { holder, pid: o.pid, gone: !processAlive(o.pid) };
+  const alive = ownerAlive(o);
+  return { holder, pid: o.pid, gone: alive === null ? null : !alive };
+}
+
+/** Whether a lock's owner is running: null when it cannot be told from here (another host). */
+function ownerAlive(o: LockOwner): boolean | null {
+  if (o.host !== undefined && o.host !== os.hostname()) return null;
+  return processAlive(o.pid);
 }
 
 /**
@@ -455,8 +461,7 @@ export function otherTrainers(runsDir: string): number[] {
   for (const d of fs.readdirSync(runsDir)) {
     const lock = readLock(path.join(runsDir, d, "train.lock"));
     const o = lock?.owner;
-    if (!o || o.pid === process.pid || (o.host !== undefined && o.host !== os.hostname())) continue;
-    if (processAlive(o.pid)) pids.add(o.pid);
+    if (o && o.pid !== process.pid && ownerAlive(o) === true) pids.add(o.pid);
   }
   return [...pids].sort((a, b) => a - b);
 }

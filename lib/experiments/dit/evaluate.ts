@@ -51,12 +51,7 @@ export interface StepsRow {
   nfe: number;
 }
 
-/** gFID and speed for each number of Euler steps (same classes and noise for every row). */
-export async function ditStepsSweep(dit: DiTModel, opts: Omit<DiTEvalOptions, "steps" | "requantize"> & { steps: number[] }): Promise<StepsRow[]> {
-  return (await ditSamplingStudy(dit, opts)).steps;
-}
-
-/** The Euler-steps sweep and, at one of its step counts, the continuous vs re-quantized comparison of the same latents. */
+/** gFID and speed for each number of Euler steps (same classes and noise for every row) and, at one of them, the continuous vs re-quantized comparison of the same latents. */
 export interface SamplingStudy {
   steps: StepsRow[];
   /** Rows of `ditRequantizeComparison` at `requantizeAt` (null without it). */
