@@ -196,8 +196,11 @@ export function rFID(originals: ImagesLike, reconstructions: ImagesLike, opts: M
   return frechetDistance(featureStats(a, ex, { ...opts, label: "rFID originals" }), featureStats(b, ex, { ...opts, label: "rFID reconstructions" }));
 }
 
-/** A generator: `n` images [n, 32, 32, 1] in [−1, 1] from `seed` (the caller of the sampler disposes the tensor). */
-export type Sampler = (n: number, seed: number) => Promise<tf.Tensor4D> | tf.Tensor4D;
+/**
+ * A generator: `n` images [n, 32, 32, 1] in [−1, 1] from `seed` (the caller of the sampler disposes the tensor);
+ * `at` says which batch of the evaluation it is (batch b, its first sample lo).
+ */
+export type Sampler = (n: number, seed: number, at: { b: number; lo: number }) => Promise<tf.Tensor4D> | tf.Tensor4D;
 
 export interface GenerationMetrics {
   /** FID vs the whole test split. */
@@ -213,27 +216,41 @@ export interface GenerationMetrics {
 }
 
 /** Draws n images from a sampler in batches and embeds them (the sampler's tensors are disposed here). */
-export async function embedSamples(sampler: Sampler, n: number, ex: FeatureExtractor, opts: EmbedOptions & { seed?: number } = {}): Promise<Embedding> {
+export async function embedSamples(sampler: Sampler, n: number, ex: FeatureExtractor, opts: EmbedOptions & { seed?: number; concurrency?: number } = {}): Promise<Embedding> {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`embedSamples: n=${n} must be a positive integer`);
   const bs = opts.batchSize ?? 250;
+  const conc = opts.concurrency ?? 1;
+  if (!Number.isInteger(conc) || conc < 1) throw new Error(`embedSamples: concurrency=${conc}; expected a positive integer (sampler calls in flight)`);
+  const batches: { b: number; lo: number; m: number }[] = [];
+  for (let lo = 0, b = 0; lo < n; lo += bs, b++) batches.push({ b, lo, m: Math.min(bs, n - lo) });
+  // up to `conc` sampler calls in flight (e.g. on worker threads); their images are embedded in batch order
+  const inFlight = new Map<number, Promise<tf.Tensor4D>>();
+  const launch = (i: number) => {
+    const { b, lo, m } = batches[i];
+    inFlight.set(i, Promise.resolve().then(() => sampler(m, (opts.seed ?? 0) * 1000003 + b, { b, lo })));
+  };
   const parts: Embedding[] = [];
   const breathe = breather(); // a notebook kernel stays responsive (and interruptible) between batches
   const bar = opts.progress ?? n >= 1000 ? progress({ total: n, label: opts.label ?? "samples" }) : null;
   try {
-    for (let lo = 0, b = 0; lo < n; lo += bs, b++) {
-      const m = Math.min(bs, n - lo);
-      const x = await sampler(m, (opts.seed ?? 0) * 1000003 + b);
+    for (let i = 0; i < Math.min(conc, batches.length); i++) launch(i);
+    for (let i = 0; i < batches.length; i++) {
+      const { lo, m } = batches[i];
+      const x = await inFlight.get(i)!;
+      inFlight.delete(i);
       try {
         if (x.rank !== 4 || x.shape[0] !== m) throw new Error(`sampler returned shape [${x.shape.join(", ")}] for ${m} images; expected [${m}, H, W, C]`);
         parts.push(embedImages(x, ex, { ...opts, progress: false }));
       } finally {
         x.dispose();
       }
+      if (i + conc < batches.length) launch(i + conc);
       bar?.tick(lo + m);
       await breathe();
     }
   } finally {
     bar?.done();
+    for (const p of inFlight.values()) p.then((x) => x.dispose(), () => {}); // after a failure: free what still arrives
   }
   const d = ex.featureDim;
   const k = parts[0].k;
@@ -251,6 +268,8 @@ export async function embedSamples(sampler: Sampler, n: number, ex: FeatureExtra
 export interface GeneratorEvalOptions extends MetricNetOptions, EmbedOptions {
   /** Seed of the sampler calls (batch b gets seed·1000003 + b). */
   seed?: number;
+  /** Sampler calls in flight at once (default 1; more when the sampler hands batches to worker threads). */
+  concurrency?: number;
   /** Compute precision/recall (default true; O(n²) distances). */
   precisionRecall?: boolean;
   /** Reference images instead of the whole test split (embedded on the fly, not cached). */

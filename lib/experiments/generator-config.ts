@@ -21,7 +21,8 @@ export const generatorConfigFields = {
   evalSamples: z.int().min(0).default(1000).describe("samples for the gFID of each evaluation (0 = no evaluation)"),
   featureNet: z.enum(["tiny", "full"]).default("full").describe('feature network of gFID ("tiny" is a test-only stand-in)'),
   evalGuidedScale: z.number().optional().describe("also log an in-run gFID with CFG at this scale (gfidGuided); absent = none"),
-  evalGridPerClass: z.int().positive().optional().describe("at each in-run evaluation store this many samples per class in <run>/samples/; absent = none"),
+  evalGuidedAt: z.array(z.int().positive()).optional().describe("log gfidGuided only at the evaluations after exactly these completed steps; absent = at every evaluation"),
+  evalGridPerClass: z.int().positive().optional().describe("at each in-run evaluation store this many samples per class in <run>/samples/ (then the in-run samples are class-balanced with the same noise at every step, and the snapshot is their first k·C); absent = none"),
   repa: RepaConfigSchema.optional().describe("REPA: align the hidden state after block ℓ to a teacher's patch features (absent = off; repa/config.ts)"),
 };
 

@@ -8,13 +8,15 @@
  *   - `evaluateSampler`: gFID and Inception-style score of n samples against the test split, with the feature
  *     network the config names and the sampling speed (images/s, the feature network's time excluded); on request
  *     precision/recall and the gFIDs of the two halves of the samples (their gap = the sampling noise).
- *   - `inRunEvaluation`: what a generator task evaluates during training (gFID, optionally guided, sample snapshots).
+ *   - `inRunEvaluation`: what a generator task evaluates during training (gFID, optionally guided, sample snapshots),
+ *     on the run's data-parallel workers when it has them.
  */
 import * as path from "path";
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { Rng, mixSeed } from "../rng";
 import type { Tokenizer } from "../models/tokenizer";
 import { evaluateGenerator, type GenerationMetrics, type Sampler } from "../eval/features";
+import type { EvalPool } from "../train/trainer";
 import type { RunEnv } from "./env";
 import type { TokenizerConfig } from "./tokenizer/config";
 import { trainTokenizer } from "./tokenizer/task";
@@ -77,9 +79,9 @@ export interface ExtraGenerationMetrics {
 }
 
 /** FID / IS of n images of any sampler against the test split, with a named feature network (trained when missing). */
-export async function samplerMetrics(env: RunEnv, sampler: Sampler, n: number, opts: ExtraGenerationMetrics & { featureNet: FeatureNetName; batchSize: number; seed?: number }): Promise<GenerationMetrics & { featureNet: string }> {
+export async function samplerMetrics(env: RunEnv, sampler: Sampler, n: number, opts: ExtraGenerationMetrics & { featureNet: FeatureNetName; batchSize: number; seed?: number; concurrency?: number }): Promise<GenerationMetrics & { featureNet: string }> {
   const net = await loadFeatureNet(env, opts.featureNet);
-  const m = await evaluateGenerator(sampler, n, { extractor: extractorOf(net), cacheDir: net.dir, batchSize: opts.batchSize, seed: opts.seed ?? 0, precisionRecall: opts.precisionRecall ?? false, halves: opts.halves, progress: false });
+  const m = await evaluateGenerator(sampler, n, { extractor: extractorOf(net), cacheDir: net.dir, batchSize: opts.batchSize, seed: opts.seed ?? 0, precisionRecall: opts.precisionRecall ?? false, halves: opts.halves, progress: false, concurrency: opts.concurrency });
   return { ...m, featureNet: net.runId };
 }
 
@@ -104,40 +106,123 @@ export async function evaluateSampler(env: RunEnv, draw: ClassSampler, opts: Ext
 }
 
 /**
- * A generator task's in-run evaluation after completed step s: gFID and speed of cfg.evalSamples samples seeded by
- * mixSeed(cfg.seed, "<kind>-eval", s); with `evalGuidedScale` the same again with CFG at that scale (gfidGuided);
- * with `evalGridPerClass` = k, k samples of every class drawn by `grid.draw` from mixSeed(cfg.seed, "<kind>-grid")
- * (the same classes and noise at every step) and stored as the run's sample snapshot of s (sample-snapshots.ts).
- * The row carries evalSeconds, the evaluation's wall time. None when evalSamples is 0.
+ * A generator's drawing of in-run samples: images [n, 32, 32, 1] for `classes` from `seed` at CFG scale `cfgScale`,
+ * with the run's evaluation settings otherwise (one sampling batch: the caller passes at most sampleBatch classes).
+ * The same function runs in this process and, as `task.remote.draw`, on a data-parallel worker.
+ */
+export type EvalDraw = (classes: Int32Array, seed: number, cfgScale: number) => Promise<tf.Tensor4D>;
+
+/** What a worker returns for a remote draw. */
+interface DrawnImages {
+  data: Float32Array;
+  shape: [number, number, number, number];
+}
+
+/** The in-run settings of a generator config. */
+export interface InRunConfig {
+  evalSamples: number;
+  seed: number;
+  sampleBatch: number;
+  featureNet: FeatureNetName;
+  evalCfgScale: number;
+  evalGuidedScale?: number;
+  evalGuidedAt?: number[];
+  evalGridPerClass?: number;
+  /** When the trainer evaluates (to check evalGuidedAt against). */
+  steps?: number;
+  evalEvery?: number;
+  evalAt?: number[];
+}
+
+/**
+ * A generator task's in-run evaluation and the worker side of it. After completed step s: gFID and speed of
+ * cfg.evalSamples samples at evalCfgScale; with `evalGuidedScale`, the same samples (classes and noise) again with
+ * CFG at that scale (gfidGuided), at the steps of `evalGuidedAt` (absent: at every evaluation). The samples come in
+ * batches of sampleBatch, batch b drawn from seed·1000003 + b (lib/eval/features `embedSamples`); with a pool
+ * (the run's data-parallel workers, idle meanwhile) the batches are drawn on the workers at once, with the same
+ * images as in this process. samplesPerSec is per core (samples / Σ seconds of the draws).
+ *
+ *   seed: mixSeed(cfg.seed, "<kind>-eval", s); classes of batch b: sampleClasses(n_b, C, its seed)  (no grid)
+ *   with `evalGridPerClass` = k: seed mixSeed(cfg.seed, "<kind>-eval") at every step and class i mod C for sample i,
+ *   so the first k·C samples (k of every class, the same noise at every step) are stored as the run's sample
+ *   snapshot of s (sample-snapshots.ts), grouped by class.
+ * The row carries evalSeconds (the evaluation's wall time) and evalWorkers (1 without a pool). None when evalSamples is 0.
  */
 export function inRunEvaluation(
   kind: string,
-  cfg: { evalSamples: number; seed: number; evalGuidedScale?: number; evalGridPerClass?: number },
-  evaluate: (opts: { n: number; seed: number; cfgScale?: number }) => Promise<SamplerEvaluation>,
-  grid?: { draw: ClassSampler; numClasses: number; runDir: string },
-) {
-  if (!(cfg.evalSamples > 0)) return undefined;
-  return async (step: number): Promise<Record<string, number>> => {
-    const t0 = performance.now();
-    const seed = mixSeed(cfg.seed, `${kind}-eval`, step);
-    const ev = await evaluate({ n: cfg.evalSamples, seed });
-    const out: Record<string, number> = { gfid: ev.gfid, samplesPerSec: ev.samplesPerSec };
-    if (cfg.evalGuidedScale !== undefined) {
-      const g = await evaluate({ n: cfg.evalSamples, seed, cfgScale: cfg.evalGuidedScale });
-      out.gfidGuided = g.gfid;
-      out.samplesPerSecGuided = g.samplesPerSec;
-    }
-    if (cfg.evalGridPerClass !== undefined && grid) {
-      const k = cfg.evalGridPerClass;
-      const classes = Int32Array.from({ length: grid.numClasses * k }, (_, i) => Math.floor(i / k));
-      const x = await grid.draw(classes, mixSeed(cfg.seed, `${kind}-grid`));
+  cfg: InRunConfig,
+  setup: { env: RunEnv; draw: EvalDraw; numClasses: number; runDir: string },
+): { evaluate?: (step: number, pool?: EvalPool) => Promise<Record<string, number>>; remote: { draw(args: { classes: Int32Array; seed: number; cfgScale: number }): Promise<DrawnImages> } } {
+  const C = setup.numClasses;
+  const remote = {
+    draw: async (a: { classes: Int32Array; seed: number; cfgScale: number }): Promise<DrawnImages> => {
+      const x = await setup.draw(a.classes, a.seed, a.cfgScale);
       try {
-        writeSampleSnapshot(grid.runDir, step, classes, x);
+        return { data: (await x.data()) as Float32Array, shape: x.shape as DrawnImages["shape"] };
       } finally {
         x.dispose();
       }
-    }
-    out.evalSeconds = (performance.now() - t0) / 1000;
-    return out;
+    },
   };
+  if (!(cfg.evalSamples > 0)) return { remote };
+  if (cfg.evalGuidedAt && cfg.steps !== undefined) {
+    const evaluated = (st: number) => st === cfg.steps || (cfg.evalEvery! > 0 && st % cfg.evalEvery! === 0) || (cfg.evalAt ?? []).includes(st);
+    const off = cfg.evalGuidedAt.filter((st) => !evaluated(st));
+    if (off.length) throw new Error(`${kind}: evalGuidedAt has step(s) ${off.join(", ")} where the run does not evaluate; expected steps of evalAt, multiples of evalEvery=${cfg.evalEvery ?? 0}, or steps=${cfg.steps}`);
+  }
+  const k = cfg.evalGridPerClass;
+  if (k !== undefined && k * C > Math.min(cfg.sampleBatch, cfg.evalSamples)) {
+    throw new Error(`${kind}: evalGridPerClass=${k} needs ${k * C} samples from the first sampling batch, but sampleBatch=${cfg.sampleBatch} and evalSamples=${cfg.evalSamples}; expected k·${C} ≤ both`);
+  }
+  const evaluate = async (step: number, pool?: EvalPool): Promise<Record<string, number>> => {
+    const t0 = performance.now();
+    const grid = k !== undefined;
+    const seed = grid ? mixSeed(cfg.seed, `${kind}-eval`) : mixSeed(cfg.seed, `${kind}-eval`, step);
+    let snapshot: tf.Tensor4D | null = null;
+    const once = async (cfgScale: number, keepGrid: boolean) => {
+      const clock = { seconds: 0, samples: 0 };
+      const sampler: Sampler = async (m, batchSeed, at) => {
+        const classes = grid ? Int32Array.from({ length: m }, (_, i) => (at.lo + i) % C) : sampleClasses(m, C, batchSeed);
+        let x: tf.Tensor4D;
+        if (pool) {
+          const r = await pool.call("draw", { classes, seed: batchSeed, cfgScale });
+          const img = r.result as DrawnImages;
+          x = tf.tensor4d(img.data, img.shape);
+          clock.seconds += r.seconds;
+        } else {
+          const s0 = performance.now();
+          x = await setup.draw(classes, batchSeed, cfgScale);
+          clock.seconds += (performance.now() - s0) / 1000;
+        }
+        clock.samples += m;
+        if (keepGrid && at.b === 0) {
+          // k of every class, grouped by class: sample j·C + c is copy j of class c
+          const rows = Int32Array.from({ length: k! * C }, (_, i) => (i % k!) * C + Math.floor(i / k!));
+          snapshot = tf.gather(x, rows) as tf.Tensor4D;
+        }
+        return x;
+      };
+      const m = await samplerMetrics(setup.env, sampler, cfg.evalSamples, { featureNet: cfg.featureNet, batchSize: cfg.sampleBatch, seed, concurrency: pool?.workers ?? 1 });
+      return { gfid: m.fid, samplesPerSec: clock.samples / Math.max(1e-9, clock.seconds) };
+    };
+    try {
+      const ev = await once(cfg.evalCfgScale, grid);
+      const out: Record<string, number> = { gfid: ev.gfid, samplesPerSec: ev.samplesPerSec };
+      if (cfg.evalGuidedScale !== undefined && (cfg.evalGuidedAt === undefined || cfg.evalGuidedAt.includes(step))) {
+        const g = await once(cfg.evalGuidedScale, false);
+        out.gfidGuided = g.gfid;
+        out.samplesPerSecGuided = g.samplesPerSec;
+      }
+      if (snapshot) {
+        const classes = Int32Array.from({ length: k! * C }, (_, i) => Math.floor(i / k!));
+        writeSampleSnapshot(setup.runDir, step, classes, snapshot);
+      }
+      out.evalWorkers = pool?.workers ?? 1;
+      out.evalSeconds = (performance.now() - t0) / 1000;
+      return out;
+    } finally {
+      (snapshot as tf.Tensor4D | null)?.dispose();
+    }
+  };
+  return { evaluate, remote };
 }

@@ -32,7 +32,7 @@ import * as path from "path";
 import * as fs from "fs";
 import * as tf from "@tensorflow/tfjs";
 import type { ParamStore } from "../nn/params";
-import { train, type GradResult, type StepContext, type TrainOptions, type TrainResult, type TrainTask } from "./trainer";
+import { train, type EvalPool, type GradResult, type StepContext, type TrainOptions, type TrainResult, type TrainTask } from "./trainer";
 
 export interface DataParallelOptions {
   /** The task's kind: a name in the registry of `kindsModule`. */
@@ -75,6 +75,7 @@ interface LayoutEntry {
 type Msg =
   | { type: "ready"; gradNames: null; heap: number | null; backend: string }
   | { type: "result"; loss: number; parts: Record<string, number>; gradNames: string[]; ms: number; heap: number | null }
+  | { type: "called"; result: unknown; ms: number; heap: number | null }
   | { type: "error"; message: string; stack?: string };
 
 /** Rows [lo, hi) of each tensor in `b` whose first axis has length `n`; other values are kept as they are. */
@@ -142,6 +143,12 @@ export class DataParallel {
   private pending: Array<{ resolve: (m: Msg) => void; reject: (e: Error) => void } | null>;
   private closed = false;
   private failure: Error | null = null;
+  /** Workers without a call in flight, and the calls waiting for one (EvalPool). */
+  private freeWorkers: number[];
+  private waiting: Array<(w: number) => void> = [];
+  /** Copying the weights of the calls in flight into the shared buffer (once per batch of calls). */
+  private callSync: Promise<void> | null = null;
+  private callsInFlight = 0;
 
   private constructor(threads: Worker[], layout: LayoutEntry[], paramView: Float32Array, gradViews: Float32Array[], batchSize: number) {
     this.threads = threads;
@@ -152,6 +159,7 @@ export class DataParallel {
     this.batchSize = batchSize;
     this.ranges = shardRanges(batchSize, threads.length);
     this.pending = threads.map(() => null);
+    this.freeWorkers = threads.map((_, w) => w);
     this.heaps = threads.map(() => null);
     threads.forEach((t, w) => {
       t.on("message", (m: Msg) => this.settle(w, m));
@@ -303,6 +311,46 @@ export class DataParallel {
     return { loss, parts, grads };
   }
 
+  /**
+   * Runs `task.remote[method](args)` on the next free worker with the current values of `params` copied in (written
+   * to the shared buffer once while calls are in flight: the values must not change before the last one returns).
+   * Resolves with the result and the worker's seconds. Not to be mixed with gradients() calls in flight.
+   */
+  async call(params: ParamStore, method: string, args: unknown): Promise<{ result: unknown; seconds: number }> {
+    if (this.closed) throw new Error("data-parallel: the pool is closed");
+    if (this.failure) throw this.failure;
+    this.callsInFlight++;
+    try {
+      this.callSync ??= (async () => {
+        for (const e of this.layout) this.paramView.set((await params.get(e.name).data()) as Float32Array, e.offset);
+      })();
+      await this.callSync;
+      const w = this.freeWorkers.length ? this.freeWorkers.shift()! : await new Promise<number>((r) => this.waiting.push(r));
+      const t = this.threads[w];
+      t.ref();
+      try {
+        const wait = this.expect(w);
+        t.postMessage({ type: "call", method, args });
+        const m = await wait;
+        if (m.type !== "called") throw new Error(`data-parallel worker ${w}: answered a call with ${m.type}`);
+        this.heaps[w] = m.heap;
+        return { result: m.result, seconds: m.ms / 1000 };
+      } finally {
+        t.unref();
+        const next = this.waiting.shift();
+        if (next) next(w);
+        else this.freeWorkers.push(w);
+      }
+    } finally {
+      if (--this.callsInFlight === 0) this.callSync = null;
+    }
+  }
+
+  /** The pool as helpers of `train`'s evaluations (TrainOptions.evalPool): calls see the current values of `params`. */
+  evalPool(params: ParamStore): EvalPool {
+    return { workers: this.workers, call: (method, args) => this.call(params, method, args) };
+  }
+
   /** A `gradFn` for `train(task, { gradFn })`: gradients of each step with the current values of `params`. */
   gradFn(params: ParamStore): (step: number, ctx: StepContext) => Promise<GradResult> {
     return (step, ctx) => this.gradients(params, step, ctx);
@@ -327,7 +375,7 @@ export async function trainDataParallel<B>(
   const { workers, backend, kindsModule, batchSize, heapLimitBytes, ...trainOpts } = opts;
   const dp = await DataParallel.start({ kind: task.kind, config: task.config, params: task.params, workers, backend, kindsModule, runsDir: opts.runsDir, batchSize, heapLimitBytes });
   try {
-    return await train(task, { ...trainOpts, gradFn: dp.gradFn(task.params) });
+    return await train(task, { ...trainOpts, gradFn: dp.gradFn(task.params), evalPool: dp.evalPool(task.params) });
   } finally {
     await dp.close();
   }

@@ -2,7 +2,8 @@
  * Worker thread of ./data-parallel: builds the task from (kind, config) on its own backend, through the registry that
  * the module named in its worker data makes (`makeKinds({ runsDir })`); then per step copies the shared parameters
  * into its variables, takes its rows of the step's batch and writes the gradients of its shard into its shared
- * gradient buffer. Not imported by anything; started by DataParallel.
+ * gradient buffer; per call (DataParallel.call) copies them in the same way and runs `task.remote[method](args)`.
+ * Not imported by anything; started by DataParallel.
  */
 import { parentPort, workerData } from "worker_threads";
 import * as tf from "@tensorflow/tfjs";
@@ -35,6 +36,12 @@ interface StepMsg {
   hi: number;
 }
 
+interface CallMsg {
+  type: "call";
+  method: string;
+  args: unknown;
+}
+
 const port = parentPort;
 if (!port) throw new Error("dp-worker: must run as a worker thread (started by lib/train/data-parallel)");
 const init = (workerData as { init: Init }).init;
@@ -54,7 +61,7 @@ async function setup(): Promise<TrainTask<unknown>> {
   if (typeof mod.makeKinds !== "function") throw new Error(`${init.kindsModule} exports no makeKinds(opts) function returning a KindRegistry`);
   const kinds = mod.makeKinds({ runsDir: init.runsDir });
   await initBackend(init.backend, { log: () => {} });
-  installWasmHeapGuard({ limitBytes: init.heapLimitBytes, context: () => `data-parallel worker ${init.worker}/${init.workers} of ${init.kind}, ${curRows} rows of a batch of ${init.batchSize}` });
+  installWasmHeapGuard({ limitBytes: init.heapLimitBytes, context: () => `data-parallel worker ${init.worker}/${init.workers} of ${init.kind}, ${curWork}` });
   const task = await lookupKind(kinds, init.kind).makeTask(init.config);
   const problems: string[] = [];
   for (const e of init.layout) {
@@ -65,13 +72,27 @@ async function setup(): Promise<TrainTask<unknown>> {
   return task;
 }
 
-let curRows = 0;
+/** What the worker is doing (for the heap guard's message). */
+let curWork = "starting";
 
-async function step(task: TrainTask<unknown>, m: StepMsg): Promise<{ loss: number; parts: Record<string, number>; gradNames: string[] }> {
+/** The shared parameter values → the task's variables. */
+function loadParams(task: TrainTask<unknown>): void {
   tf.tidy(() => {
     for (const e of init.layout) task.params.get(e.name).assign(tf.tensor(paramView.slice(e.offset, e.offset + e.size), e.shape));
   });
-  curRows = m.hi - m.lo;
+}
+
+async function call(task: TrainTask<unknown>, m: CallMsg): Promise<unknown> {
+  const fn = task.remote?.[m.method] as ((args: unknown) => Promise<unknown>) | undefined;
+  if (!fn) throw new Error(`the ${init.kind} task has no remote method ${JSON.stringify(m.method)} (it has: ${Object.keys(task.remote ?? {}).join(", ") || "none"})`);
+  loadParams(task);
+  curWork = `the call ${m.method}`;
+  return fn.call(task.remote, m.args);
+}
+
+async function step(task: TrainTask<unknown>, m: StepMsg): Promise<{ loss: number; parts: Record<string, number>; gradNames: string[] }> {
+  loadParams(task);
+  curWork = `${m.hi - m.lo} rows of a batch of ${init.batchSize}`;
   const full = task.batch(m.step);
   const whole = m.lo === 0 && m.hi === init.batchSize;
   const custom = (task as { shardBatch?: (b: unknown, lo: number, hi: number) => unknown }).shardBatch;
@@ -109,11 +130,16 @@ setup().then(
   (task) => {
     port.postMessage({ type: "ready", gradNames: null, heap: wasmHeapBytes(), backend: tf.getBackend() });
     let queue: Promise<void> = Promise.resolve();
-    port.on("message", (m: StepMsg) => {
-      if (m.type !== "step") return;
+    port.on("message", (m: StepMsg | CallMsg) => {
+      if (m.type !== "step" && m.type !== "call") return;
       queue = queue.then(async () => {
         const t0 = performance.now();
         try {
+          if (m.type === "call") {
+            const result = await call(task, m);
+            port.postMessage({ type: "called", result, ms: performance.now() - t0, heap: wasmHeapBytes() });
+            return;
+          }
           const r = await step(task, m);
           port.postMessage({ type: "result", ...r, ms: performance.now() - t0, heap: wasmHeapBytes() });
         } catch (e) {

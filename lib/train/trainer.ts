@@ -73,12 +73,26 @@ export interface TrainTask<B = unknown> {
   disposeBatch?(b: B): void;
   /** Training FLOPs per step (forward multiply-adds · 2 · 3); metrics rows carry the cumulative count. */
   flopsPerStep?: number;
-  /** Evaluation at completed step `step` (EMA weights swapped in when EMA is on, unless evalWeights: "raw"). */
-  evaluate?(step: number): Promise<Record<string, number>>;
+  /** Evaluation at completed step `step` (EMA weights swapped in when EMA is on, unless evalWeights: "raw"); `pool`:
+   *  the data-parallel workers, idle during the evaluation, holding those weights on request (EvalPool). */
+  evaluate?(step: number, pool?: EvalPool): Promise<Record<string, number>>;
+  /** What a data-parallel worker's copy of the task can do for the main thread's evaluation (EvalPool.call);
+   *  arguments and results must be structured-cloneable (typed arrays, plain objects). */
+  remote?: Record<string, (args: never) => Promise<unknown>>;
   /** JSON-serialisable state of the task, saved in checkpoints and restored on resume. */
   extraState?: { get(): Record<string, unknown>; set(s: Record<string, unknown>): void };
   /** A sequential Rng the task draws from, if any; its state is checkpointed. Prefer ctx.seed. */
   rng?: Rng;
+}
+
+/**
+ * The data-parallel workers as helpers of an evaluation: `call(method, args)` runs `task.remote[method](args)` on the
+ * next free worker, after copying in the weights the evaluation sees (the EMA weights when they are swapped in), and
+ * resolves with its result and that worker's seconds. Calls made together run on different workers at once.
+ */
+export interface EvalPool {
+  workers: number;
+  call(method: string, args: unknown): Promise<{ result: unknown; seconds: number }>;
 }
 
 /** Gradients as plain arrays: what a worker thread sends back. */
@@ -111,6 +125,8 @@ export interface TrainOptions {
   evalWeights?: "ema" | "raw";
   /** Replaces local gradient computation (e.g. a worker pool); gets the 0-based step and its context. */
   gradFn?: (step: number, ctx: StepContext) => Promise<GradResult>;
+  /** Handed to task.evaluate (the pool behind gradFn, e.g. DataParallel.evalPool). */
+  evalPool?: EvalPool;
   /** Stops after this many completed steps as if the process were killed there (no final checkpoint; tests). */
   stopAfter?: number;
   /** The caller already holds the run folder's lock (`Run.lock()`, as trainOrReuse does); train() takes none. */
@@ -391,7 +407,7 @@ async function trainLoop<B>(
   const evaluate = async (completed: number): Promise<void> => {
     if (!task.evaluate) return;
     const t0 = performance.now();
-    const values = useEmaForEval ? await ema!.withWeights(() => task.evaluate!(completed)) : await task.evaluate(completed);
+    const values = useEmaForEval ? await ema!.withWeights(() => task.evaluate!(completed, opts.evalPool)) : await task.evaluate(completed, opts.evalPool);
     // evalSeconds: the evaluation's wall time (a task may report its own, e.g. without writing sample files)
     const row: MetricsRow = { type: "eval", step: completed, time: round3(state.time), evalSeconds: round3((performance.now() - t0) / 1000), ...values };
     run.appendMetrics(row);

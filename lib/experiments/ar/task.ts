@@ -22,7 +22,6 @@ import { setupRepa, type RepaTraining } from "../repa/alignment";
 import { arConfig, llamaGenArch, type ArConfig, type ArConfigSchema } from "./config";
 import { evalSampling, sampleImages, type ArModel } from "./sample";
 import { Run } from "../../train/run";
-import { evaluateAr } from "./evaluate";
 
 export interface ArBatch {
   classes: tf.Tensor1D;
@@ -100,8 +99,9 @@ export async function makeArTask(cfg: ArConfig, env: RunEnv): Promise<ArTask> {
     },
     disposeBatch: (b) => tf.dispose([b.classes, b.tokens, ...(b.targets ? [b.targets] : [])]),
     flopsPerStep: (model.flops().trainPerSample + (repa?.flopsPerSample ?? 0)) * cfg.batchSize,
-    evaluate: inRunEvaluation("ar", cfg, (o) => evaluateAr(ar, o), {
-      draw: (classes, seed) => sampleImages(ar, classes, { ...evalSampling(cfg), seed }),
+    ...inRunEvaluation("ar", cfg, {
+      env,
+      draw: (classes, seed, cfgScale) => sampleImages(ar, classes, { ...evalSampling(cfg), cfgScale, seed, batchSize: cfg.sampleBatch }),
       numClasses: ar.classNames.length,
       runDir: Run.locate("ar", cfg, env.runsDir).dir,
     }),

@@ -150,8 +150,10 @@ export function convergenceTableRows(s: ConvergenceSummary): Record<string, stri
       "DiT FLOPs": fmtFlops(d.x),
       "DiT gFID": meanSpread(d),
     };
-    if (s.ar.guided) row[`AR gFID${scale(s.ar)}`] = s.ar.guided.points[i]?.y.toFixed(1) ?? "";
-    if (s.dit.guided) row[`DiT gFID${scale(s.dit)}`] = s.dit.guided.points[i]?.y.toFixed(1) ?? "";
+    // the guided variant is evaluated at some of the points (evalGuidedAt): "—" elsewhere
+    const at = (c: GeneratorCurves, x: number) => c.guided!.points.find((p) => Math.abs(p.x - x) <= 1e-9 * x)?.y.toFixed(1) ?? "—";
+    if (s.ar.guided) row[`AR gFID${scale(s.ar)}`] = at(s.ar, a.x);
+    if (s.dit.guided) row[`DiT gFID${scale(s.dit)}`] = at(s.dit, d.x);
     return row;
   });
 }
@@ -235,7 +237,7 @@ export function convergenceConclusion(s: ConvergenceSummary, ctx: { backend: str
   lines.push(`- **Where do they cross?** ${cross} ${pairsText} ${paper}`);
   if (s.guidedCrossings) {
     const g = s.guidedCrossings;
-    lines.push(`- **With CFG ${s.ar.guided!.scale}** (first seed only): ${g.length === 0 ? "the curves do not cross" : g.length === 1 ? `one crossing, at ${crossingText(g[0], budget)}` : `${countWord(g.length)} crossings (${g.map((c) => pct(c.x / budget, 1)).join(", ")})`}; at the end AR ${s.ar.guided!.points[s.ar.guided!.points.length - 1].y.toFixed(1)}, DiT ${s.dit.guided!.points[s.dit.guided!.points.length - 1].y.toFixed(1)}.`);
+    lines.push(`- **With CFG ${s.ar.guided!.scale}** (first seed only, evaluated from ${pct(s.ar.guided!.points[0].x / budget, 1)} of the budget): ${g.length === 0 ? "the curves do not cross" : g.length === 1 ? `one crossing, at ${crossingText(g[0], budget)}` : `${countWord(g.length)} crossings (${g.map((c) => pct(c.x / budget, 1)).join(", ")})`}; at the end AR ${s.ar.guided!.points[s.ar.guided!.points.length - 1].y.toFixed(1)}, DiT ${s.dit.guided!.points[s.dit.guided!.points.length - 1].y.toFixed(1)}.`);
   }
   lines.push(`- **Have the curves flattened?** ${flatText(s.ar)}. ${flatText(s.dit)}.` + (s.ar.flatness.flat && s.dit.flatness.flat ? "" : " A crossover (or its absence) at a budget where a curve is still falling says only where the curves stand at this budget, not where they would end."));
   lines.push(`- **Evaluation cost:** the in-run evaluations took ${s.evalSeconds.toFixed(0)} s of the runs' ${s.totalSeconds.toFixed(0)} s wall time (${pct(s.evalShare, 1)}).`);

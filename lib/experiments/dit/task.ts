@@ -31,7 +31,6 @@ import { generatorTokenizer, inRunEvaluation } from "../generator";
 import { setupRepa, type RepaTraining } from "../repa/alignment";
 import { ditConfig, ditArch, type DiTConfig, type DiTConfigSchema } from "./config";
 import { sampleDiTImages, type DiTModel } from "./sample";
-import { evaluateDiT } from "./evaluate";
 
 export interface DiTBatch {
   /** x₁ = codes·m [B, g, g, d] */
@@ -137,8 +136,9 @@ export async function makeDiTTask(cfg: DiTConfig, env: RunEnv): Promise<DiTTask>
     },
     disposeBatch: (b) => tf.dispose([b.x1, b.labels, ...(b.targets ? [b.targets] : [])]),
     flopsPerStep: (model.flops().trainPerSample + (repa?.flopsPerSample ?? 0)) * cfg.batchSize,
-    evaluate: inRunEvaluation("dit", cfg, (o) => evaluateDiT(dit, o), {
-      draw: (classes, seed) => sampleDiTImages(dit, classes, { seed }),
+    ...inRunEvaluation("dit", cfg, {
+      env,
+      draw: (classes, seed, cfgScale) => sampleDiTImages(dit, classes, { cfgScale, seed, batchSize: cfg.sampleBatch }),
       numClasses: dit.classNames.length,
       runDir: Run.locate("dit", cfg, env.runsDir).dir,
     }),

@@ -6,8 +6,10 @@
  *
  *   budget: AR steps · FLOPs/step(AR) ≈ DiT steps · FLOPs/step(DiT)   (nn/flops.ts convention; equal within 0.1 %)
  *   evaluations: logSpacedSteps(steps, points, 0.01) (convergence/schedule.ts), EMA weights, gFID on a fixed sample
- *                count without CFG; the seed-0 run of each generator also logs gFID with CFG at a fixed scale
- *                (gfidGuided) and every run keeps a few samples per class at each point (sample-snapshots.ts).
+ *                count without CFG, class-balanced, the same noise at every point, in evalSamples / sampleBatch
+ *                batches (drawn on the run's data-parallel workers at once when it has them); the seed-0 run of each
+ *                generator also logs gFID with CFG at a fixed scale at the last `guidedPoints` points (gfidGuided),
+ *                and every run keeps its first samples of each class at each point (sample-snapshots.ts).
  *
  * Why these values (wasm, 1 core per process, measured as process CPU time per step at D = 64, depth 3, batch 32):
  * AR 0.94 s/step (4.96 GFLOP), DiT 0.41 s/step (2.14 GFLOP), i.e. ≈ 5.2 GFLOP/s for both; AR samples 32/s (24/s
@@ -38,8 +40,11 @@ export interface ConvergencePlan {
   firstFraction: number;
   seeds: number[];
   evalSamples: number;
-  /** CFG scale of the guided variant (seed-0 runs). */
+  /** CFG scale of the guided variant (seed-0 runs), evaluated at the last `guidedPoints` points. */
   guidedScale: number;
+  guidedPoints: number;
+  /** Samples drawn together: the in-run samples come in evalSamples / sampleBatch batches (one per worker at once). */
+  sampleBatch: number;
   gridPerClass: number;
   /** Euler steps of the DiT's in-run samples. */
   ditEulerSteps: number;
@@ -56,6 +61,8 @@ export const CONVERGENCE_PLANS: Record<PresetName, ConvergencePlan> = {
     seeds: [0, 1],
     evalSamples: 130,
     guidedScale: 2,
+    guidedPoints: 2,
+    sampleBatch: 65,
     gridPerClass: 1,
     ditEulerSteps: 4,
   },
@@ -69,6 +76,8 @@ export const CONVERGENCE_PLANS: Record<PresetName, ConvergencePlan> = {
     seeds: [0, 1],
     evalSamples: 200,
     guidedScale: 2,
+    guidedPoints: 4,
+    sampleBatch: 100,
     gridPerClass: 2,
     ditEulerSteps: 10,
   },
@@ -82,6 +91,8 @@ export const CONVERGENCE_PLANS: Record<PresetName, ConvergencePlan> = {
     seeds: [0, 1, 2],
     evalSamples: 1000,
     guidedScale: 2,
+    guidedPoints: 5,
+    sampleBatch: 250,
     gridPerClass: 4,
     ditEulerSteps: 25,
   },
@@ -92,6 +103,7 @@ export function convergenceRuns(plan: ConvergencePlan): SweepRun[] {
   const runs: SweepRun[] = [];
   for (const kind of ["ar", "dit"] as const) {
     const steps = plan.steps[kind];
+    const evalAt = logSpacedSteps(steps, plan.points, plan.firstFraction);
     for (const seed of plan.seeds) {
       runs.push({
         label: `${kind} seed=${seed}`,
@@ -104,12 +116,13 @@ export function convergenceRuns(plan: ConvergencePlan): SweepRun[] {
           emaDecay: plan.emaDecay[kind],
           emaWarmup: true,
           evalEvery: 0,
-          evalAt: logSpacedSteps(steps, plan.points, plan.firstFraction),
+          evalAt,
           ckptEvery: Math.ceil(steps / 4),
           evalSamples: plan.evalSamples,
+          sampleBatch: plan.sampleBatch,
           evalCfgScale: 1,
           evalGridPerClass: plan.gridPerClass,
-          ...(seed === plan.seeds[0] ? { evalGuidedScale: plan.guidedScale } : {}),
+          ...(seed === plan.seeds[0] ? { evalGuidedScale: plan.guidedScale, evalGuidedAt: evalAt.slice(-plan.guidedPoints) } : {}),
           // the AR head has one block at every preset here (the FLOP counts above), and no residual dropout
           ...(kind === "dit" ? { evalSteps: plan.ditEulerSteps } : { headDepth: 1, residDropout: 0 }),
         },
