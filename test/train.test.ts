@@ -325,3 +325,21 @@ test("a gradient norm that overflows float32 stops training with an error (the c
   for (const [n, v] of before) assert.deepEqual(Array.from(task.params.get(n).dataSync()), v, `${n} unchanged: the step was not taken`);
   task.dispose();
 });
+
+test("task.prepare runs once before the first step, outside the run's clock (and not at all for a finished run)", async () => {
+  const runsDir = tmpDir();
+  const c = cfg(["steps=4", "evalEvery=0"]);
+  const task = makeToyTask(c);
+  const calls: number[] = [];
+  let stepsDone = 0;
+  task.prepare = async () => {
+    calls.push(stepsDone);
+    await new Promise((r) => setTimeout(r, 400));
+  };
+  const res = await train(task, { ...quiet, runsDir, onStep: (n) => (stepsDone = n) });
+  assert.deepEqual(calls, [0], "called once, before step 1");
+  const done = JSON.parse(fs.readFileSync(path.join(res.runDir, "done.json"), "utf8"));
+  assert.ok(done.time < 0.4, `the run's time ${done.time} s leaves out the 0.4 s of prepare`);
+  await train(task, { ...quiet, runsDir });
+  assert.deepEqual(calls, [0], "a finished run is loaded without preparing");
+});

@@ -146,13 +146,18 @@ export interface InRunConfig {
  *   with `evalGridPerClass` = k: seed mixSeed(cfg.seed, "<kind>-eval") at every step and class i mod C for sample i,
  *   so the first k·C samples (k of every class, the same noise at every step) are stored as the run's sample
  *   snapshot of s (sample-snapshots.ts), grouped by class.
- * The row carries evalSeconds (the evaluation's wall time) and evalWorkers (1 without a pool). None when evalSamples is 0.
+ * The row carries evalSeconds (the evaluation's wall time) and evalWorkers (1 without a pool). `prepare` loads (or
+ * trains) the feature network before training starts. None of it when evalSamples is 0.
  */
 export function inRunEvaluation(
   kind: string,
   cfg: InRunConfig,
   setup: { env: RunEnv; draw: EvalDraw; numClasses: number; runDir: string },
-): { evaluate?: (step: number, pool?: EvalPool) => Promise<Record<string, number>>; remote: { draw(args: { classes: Int32Array; seed: number; cfgScale: number }): Promise<DrawnImages> } } {
+): {
+  evaluate?: (step: number, pool?: EvalPool) => Promise<Record<string, number>>;
+  prepare?: () => Promise<void>;
+  remote: { draw(args: { classes: Int32Array; seed: number; cfgScale: number }): Promise<DrawnImages> };
+} {
   const C = setup.numClasses;
   const remote = {
     draw: async (a: { classes: Int32Array; seed: number; cfgScale: number }): Promise<DrawnImages> => {
@@ -224,5 +229,7 @@ export function inRunEvaluation(
       (snapshot as tf.Tensor4D | null)?.dispose();
     }
   };
-  return { evaluate, remote };
+  // the feature network is trained (when missing) before the first step, not inside the first evaluation
+  const prepare = async () => void (await loadFeatureNet(setup.env, cfg.featureNet));
+  return { evaluate, prepare, remote };
 }

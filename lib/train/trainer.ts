@@ -79,6 +79,9 @@ export interface TrainTask<B = unknown> {
   /** What a data-parallel worker's copy of the task can do for the main thread's evaluation (EvalPool.call);
    *  arguments and results must be structured-cloneable (typed arrays, plain objects). */
   remote?: Record<string, (args: never) => Promise<unknown>>;
+  /** What the task needs before its first step that is not training, run by train() outside the run's clock (e.g.
+   *  the feature network of its in-run gFID, trained when missing, so that no evaluation pays for it). */
+  prepare?(): Promise<void>;
   /** JSON-serialisable state of the task, saved in checkpoints and restored on resume. */
   extraState?: { get(): Record<string, unknown>; set(s: Record<string, unknown>): void };
   /** A sequential Rng the task draws from, if any; its state is checkpointed. Prefer ctx.seed. */
@@ -415,6 +418,7 @@ async function trainLoop<B>(
     opts.onProgress?.(row);
   };
 
+  if (start < cfg.steps && task.prepare) await task.prepare();
   const sink: ProgressSink | undefined = opts.progress === false ? "none" : opts.progress === true ? undefined : opts.progress;
   const bar = start < cfg.steps ? progress({ total: cfg.steps, label: `${task.kind} ${path.basename(run.dir)}`, startAt: start, sink }) : null;
   const sessionT0 = performance.now();
