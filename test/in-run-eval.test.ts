@@ -42,6 +42,9 @@ for (const kind of ["ar", "dit"] as const) {
       const runDir = Run.locate(kind, config, runsDir).dir;
       // away from the initialisation (adaLN-Zero would make the DiT ignore its class, and CFG a no-op)
       tf.tidy(() => task.params.names().forEach((n, i) => task.params.get(n).assign(tf.add(task.params.get(n), tf.randomNormal(task.params.get(n).shape, 0, 0.05, "float32", i)))));
+      await task.prepare!();
+      const net = fs.readdirSync(runsDir).find((d) => d.startsWith("featurenet-"));
+      assert.ok(net && fs.existsSync(path.join(runsDir, net, "test-embedding.bin")), "prepare trained the feature network and embedded the test split");
       const local2 = await task.evaluate!(2);
       const snapLocal = readSampleSnapshots(runDir);
       const local4 = await task.evaluate!(4);

@@ -15,7 +15,7 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { Rng, mixSeed } from "../rng";
 import type { Tokenizer } from "../models/tokenizer";
-import { evaluateGenerator, type GenerationMetrics, type Sampler } from "../eval/features";
+import { evaluateGenerator, testSetEmbedding, type GenerationMetrics, type Sampler } from "../eval/features";
 import type { EvalPool } from "../train/trainer";
 import type { RunEnv } from "./env";
 import type { TokenizerConfig } from "./tokenizer/config";
@@ -147,7 +147,7 @@ export interface InRunConfig {
  *   so the first k·C samples (k of every class, the same noise at every step) are stored as the run's sample
  *   snapshot of s (sample-snapshots.ts), grouped by class.
  * The row carries evalSeconds (the evaluation's wall time) and evalWorkers (1 without a pool). `prepare` loads (or
- * trains) the feature network before training starts. None of it when evalSamples is 0.
+ * trains) the feature network and its test-split embedding before training starts. None of it when evalSamples is 0.
  */
 export function inRunEvaluation(
   kind: string,
@@ -229,7 +229,11 @@ export function inRunEvaluation(
       (snapshot as tf.Tensor4D | null)?.dispose();
     }
   };
-  // the feature network is trained (when missing) before the first step, not inside the first evaluation
-  const prepare = async () => void (await loadFeatureNet(setup.env, cfg.featureNet));
+  // before the first step, not inside the first evaluation: the feature network (trained when missing) and its
+  // embedding of the test split (computed once per feature network, then read from its run folder)
+  const prepare = async () => {
+    const net = await loadFeatureNet(setup.env, cfg.featureNet);
+    testSetEmbedding({ extractor: extractorOf(net), cacheDir: net.dir });
+  };
   return { evaluate, prepare, remote };
 }
