@@ -15,6 +15,10 @@
  * AR 0.94 s/step (4.96 GFLOP), DiT 0.41 s/step (2.14 GFLOP), i.e. ≈ 5.2 GFLOP/s for both; AR samples 32/s (24/s
  * with CFG), DiT 37/s at 10 Euler steps (about half with CFG). `quick` then costs ≈ 4 × 300 s of training plus
  * ≈ 380 s of evaluations (8 points × 200 samples; CFG only on seed 0) ≈ 27 min on an idle 2-core machine.
+ * Evaluation share of a run's wall time (measured at quick): without the CFG variant 14–17 % (AR 4.5–5 s, DiT
+ * 5.5 s per point on one core); with it, at the last 4 points, 23–29 %. That share is the cadence's compute
+ * (sampling one AR image costs about as much as training on one), so two workers leave it as it is: they halve
+ * the evaluations as they halve the steps.
  * `paper-cpu`: the same models with 6× the budget, 10 points of 1000 samples, 25 Euler steps and 3 seeds: ≈ 30 min
  * of training and 5–35 min of evaluations per run, ≈ 4.5 h in all (one run per Slurm task: ≈ 1 h each).
  * Smaller than the generators' own presets (D = 128, depth 4) so that the same minutes buy 2.3× more steps.
