@@ -22,6 +22,10 @@
  * summation order, for any worker count. A loss that couples the rows of a batch (a contrastive loss whose
  * negatives are the other rows) is not a per-row mean: its kind must not be trained data-parallel (./workers).
  *
+ * Between steps the pool also serves the task's evaluation (`evalPool`, passed to train() as TrainOptions.evalPool):
+ * `call(method, args)` copies the weights being evaluated into the shared buffer and runs `task.remote[method](args)`
+ * on the next free worker (e.g. drawing one batch of gFID samples), so an evaluation uses every core as a step does.
+ *
  * Workers rebuild the task from (kind, resolved config) through a kind registry they make themselves: they require
  * `kindsModule` (an absolute path, e.g. lib/experiments/kinds.ts or bench/workloads.ts) and call its exported
  * `makeKinds({ runsDir })`. Nothing is registered by importing a module. A worker runs TypeScript through tsx's
