@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng, mixSeed } from "../rng";
 import type { Tokenizer } from "../models/tokenizer";
 import { evaluateGenerator, testSetEmbedding, type GenerationMetrics, type Sampler } from "../eval/features";
-import type { EvalPool } from "../train/trainer";
+import { evaluatesAt, type EvalPool } from "../train/trainer";
 import type { RunEnv } from "./env";
 import type { TokenizerConfig } from "./tokenizer/config";
 import { trainTokenizer } from "./tokenizer/task";
@@ -171,8 +171,8 @@ export function inRunEvaluation(
   };
   if (!(cfg.evalSamples > 0)) return { remote };
   if (cfg.evalGuidedAt && cfg.steps !== undefined) {
-    const evaluated = (st: number) => st === cfg.steps || (cfg.evalEvery! > 0 && st % cfg.evalEvery! === 0) || (cfg.evalAt ?? []).includes(st);
-    const off = cfg.evalGuidedAt.filter((st) => !evaluated(st));
+    const when = { steps: cfg.steps, evalEvery: cfg.evalEvery ?? 0, evalAt: cfg.evalAt };
+    const off = cfg.evalGuidedAt.filter((st) => !evaluatesAt(when, st));
     if (off.length) throw new Error(`${kind}: evalGuidedAt has step(s) ${off.join(", ")} where the run does not evaluate; expected steps of evalAt, multiples of evalEvery=${cfg.evalEvery ?? 0}, or steps=${cfg.steps}`);
   }
   const k = cfg.evalGridPerClass;

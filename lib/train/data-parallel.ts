@@ -258,6 +258,11 @@ export class DataParallel {
     for (const t of this.threads) t.unref();
   }
 
+  /** The current values of `params` → the shared buffer the workers copy from. */
+  private async writeParams(params: ParamStore): Promise<void> {
+    for (const e of this.layout) this.paramView.set((await params.get(e.name).data()) as Float32Array, e.offset);
+  }
+
   /**
    * Loss, parts and averaged gradients of step `step` with the current values of `params` (the same ParamStore
    * layout the pool was started with).
@@ -266,7 +271,7 @@ export class DataParallel {
     if (this.closed) throw new Error("data-parallel: the pool is closed");
     if (this.failure) throw this.failure;
     const t0 = performance.now();
-    for (const e of this.layout) this.paramView.set((await params.get(e.name).data()) as Float32Array, e.offset);
+    await this.writeParams(params);
     const t1 = performance.now();
     for (const t of this.threads) t.ref();
     let results: Msg[];
@@ -325,9 +330,7 @@ export class DataParallel {
     if (this.failure) throw this.failure;
     this.callsInFlight++;
     try {
-      this.callSync ??= (async () => {
-        for (const e of this.layout) this.paramView.set((await params.get(e.name).data()) as Float32Array, e.offset);
-      })();
+      this.callSync ??= this.writeParams(params);
       await this.callSync;
       const w = this.freeWorkers.length ? this.freeWorkers.shift()! : await new Promise<number>((r) => this.waiting.push(r));
       const t = this.threads[w];

@@ -98,6 +98,11 @@ export interface EvalPool {
   call(method: string, args: unknown): Promise<{ result: unknown; seconds: number }>;
 }
 
+/** Whether train() evaluates after completed step `step`: at the end, every evalEvery steps, and at the steps of evalAt. */
+export function evaluatesAt(cfg: { steps: number; evalEvery: number; evalAt?: readonly number[] }, step: number): boolean {
+  return step === cfg.steps || (cfg.evalEvery > 0 && step % cfg.evalEvery === 0) || (cfg.evalAt ?? []).includes(step);
+}
+
 /** Gradients as plain arrays: what a worker thread sends back. */
 export interface GradResult {
   loss: number;
@@ -405,7 +410,6 @@ async function trainLoop<B>(
   let rows = run.truncateMetrics(start);
   if (start < cfg.steps) run.clearDone();
 
-  const evalAt = new Set(cfg.evalAt ?? []);
   const useEmaForEval = ema !== null && (opts.evalWeights ?? "ema") === "ema";
   const evaluate = async (completed: number): Promise<void> => {
     if (!task.evaluate) return;
@@ -511,7 +515,7 @@ async function trainLoop<B>(
       rows.push(row);
       opts.onProgress?.(row);
     }
-    if (completed === cfg.steps || (cfg.evalEvery > 0 && completed % cfg.evalEvery === 0) || evalAt.has(completed)) await evaluate(completed);
+    if (evaluatesAt(cfg, completed)) await evaluate(completed);
     if (completed === cfg.steps || (cfg.ckptEvery > 0 && completed % cfg.ckptEvery === 0)) {
       // the checkpoint's time includes the evaluation just done
       state.time = timeAtSessionStart + (performance.now() - sessionT0) / 1000;
