@@ -45,6 +45,12 @@ test("side by side: a helper process trains the declared sweep's runs, the noteb
     delete process.env.IFSQ_WORKERS;
     assert.equal(sideBySideDecision(env, "toy", "quick", planned, 2).helper, true);
 
+    // the toy task gains a prepare that records the worker setting it ran under (a generator's prepare trains its
+    // feature network there): the dependencies are prepared before the helper starts, at the default worker count
+    const prepared: { workers: number | undefined; line: number }[] = [];
+    const toy = env.kinds.get("toy")!;
+    env.kinds = new Map([...env.kinds, ["toy", { ...toy, makeTask: async (c: never) => ({ ...(await toy.makeTask(c)), prepare: async () => void prepared.push({ workers: env.workers, line: lines.length }) }) }]]);
+
     const finished = () => planned.filter((p) => findFinishedRun(p.kind, p.config, { runsDir: env.runsDir })).length;
     let workersInside: number | undefined;
     const reused = await withSideBySide(env, "toy", "quick", planned, async () => {
@@ -57,6 +63,11 @@ test("side by side: a helper process trains the declared sweep's runs, the noteb
       return out;
     });
     assert.equal(workersInside, 1, "this process trains in-process while the helper runs");
+    assert.equal(prepared.length, 1, "one task per kind is prepared, once");
+    assert.equal(prepared[0].workers, undefined, "at the default worker count");
+    const helperLine = lines.findIndex((l) => /a helper process trains them/.test(l));
+    assert.ok(prepared[0].line <= helperLine, `prepared before the helper started:\n${lines.join("\n")}`);
+    assert.ok(lines.some((l) => /^side by side: prepared what the toy runs depend on in \d+ s, before starting the helper$/.test(l)), lines.join("\n"));
     assert.equal(env.workers, undefined, "and the setting is restored");
     assert.deepEqual(reused, [true, true, true, true], "every run was trained by the helper");
     assert.ok(lines.some((l) => /4 unfinished runs of sweep toy@quick .* a helper process trains them/.test(l)), lines.join("\n"));
