@@ -6,7 +6,7 @@ import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/rng";
 import { ParamStore } from "../lib/nn/params";
 import { ropeTable, applyRope, ropeAngles } from "../lib/nn/rope";
-import { attention, KVCache } from "../lib/nn/attention";
+import { attention, attentionTokensFirst, KVCache } from "../lib/nn/attention";
 import { BlockConfig, transformerParams, transformerStack, blockParams, transformerBlock } from "../lib/nn/transformer";
 import { swigluHidden } from "../lib/nn/swiglu";
 import { blockMacs, trainingFlops } from "../lib/nn/flops";
@@ -87,8 +87,9 @@ test("causal attention: changing a later token never changes earlier outputs (Ll
   store.dispose();
 });
 
-test("KV cache: prefill + one token at a time equals full recomputation", async () => {
-  await initBackend("cpu", { log: () => {} });
+for (const backend of ["cpu", "wasm"] as const)
+test(`KV cache: prefill + one token at a time equals full recomputation (${backend})`, async () => {
+  await initBackend(backend, { log: () => {} });
   const store = new ParamStore(2);
   const blocks = transformerParams(store.scope("blocks"), LLAMA, 2);
   const rope = ropeTable({ gridH: 2, gridW: 4, headDim: 8, prefix: 1 });
@@ -146,6 +147,31 @@ test("attention with a cache offset matches the masked full attention", async ()
     // the first query sees only the first key
     assert.ok(maxDiff(tf.slice(full, [0, 0, 0, 0], [1, 2, 1, 4]), tf.slice(v, [0, 0, 0, 0], [1, 2, 1, 4])) < 1e-6);
   });
+});
+
+test("a single query over a cache (a decoding step): every implementation, both layouts, equals the full causal attention's last row", async () => {
+  for (const backend of ["cpu", "wasm"] as const) {
+    await initBackend(backend, { log: () => {} });
+    tf.tidy(() => {
+      const [B, H, T, Dh] = [3, 2, 7, 4];
+      const q = randn([B, H, T, Dh], "q") as tf.Tensor4D;
+      const k = randn([B, H, T, Dh], "k") as tf.Tensor4D;
+      const v = randn([B, H, T, Dh], "v") as tf.Tensor4D;
+      const last = tf.slice(attention(q, k, v, { causal: true, impl: "batched" }), [0, 0, T - 1, 0], [B, H, 1, Dh]);
+      const q1 = tf.slice(q, [0, 0, T - 1, 0], [B, H, 1, Dh]) as tf.Tensor4D;
+      const tok = (t: tf.Tensor4D) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D;
+      for (const impl of ["grouped", "batched"] as const) {
+        assert.ok(maxDiff(attention(q1, k, v, { causal: true, impl }), last) < 1e-6, `${backend} ${impl} [B, H, T, Dh]`);
+        const o = attentionTokensFirst(tok(q1), tok(k), tok(v), { causal: true, impl });
+        assert.deepEqual(o.shape, [B, 1, H, Dh]);
+        assert.ok(maxDiff(tok(o), last) < 1e-6, `${backend} ${impl} [B, T, H, Dh]`);
+      }
+      // one key: the output is its value
+      const k1 = tf.slice(k, [0, 0, 0, 0], [B, H, 1, Dh]) as tf.Tensor4D;
+      const v1 = tf.slice(v, [0, 0, 0, 0], [B, H, 1, Dh]) as tf.Tensor4D;
+      assert.ok(maxDiff(attention(q1, k1, v1, { impl: "grouped" }), v1) < 1e-6);
+    });
+  }
 });
 
 /** Gradients of a scalar loss w.r.t. every parameter, as plain arrays. */
