@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { MetricsRow } from "../lib/train/run";
 import { evalPoints, flopsPerStepOf, type ConvergenceRun } from "../lib/experiments/convergence/runs";
 import { summarizeConvergence } from "../lib/experiments/convergence/summary";
-import { convergenceConclusion, convergenceTableRows, snapshotsAt } from "../lib/experiments/convergence/report";
+import { convergenceConclusion, convergenceTableRows, gfidVsFlopsFigure, snapshotsAt } from "../lib/experiments/convergence/report";
 import { writeSampleSnapshot, readSampleSnapshots } from "../lib/experiments/sample-snapshots";
 import assert from "node:assert/strict";
 import { logSpacedSteps } from "../lib/experiments/convergence/schedule";
@@ -165,7 +165,7 @@ test("convergence sweep: both generators get the same training FLOPs (±0.5 %), 
       }
       assert.equal(cfg.evalAt[cfg.evalAt.length - 1], cfg.steps);
       assert.equal(cfg.emaWarmup, true);
-      assert.equal("evalGuidedScale" in cfg, cfg.seed === plan.seeds[0], `${r.label}: CFG variant on the first seed only`);
+      assert.equal("evalGuidedScale" in cfg, false, `${r.label}: no in-run CFG variant (the CFG check runs after training, cfg-end.ts)`);
       if (preset !== "tiny") {
         assert.ok(cfg.evalAt.length >= 8, `${preset} ${r.label}: ${cfg.evalAt.length} points`);
         assert.ok(cfg.evalAt[0] / cfg.steps < 0.015, `${preset} ${r.label}: first point at ${cfg.evalAt[0]}/${cfg.steps}`);
@@ -187,7 +187,6 @@ test("notebooks 03 and 04 train the convergence sweep's first-seed runs: trainAr
     for (const [kind, def] of [["ar", arConfig], ["dit", ditConfig]] as const) {
       const run = convergenceRun(kind, preset);
       assert.equal(run.overrides.seed, seed0);
-      assert.ok("evalGuidedScale" in run.overrides, "the first seed carries the CFG variant");
       const notebookId = runId(kind, resolveKindConfig(def as any, { preset, overrides: run.overrides }));
       const sweepId = planned.find((r) => r.kind === kind && (r.config as Record<string, unknown>).seed === seed0)!.id;
       assert.equal(notebookId, sweepId, `${preset} ${kind}`);
@@ -217,29 +216,28 @@ test("evalPoints: FLOPs, budget fraction, wall time with and without the earlier
     [20, 8e10, 0.5, 200, 10, 8, 3],
     [40, 1.6e11, 1, 150, 20, 15, 3],
   ]);
-  assert.equal(p[1].gfidGuided, 190);
-  assert.equal("gfidGuided" in p[0], false);
   assert.throws(() => flopsPerStepOf([{ type: "eval", step: 1, time: 0 }], "run x"), /run x: no train row/);
 });
 
 /** A run with gFID y[i] at steps[i] of `steps`, 1e9 FLOPs per step. */
-function fakeRun(kind: "ar" | "dit", seed: number, steps: number[], ys: number[], guided?: number[]): ConvergenceRun {
+function fakeRun(kind: "ar" | "dit", seed: number, steps: number[], ys: number[], cfgEnd?: number): ConvergenceRun {
   const fps = 1e9;
   const total = steps[steps.length - 1];
-  const points = steps.map((s, i) => ({ step: s, flops: s * fps, fraction: s / total, gfid: ys[i], wallSeconds: s, trainSeconds: s, evalSeconds: 1, ...(guided ? { gfidGuided: guided[i] } : {}) }));
+  const points = steps.map((s, i) => ({ step: s, flops: s * fps, fraction: s / total, gfid: ys[i], wallSeconds: s, trainSeconds: s, evalSeconds: 1,  }));
   return {
     label: `${kind} seed=${seed}`, kind, seed, runDir: `/runs/${kind}-${seed}`, reused: true,
-    config: { steps: total, batchSize: 8, evalSamples: 200, seed, ...(guided ? { evalGuidedScale: 2 } : {}) },
+    config: { steps: total, batchSize: 8, evalSamples: 200, seed },
     metrics: [], flopsPerStep: fps, budget: total * fps, points, totalSeconds: total + steps.length, evalSeconds: steps.length, samples: [],
+    ...(cfgEnd !== undefined ? { cfgEnd: { scale: 2, gfid: cfgEnd, seconds: 1, cached: false } } : {}),
   };
 }
 
 test("summarizeConvergence: AR leads early, DiT ends lower, one crossover of the means with its range over seed pairs", () => {
   const steps = [1, 10, 100];
   const runs = [
-    fakeRun("ar", 0, steps, [100, 60, 50], [90, 55, 45]),
+    fakeRun("ar", 0, steps, [100, 60, 50]),
     fakeRun("ar", 1, steps, [104, 62, 52]),
-    fakeRun("dit", 0, steps, [300, 80, 20], [280, 70, 15]),
+    fakeRun("dit", 0, steps, [300, 80, 20]),
     fakeRun("dit", 1, steps, [310, 84, 24]),
   ];
   const s = summarizeConvergence(runs, { earlyFraction: 0.1 });
@@ -258,7 +256,7 @@ test("summarizeConvergence: AR leads early, DiT ends lower, one crossover of the
   assert.equal(s.pairs.length, 4);
   assert.equal(s.pairRange!.pairs, 4);
   assert.ok(s.pairRange!.minX < s.meanCrossings[0].x && s.meanCrossings[0].x < s.pairRange!.maxX);
-  assert.equal(s.guidedCrossings!.length, 1);
+  assert.equal(s.cfgEnd, null, "no CFG check on these runs");
   close(s.evalShare, 12 / (4 * 103));
   const text = convergenceConclusion(s, { backend: "cpu", preset: "test" });
   assert.match(text, /Does AR lead early\?\*\* Early \(10 % of the budget\) AR is ahead: AR 61\.0, DiT 82\.0/);
@@ -269,7 +267,35 @@ test("summarizeConvergence: AR leads early, DiT ends lower, one crossover of the
   assert.equal(rows.length, 3);
   assert.equal(rows[2]["AR gFID"], "51.0 ± 1.0");
   assert.equal(rows[2]["DiT gFID"], "22.0 ± 2.0");
-  assert.equal(rows[2]["DiT gFID, CFG 2 (seed 0)"], "15.0");
+  assert.doesNotMatch(text, /With CFG/);
+});
+
+test("summarizeConvergence: the CFG check at the end of every run is judged against the seed spread, beside the same runs unguided", () => {
+  const steps = [1, 10, 100];
+  const runs = [
+    fakeRun("ar", 0, steps, [100, 60, 50], 40),
+    fakeRun("ar", 1, steps, [104, 62, 52], 42),
+    fakeRun("dit", 0, steps, [300, 80, 20], 25),
+    fakeRun("dit", 1, steps, [310, 84, 24], 27),
+  ];
+  const s = summarizeConvergence(runs, { earlyFraction: 0.1 });
+  assert.deepEqual(s.cfgEnd!.ar, [40, 42]);
+  assert.deepEqual(s.cfgEnd!.dit, [25, 27]);
+  assert.equal(s.cfgEnd!.arVsDit.verdict, "worse", "AR 41 ± 1 vs DiT 26 ± 1: DiT ahead beyond the spread");
+  const text = convergenceConclusion(s, { backend: "cpu", preset: "test" });
+  // seed means: AR 51 → 41 (−19.6 %), DiT 22 → 26 (+18.2 %)
+  assert.match(text, /\*\*With CFG 2 at the end\*\* \(every seed, after training, on the same samples as the last point\): DiT is ahead, as without CFG: AR 41\.0, DiT 26\.0; AR − DiT = .*CFG changes the seed-mean gFID by −19\.6 % for AR and \+18\.2 % for DiT\./);
+  assert.match(text, /the CFG check after training took 4 s for four run\(s\)\./);
+  const fig = gfidVsFlopsFigure(s);
+  const diamonds = fig.data.filter((d: any) => d.marker?.symbol === "diamond") as any[];
+  assert.deepEqual(diamonds.map((d) => [d.x[0], d.y[0], d.error_y.array[0], d.error_y.arrayminus[0]]), [[100e9, 41, 1, 1], [100e9, 26, 1, 1]]);
+  // AR ahead with CFG while DiT is ahead without it
+  const flipped = summarizeConvergence([runs[0], runs[1], fakeRun("dit", 0, steps, [300, 80, 20], 55), fakeRun("dit", 1, steps, [310, 84, 24], 57)]);
+  assert.match(convergenceConclusion(flipped, { backend: "cpu", preset: "test" }), /With CFG 2 at the end\*\* .*: AR is ahead, \*\*unlike without CFG\*\*/);
+  // only some runs checked: no comparison; two scales: an error
+  assert.equal(summarizeConvergence([runs[0], fakeRun("ar", 1, steps, [104, 62, 52]), runs[2], runs[3]]).cfgEnd, null);
+  const other = { ...runs[3], cfgEnd: { scale: 3, gfid: 20, seconds: 1, cached: false } };
+  assert.throws(() => summarizeConvergence([runs[0], runs[1], runs[2], other]), /the dit runs' CFG checks have different scales \(2, 3\)/);
 });
 
 test("summarizeConvergence: no crossing and DiT never ahead are said plainly", () => {

@@ -5,6 +5,7 @@
  *   - the guided variant only at the steps of evalGuidedAt; the snapshot is the first k·C of the class-balanced
  *     samples, grouped by class, the same noise at every step;
  *   - bad settings are refused with the value and what was expected;
+ *   - the end-of-budget CFG check after training draws the same samples as the in-run guided variant would;
  * and embedSamples with several sampler calls in flight embeds the batches in order.
  */
 import { after, test } from "node:test";
@@ -19,7 +20,10 @@ import { resolveConfig } from "../lib/train/config";
 import { lookupKind } from "../lib/train/registry";
 import { DataParallel } from "../lib/train/data-parallel";
 import { Run } from "../lib/train/run";
-import type { EvalPool, TrainTask } from "../lib/train/trainer";
+import { loadRunWeights, type EvalPool, type TrainTask } from "../lib/train/trainer";
+import { reuseRun } from "../lib/experiments/env";
+import { cfgEndOfRun } from "../lib/experiments/convergence/cfg-end";
+import type { ConvergenceRun } from "../lib/experiments/convergence/runs";
 import { readSampleSnapshots } from "../lib/experiments/sample-snapshots";
 import { embedSamples } from "../lib/eval/features";
 import { convergenceRun } from "../lib/experiments/sweeps/convergence";
@@ -84,6 +88,37 @@ for (const kind of ["ar", "dit"] as const) {
   });
 }
 
+for (const kind of ["ar", "dit"] as const) {
+  test(`${kind}: the end-of-budget CFG check (convergence/cfg-end) equals the in-run guided gFID of the last step, and is read back from the run folder`, async () => {
+    await initBackend("wasm", { log: quiet });
+    const env = runEnv({ runsDir, log: quiet, progress: false });
+    const spec = lookupKind(env.kinds, kind);
+    const plain = { steps: 4, evalAt: [2], evalSamples: 130, sampleBatch: 65, evalGridPerClass: 1 };
+    const config = resolveConfig(spec.configDef, { preset: "tiny", overrides: plain }) as Record<string, unknown> & { steps: number; seed: number };
+    const { run } = await reuseRun(env, kind, config);
+    const conv = { label: `${kind} test`, kind, seed: config.seed, runDir: run.dir, config } as unknown as ConvergenceRun;
+    const first = await cfgEndOfRun(env, conv, 2);
+    assert.equal(first.cached, false);
+    assert.ok(Number.isFinite(first.gfid) && first.gfid > 0 && first.seconds > 0, JSON.stringify(first));
+    const again = await cfgEndOfRun(env, conv, 2);
+    assert.deepEqual(again, { scale: 2, gfid: first.gfid, seconds: 0, cached: true });
+    // the same run's final weights evaluated in-run with the guided variant at its last step: the same samples
+    const guidedCfg = resolveConfig(spec.configDef, { preset: "tiny", overrides: { ...plain, evalGuidedScale: 2, evalGuidedAt: [4] } }) as Record<string, unknown>;
+    const task = (await spec.makeTask(guidedCfg)) as TrainTask & { dispose(): void };
+    try {
+      loadRunWeights(run, task.params);
+      const row = await task.evaluate!(4);
+      assert.equal(first.gfid, row.gfidGuided, "to the bit");
+      assert.notEqual(row.gfidGuided, row.gfid);
+    } finally {
+      task.dispose();
+    }
+    const scales = JSON.parse(fs.readFileSync(path.join(run.dir, "cfg-end.json"), "utf8"));
+    assert.deepEqual(scales.map((e: { scale: number }) => e.scale), [2]);
+    await assert.rejects(cfgEndOfRun(env, conv, NaN), /scale=NaN; expected a finite CFG scale/);
+  });
+}
+
 test("in-run evaluation refuses guided steps it never evaluates and a sample grid larger than the first batch", async () => {
   await initBackend("wasm", { log: quiet });
   {
@@ -95,12 +130,13 @@ test("in-run evaluation refuses guided steps it never evaluates and a sample gri
   }
 });
 
-test("the convergence runs evaluate CFG at the last points only, in batches of sampleBatch", () => {
+test("the convergence runs evaluate without CFG in-run (the CFG check runs after training), in batches of sampleBatch", () => {
   for (const kind of ["ar", "dit"] as const) {
-    const o = convergenceRun(kind, "quick").overrides as { evalAt: number[]; evalGuidedAt: number[]; sampleBatch: number; evalSamples: number };
-    assert.deepEqual(o.evalGuidedAt, o.evalAt.slice(-4));
-    assert.equal(o.evalSamples / o.sampleBatch, 2, "two batches: one per worker");
-    assert.equal((convergenceRun(kind, "quick", 1).overrides as { evalGuidedAt?: number[] }).evalGuidedAt, undefined, "the second seed has no CFG variant");
+    for (const seed of [0, 1]) {
+      const o = convergenceRun(kind, "quick", seed).overrides as { evalGuidedScale?: number; sampleBatch: number; evalSamples: number };
+      assert.equal(o.evalGuidedScale, undefined, `${kind} seed ${seed}`);
+      assert.equal(o.evalSamples / o.sampleBatch, 2, "two batches: one per worker");
+    }
   }
 });
 

@@ -135,6 +135,19 @@ export interface InRunConfig {
 }
 
 /**
+ * Seed and classes of the in-run samples after step `step` (the rule of inRunEvaluation below): with a sample grid
+ * (`evalGridPerClass`), one seed for every step and class i mod C for sample i; without, a seed per step and
+ * classes drawn from each batch's seed. Batch b of the samples is drawn from seed·1000003 + b (embedSamples).
+ */
+export function inRunSampling(kind: string, cfg: Pick<InRunConfig, "seed" | "evalGridPerClass">, numClasses: number, step: number): { seed: number; classes(m: number, lo: number, batchSeed: number): Int32Array } {
+  const grid = cfg.evalGridPerClass !== undefined;
+  return {
+    seed: grid ? mixSeed(cfg.seed, `${kind}-eval`) : mixSeed(cfg.seed, `${kind}-eval`, step),
+    classes: (m, lo, batchSeed) => (grid ? Int32Array.from({ length: m }, (_, i) => (lo + i) % numClasses) : sampleClasses(m, numClasses, batchSeed)),
+  };
+}
+
+/**
  * A generator task's in-run evaluation and the worker side of it. After completed step s: gFID and speed of
  * cfg.evalSamples samples at evalCfgScale; with `evalGuidedScale`, the same samples (classes and noise) again with
  * CFG at that scale (gfidGuided), at the steps of `evalGuidedAt` (absent: at every evaluation). The samples come in
@@ -182,12 +195,13 @@ export function inRunEvaluation(
   const evaluate = async (step: number, pool?: EvalPool): Promise<Record<string, number>> => {
     const t0 = performance.now();
     const grid = k !== undefined;
-    const seed = grid ? mixSeed(cfg.seed, `${kind}-eval`) : mixSeed(cfg.seed, `${kind}-eval`, step);
+    const sampling = inRunSampling(kind, cfg, C, step);
+    const seed = sampling.seed;
     let snapshot: tf.Tensor4D | null = null;
     const once = async (cfgScale: number, keepGrid: boolean) => {
       const clock = { seconds: 0, samples: 0 };
       const sampler: Sampler = async (m, batchSeed, at) => {
-        const classes = grid ? Int32Array.from({ length: m }, (_, i) => (at.lo + i) % C) : sampleClasses(m, C, batchSeed);
+        const classes = sampling.classes(m, at.lo, batchSeed);
         let x: tf.Tensor4D;
         if (pool) {
           const r = await pool.call("draw", { classes, seed: batchSeed, cfgScale });

@@ -12,6 +12,7 @@ import { tokensToCodes, type GenerateOptions, type LlamaGen, type TokenLayout } 
 import type { SamplingOptions } from "../../models/sampling";
 import type { Tokenizer } from "../../models/tokenizer";
 import type { RunEnv } from "../env";
+import type { EvalDraw } from "../generator";
 import type { ArConfig } from "./config";
 
 /** A trained (or training) AR model with everything needed to sample from it and evaluate it. */
@@ -38,6 +39,11 @@ export function decodeTokens(ar: ArModel, tokens: Int32Array, batch: number): tf
     const t = tf.tensor3d(tokens, [batch, model.seqLen, model.numGroups], "int32");
     return tokenizer.decode(tokensToCodes(layout, t, model.arch.gridH, model.arch.gridW));
   });
+}
+
+/** The in-run evaluation's draw (generator.ts EvalDraw): the config's sampling settings at CFG scale `cfgScale`. */
+export function arEvalDraw(ar: ArModel): EvalDraw {
+  return (classes, seed, cfgScale) => sampleImages(ar, classes, { ...evalSampling(ar.config), cfgScale, seed, batchSize: ar.config.sampleBatch });
 }
 
 /** Samples images for the given classes (in [0, C); C = unconditional), in batches of `batchSize`. */

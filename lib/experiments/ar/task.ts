@@ -20,7 +20,7 @@ import { gatherExamples, trainTokens, type TokenSet } from "../latents";
 import { generatorTokenizer, inRunEvaluation } from "../generator";
 import { setupRepa, type RepaTraining } from "../repa/alignment";
 import { arConfig, llamaGenArch, type ArConfig, type ArConfigSchema } from "./config";
-import { evalSampling, sampleImages, type ArModel } from "./sample";
+import { arEvalDraw, type ArModel } from "./sample";
 import { Run } from "../../train/run";
 
 export interface ArBatch {
@@ -101,7 +101,7 @@ export async function makeArTask(cfg: ArConfig, env: RunEnv): Promise<ArTask> {
     flopsPerStep: (model.flops().trainPerSample + (repa?.flopsPerSample ?? 0)) * cfg.batchSize,
     ...inRunEvaluation("ar", cfg, {
       env,
-      draw: (classes, seed, cfgScale) => sampleImages(ar, classes, { ...evalSampling(cfg), cfgScale, seed, batchSize: cfg.sampleBatch }),
+      draw: arEvalDraw(ar),
       numClasses: ar.classNames.length,
       runDir: Run.locate("ar", cfg, env.runsDir).dir,
     }),

@@ -1,6 +1,6 @@
 /**
  * Notebook 06's sections from the convergence runs and their summary (summary.ts): the run table, gFID against
- * training FLOPs (seed bands, the CFG variant, the crossover marked), gFID against training wall time, the paper's
+ * training FLOPs (seed bands, the crossover marked, the CFG check at the end), gFID against training wall time, the paper's
  * digitised curves beside ours with compute normalised to each run's budget, the table per evaluation point, sample
  * grids at three compute points, and the computed conclusions.
  *
@@ -10,10 +10,10 @@
  *   "± spread" in tables = half the range over seeds (max − min)/2 around the mean
  */
 import type { PlotlyFigure } from "../../view/figure";
-import { methodStyle, REFERENCE_COLOR } from "../../view/palette";
+import { methodStyle } from "../../view/palette";
 import { runSummary } from "../run-summary";
 import { paperScaleText, countWord } from "../paper-compute";
-import { deltaText } from "../seed-spread";
+import { deltaText, summarizeSeeds } from "../seed-spread";
 import type { Crossing } from "./crossover";
 import type { BandPoint } from "./bands";
 import { PAPER_BUDGET, PAPER_CROSSOVER, PAPER_CURVES, normaliseCompute } from "./paper-curves";
@@ -37,9 +37,10 @@ export function convergenceRunRows(runs: ConvergenceRun[]): Record<string, strin
       evaluations: r.points.length,
       "eval steps": r.points.map((p) => p.step).join(","),
       "samples/eval": r.config.evalSamples,
-      "CFG variant": r.config.evalGuidedScale !== undefined ? `s = ${r.config.evalGuidedScale}` : "—",
       "eval (s)": r.evalSeconds,
       "eval share": pct(r.evalSeconds / r.totalSeconds, 1),
+      "end gFID": r.points[r.points.length - 1].gfid.toFixed(1),
+      "end gFID with CFG": r.cfgEnd ? `${r.cfgEnd.gfid.toFixed(1)} (s = ${r.cfgEnd.scale}${r.cfgEnd.cached ? ", read back" : `, ${r.cfgEnd.seconds.toFixed(0)} s`})` : "—",
     }),
   );
 }
@@ -66,14 +67,16 @@ function crossingTraces(cs: Crossing[], name: string, color = "#000000"): Partia
   return [{ x: cs.map((c) => c.x), y: cs.map((c) => c.y), type: "scatter", mode: "markers", name, marker: { symbol: "star", size: 16, color, line: { width: 1, color: "#ffffff" } } } as any];
 }
 
-/** gFID against training FLOPs (log x): seed bands and means, the guided variant dashed, crossovers as stars. */
+/** gFID against training FLOPs (log x): seed bands and means, crossovers as stars, the CFG check at the end as a diamond with the seed range. */
 export function gfidVsFlopsFigure(s: ConvergenceSummary): PlotlyFigure {
   const data: any[] = [...bandTraces(s.ar, (p) => p.x, "ar"), ...bandTraces(s.dit, (p) => p.x, "dit")];
-  for (const c of [s.ar, s.dit]) {
-    if (c.guided) data.push({ x: c.guided.points.map((p) => p.x), y: c.guided.points.map((p) => p.y), type: "scatter", mode: "lines+markers", name: `${methodStyle(c.kind).name}: CFG ${c.guided.scale} (seed ${c.guided.seed})`, line: { color: methodStyle(c.kind).color, dash: "dash", width: 1 }, marker: { size: 5 } });
-  }
   data.push(...crossingTraces(s.meanCrossings, "crossover (seed means)"));
-  if (s.guidedCrossings) data.push(...crossingTraces(s.guidedCrossings, "crossover (CFG variant)", REFERENCE_COLOR));
+  for (const c of [s.ar, s.dit]) {
+    if (!c.cfgEnd) continue;
+    const g = summarizeSeeds(c.cfgEnd.gfid, `${c.kind} CFG check`);
+    const x = c.band[c.band.length - 1].x;
+    data.push({ x: [x], y: [g.mean], error_y: { type: "data", symmetric: false, array: [g.max - g.mean], arrayminus: [g.mean - g.min], color: methodStyle(c.kind).color }, type: "scatter", mode: "markers", name: `${methodStyle(c.kind).name}: CFG ${c.cfgEnd.scale} at the end`, marker: { symbol: "diamond", size: 10, color: methodStyle(c.kind).color } });
+  }
   return {
     data,
     layout: {
@@ -136,10 +139,9 @@ function meanSpread(p: BandPoint): string {
   return p.n > 1 ? `${p.mean.toFixed(1)} ± ${(p.range / 2).toFixed(1)}` : p.mean.toFixed(1);
 }
 
-/** One row per evaluation point: compute, its share of the budget, AR and DiT gFID (mean ± half the seed range), CFG variant. */
+/** One row per evaluation point: compute, its share of the budget, AR and DiT gFID (mean ± half the seed range). */
 export function convergenceTableRows(s: ConvergenceSummary): Record<string, string | number>[] {
   const n = Math.min(s.ar.band.length, s.dit.band.length);
-  const scale = (c: GeneratorCurves) => (c.guided ? `, CFG ${c.guided.scale} (seed ${c.guided.seed})` : "");
   return Array.from({ length: n }, (_, i) => {
     const a = s.ar.band[i];
     const d = s.dit.band[i];
@@ -150,10 +152,6 @@ export function convergenceTableRows(s: ConvergenceSummary): Record<string, stri
       "DiT FLOPs": fmtFlops(d.x),
       "DiT gFID": meanSpread(d),
     };
-    // the guided variant is evaluated at some of the points (evalGuidedAt): "—" elsewhere
-    const at = (c: GeneratorCurves, x: number) => c.guided!.points.find((p) => Math.abs(p.x - x) <= 1e-9 * x)?.y.toFixed(1) ?? "—";
-    if (s.ar.guided) row[`AR gFID${scale(s.ar)}`] = at(s.ar, a.x);
-    if (s.dit.guided) row[`DiT gFID${scale(s.dit)}`] = at(s.dit, d.x);
     return row;
   });
 }
@@ -235,12 +233,23 @@ export function convergenceConclusion(s: ConvergenceSummary, ctx: { backend: str
     (pr ? `; the ${countWord(pr.pairs)} pair(s) crossing once put it at ${pct(pr.minX / budget, 1)}–${pct(pr.maxX / budget, 1)} of the budget (${fmtFlops(pr.minX)}–${fmtFlops(pr.maxX)} FLOPs), gFID ${pr.minY.toFixed(1)}–${pr.maxY.toFixed(1)}.` : "; no pair crosses exactly once.");
   const paper = `The paper's crossover is at ${pct(PAPER_CROSSOVER.x / PAPER_BUDGET.dit)} of DiT's and ${pct(PAPER_CROSSOVER.x / PAPER_BUDGET.ar)} of LlamaGen's budget (FID ${PAPER_CROSSOVER.y}).`;
   lines.push(`- **Where do they cross?** ${cross} ${pairsText} ${paper}`);
-  if (s.guidedCrossings) {
-    const g = s.guidedCrossings;
-    lines.push(`- **With CFG ${s.ar.guided!.scale}** (first seed only, evaluated from ${pct(s.ar.guided!.points[0].x / budget, 1)} of the budget): ${g.length === 0 ? "the curves do not cross" : g.length === 1 ? `one crossing, at ${crossingText(g[0], budget)}` : `${countWord(g.length)} crossings (${g.map((c) => pct(c.x / budget, 1)).join(", ")})`}; at the end AR ${s.ar.guided!.points[s.ar.guided!.points.length - 1].y.toFixed(1)}, DiT ${s.dit.guided!.points[s.dit.guided!.points.length - 1].y.toFixed(1)}.`);
+  if (s.cfgEnd) {
+    const g = s.cfgEnd;
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const change = (guided: number[], plain: number[]) => `${mean(guided) <= mean(plain) ? "−" : "+"}${pct(Math.abs(mean(guided) / mean(plain) - 1), 1)}`;
+    const v = g.arVsDit.verdict;
+    const who = v === "better" ? "AR is ahead" : v === "worse" ? "DiT is ahead" : v === "within the seed spread" ? "neither is ahead beyond the seed spread" : "the lead cannot be judged without a seed spread";
+    const same = v === s.end.arVsDit.verdict ? "as without CFG" : "**unlike without CFG**";
+    lines.push(
+      `- **With CFG ${g.scale} at the end** (every seed, after training, on the same samples as the last point): ${who}, ${same}: AR ${mean(g.ar).toFixed(1)}, DiT ${mean(g.dit).toFixed(1)}; AR − DiT = ${deltaText(g.arVsDit, 1)}. ` +
+        `CFG changes the seed-mean gFID by ${change(g.ar, s.end.ar)} for AR and ${change(g.dit, s.end.dit)} for DiT.`,
+    );
   }
   lines.push(`- **Have the curves flattened?** ${flatText(s.ar)}. ${flatText(s.dit)}.` + (s.ar.flatness.flat && s.dit.flatness.flat ? "" : " A crossover (or its absence) at a budget where a curve is still falling says only where the curves stand at this budget, not where they would end."));
-  lines.push(`- **Evaluation cost:** the in-run evaluations took ${s.evalSeconds.toFixed(0)} s of the runs' ${s.totalSeconds.toFixed(0)} s wall time (${pct(s.evalShare, 1)}).`);
+  const checked = [...s.ar.runs, ...s.dit.runs].filter((r) => r.cfgEnd);
+  const fresh = checked.filter((r) => !r.cfgEnd!.cached);
+  const cfgCost = checked.length === 0 ? "" : `; the CFG check after training took ${fresh.reduce((t, r) => t + r.cfgEnd!.seconds, 0).toFixed(0)} s for ${countWord(fresh.length)} run(s)${fresh.length < checked.length ? ` (${countWord(checked.length - fresh.length)} read back from the run folders)` : ""}`;
+  lines.push(`- **Evaluation cost:** the in-run evaluations took ${s.evalSeconds.toFixed(0)} s of the runs' ${s.totalSeconds.toFixed(0)} s wall time (${pct(s.evalShare, 1)})${cfgCost}.`);
   lines.push("");
   lines.push(
     `Scale caveat: ${paperScaleText(budget, "ar")}. gFID uses our Fashion-MNIST feature network on ${s.ar.runs[0].config.evalSamples} samples per point (biased upward at small sample counts, the same for both generators), ` +

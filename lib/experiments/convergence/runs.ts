@@ -18,6 +18,7 @@ import { planSweep } from "../sweeps/sweep";
 import { withSideBySide } from "../sweeps/side-by-side";
 import { convergenceSweep } from "../sweeps/convergence";
 import { readSampleSnapshots, type SampleSnapshot } from "../sample-snapshots";
+import type { CfgEnd } from "./cfg-end";
 
 export interface EvalPoint {
   step: number;
@@ -26,8 +27,6 @@ export interface EvalPoint {
   fraction: number;
   /** gFID without guidance. */
   gfid: number;
-  /** gFID with CFG at the run's evalGuidedScale (runs that log it). */
-  gfidGuided?: number;
   /** Wall seconds when the weights of this point were reached, earlier evaluations included. */
   wallSeconds: number;
   /** Wall seconds of training alone up to this point. */
@@ -42,7 +41,7 @@ export interface ConvergenceRun {
   seed: number;
   runDir: string;
   reused: boolean;
-  config: Record<string, unknown> & { steps: number; batchSize: number; evalSamples: number; seed: number; evalGuidedScale?: number };
+  config: Record<string, unknown> & { steps: number; batchSize: number; evalSamples: number; seed: number };
   metrics: MetricsRow[];
   flopsPerStep: number;
   /** Training FLOPs of the whole run. */
@@ -53,6 +52,8 @@ export interface ConvergenceRun {
   /** Σ evalSeconds over the run's evaluations. */
   evalSeconds: number;
   samples: SampleSnapshot[];
+  /** gFID with CFG at the end of the budget (cfg-end.ts `addCfgEnd`), once checked. */
+  cfgEnd?: CfgEnd;
 }
 
 /** FLOPs per step of a run from its train rows (each carries flops = step · FLOPs/step). */
@@ -78,7 +79,6 @@ export function evalPoints(metrics: readonly MetricsRow[], flopsPerStep: number,
         wallSeconds: Number(r.time),
         trainSeconds: Number(r.time) - evalBefore,
         evalSeconds,
-        ...(r.gfidGuided !== undefined ? { gfidGuided: Number(r.gfidGuided) } : {}),
       };
       evalBefore += evalSeconds;
       return p;

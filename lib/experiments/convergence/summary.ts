@@ -9,6 +9,8 @@
  *   early/end  AR vs DiT at 10 % and 100 % of the budget (each seed's curve interpolated in log-compute there),
  *              judged against the seed spread (seed-spread.ts, lower FID is better)
  *   flatness   of each mean curve over its last doubling of compute (flatness.ts)
+ *   cfgEnd     AR vs DiT at the end with CFG (cfg-end.ts, every seed), judged like `end`, beside the same runs' unguided
+ *              end (a paired change per generator: mean guided / mean unguided − 1)
  *   evalShare  Σ evaluation seconds / Σ run wall seconds over all runs
  */
 import { compareSeeds, type SeedComparison } from "../seed-spread";
@@ -23,8 +25,8 @@ export interface GeneratorCurves {
   kind: Generator;
   runs: ConvergenceRun[];
   band: BandPoint[];
-  /** The guided-gFID curve of the run that logs it (the first seed), if any. */
-  guided: { seed: number; scale: number; points: CurvePoint[] } | null;
+  /** gFID with CFG at the end of the budget, per run (runs order), when every run has it (cfg-end.ts). */
+  cfgEnd: { scale: number; gfid: number[] } | null;
   budget: number;
   flatness: Flatness;
 }
@@ -56,8 +58,8 @@ export interface ConvergenceSummary {
   pairs: SeedPairCrossing[];
   /** Range over the seed pairs that cross exactly once (null when none does). */
   pairRange: { pairs: number; minX: number; maxX: number; minY: number; maxY: number } | null;
-  /** Crossings of the guided curves (first seeds), when both generators log them. */
-  guidedCrossings: Crossing[] | null;
+  /** AR vs DiT at the end with CFG (every seed), when every run has the check. */
+  cfgEnd: { scale: number; ar: number[]; dit: number[]; arVsDit: SeedComparison } | null;
   early: FractionComparison;
   end: FractionComparison;
   evalSeconds: number;
@@ -66,18 +68,19 @@ export interface ConvergenceSummary {
 }
 
 /** The curve of a run: (FLOPs, gFID) of each evaluation. */
-export function runCurve(run: ConvergenceRun, key: "gfid" | "gfidGuided" = "gfid"): CurvePoint[] {
-  return run.points.filter((p) => p[key] !== undefined).map((p) => ({ x: p.flops, y: p[key] as number }));
+export function runCurve(run: ConvergenceRun): CurvePoint[] {
+  return run.points.map((p) => ({ x: p.flops, y: p.gfid }));
 }
 
 function curvesOf(kind: Generator, runs: ConvergenceRun[]): GeneratorCurves {
   const mine = runs.filter((r) => r.kind === kind);
   if (mine.length === 0) throw new Error(`convergence summary: no ${kind} runs; expected the convergence sweep's runs of both generators`);
   const band = seedBand(mine.map((r) => runCurve(r)), `${kind} gFID curves`);
-  const g = mine.find((r) => r.config.evalGuidedScale !== undefined && r.points.some((p) => p.gfidGuided !== undefined));
-  const guided = g ? { seed: g.seed, scale: g.config.evalGuidedScale as number, points: runCurve(g, "gfidGuided") } : null;
+  const scales = new Set(mine.filter((r) => r.cfgEnd).map((r) => r.cfgEnd!.scale));
+  if (scales.size > 1) throw new Error(`convergence summary: the ${kind} runs' CFG checks have different scales (${[...scales].join(", ")}); expected one`);
+  const cfgEnd = mine.every((r) => r.cfgEnd) ? { scale: mine[0].cfgEnd!.scale, gfid: mine.map((r) => r.cfgEnd!.gfid) } : null;
   const last = band[band.length - 1];
-  return { kind, runs: mine, band, guided, budget: mine[0].budget, flatness: flatness(bandMean(band), last.range) };
+  return { kind, runs: mine, band, cfgEnd, budget: mine[0].budget, flatness: flatness(bandMean(band), last.range) };
 }
 
 /** gFID of every seed of a generator at a fraction of its budget, interpolated in log-compute. */
@@ -116,7 +119,8 @@ export function summarizeConvergence(runs: ConvergenceRun[], opts: { earlyFracti
   const pairRange = single.length
     ? { pairs: single.length, minX: Math.min(...single.map((c) => c.x)), maxX: Math.max(...single.map((c) => c.x)), minY: Math.min(...single.map((c) => c.y)), maxY: Math.max(...single.map((c) => c.y)) }
     : null;
-  const guidedCrossings = ar.guided && dit.guided ? findCrossings(ar.guided.points, dit.guided.points) : null;
+  if (ar.cfgEnd && dit.cfgEnd && ar.cfgEnd.scale !== dit.cfgEnd.scale) throw new Error(`convergence summary: CFG checks at scale ${ar.cfgEnd.scale} (AR) and ${dit.cfgEnd.scale} (DiT); expected one scale`);
+  const cfgEnd = ar.cfgEnd && dit.cfgEnd ? { scale: ar.cfgEnd.scale, ar: ar.cfgEnd.gfid, dit: dit.cfgEnd.gfid, arVsDit: compareSeeds(dit.cfgEnd.gfid, ar.cfgEnd.gfid, { higherIsBetter: false }) } : null;
   const evalSeconds = runs.reduce((s, r) => s + r.evalSeconds, 0);
   const totalSeconds = runs.reduce((s, r) => s + r.totalSeconds, 0);
   return {
@@ -125,7 +129,7 @@ export function summarizeConvergence(runs: ConvergenceRun[], opts: { earlyFracti
     meanCrossings: findCrossings(bandMean(ar.band), bandMean(dit.band)).map((c) => ({ ...c, resolved: crossingResolved(c, ar.band, dit.band) })),
     pairs,
     pairRange,
-    guidedCrossings,
+    cfgEnd,
     early: compareAt(ar, dit, opts.earlyFraction ?? 0.1),
     end: compareAt(ar, dit, 1),
     evalSeconds,

@@ -14,6 +14,7 @@ import type { Tokenizer } from "../../models/tokenizer";
 import type { FSQ } from "../../quant/fsq";
 import { sampleFlow } from "../../flow/sampler";
 import type { RunEnv } from "../env";
+import type { EvalDraw } from "../generator";
 import type { DiTConfig } from "./config";
 
 /** A trained (or training) DiT with everything needed to sample from it and evaluate it. */
@@ -112,6 +113,11 @@ export function sampleDiTLatents(dit: DiTModel, classes: ArrayLike<number>, opts
 /** Latents (code units) → images [n, S, S, C] through the tokenizer's decoder; `requantize` snaps to the code grid first. */
 export function decodeDiTLatents(dit: DiTModel, latents: tf.Tensor4D, opts: { requantize?: boolean } = {}): tf.Tensor4D {
   return tf.tidy(() => dit.tokenizer.decode(opts.requantize ? (snapToCodeGrid(dit.tokenizer.fsq, latents) as tf.Tensor4D) : latents));
+}
+
+/** The in-run evaluation's draw (generator.ts EvalDraw): the config's Euler steps, continuous decoding, CFG scale `cfgScale`. */
+export function ditEvalDraw(dit: DiTModel): EvalDraw {
+  return (classes, seed, cfgScale) => sampleDiTImages(dit, classes, { cfgScale, seed, batchSize: dit.config.sampleBatch });
 }
 
 /** Samples images for the given classes: Euler in latent space, then decoding (continuous by default). */

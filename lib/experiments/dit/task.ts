@@ -30,7 +30,7 @@ import { gatherExamples, trainLatents, type LatentSet } from "../latents";
 import { generatorTokenizer, inRunEvaluation } from "../generator";
 import { setupRepa, type RepaTraining } from "../repa/alignment";
 import { ditConfig, ditArch, type DiTConfig, type DiTConfigSchema } from "./config";
-import { sampleDiTImages, type DiTModel } from "./sample";
+import { ditEvalDraw, type DiTModel } from "./sample";
 
 export interface DiTBatch {
   /** x₁ = codes·m [B, g, g, d] */
@@ -138,7 +138,7 @@ export async function makeDiTTask(cfg: DiTConfig, env: RunEnv): Promise<DiTTask>
     flopsPerStep: (model.flops().trainPerSample + (repa?.flopsPerSample ?? 0)) * cfg.batchSize,
     ...inRunEvaluation("dit", cfg, {
       env,
-      draw: (classes, seed, cfgScale) => sampleDiTImages(dit, classes, { cfgScale, seed, batchSize: cfg.sampleBatch }),
+      draw: ditEvalDraw(dit),
       numClasses: dit.classNames.length,
       runDir: Run.locate("dit", cfg, env.runsDir).dir,
     }),

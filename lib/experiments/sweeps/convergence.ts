@@ -7,19 +7,19 @@
  *   budget: AR steps · FLOPs/step(AR) ≈ DiT steps · FLOPs/step(DiT)   (nn/flops.ts convention; equal within 0.1 %)
  *   evaluations: logSpacedSteps(steps, points, 0.01) (convergence/schedule.ts), EMA weights, gFID on a fixed sample
  *                count without CFG, class-balanced, the same noise at every point, in evalSamples / sampleBatch
- *                batches (drawn on the run's data-parallel workers at once when it has them); the seed-0 run of each
- *                generator also logs gFID with CFG at a fixed scale at the last `guidedPoints` points (gfidGuided),
- *                and every run keeps its first samples of each class at each point (sample-snapshots.ts).
+ *                batches (drawn on the run's data-parallel workers at once when it has them); every run keeps its
+ *                first samples of each class at each point (sample-snapshots.ts). With CFG at `guidedScale`: once,
+ *                at the end, on every run, after training (convergence/cfg-end.ts), not in-run.
  *
  * Why these values (wasm, 1 core per process, measured as process CPU time per step at D = 64, depth 3, batch 32):
- * AR 0.94 s/step (4.96 GFLOP), DiT 0.41 s/step (2.14 GFLOP), i.e. ≈ 5.2 GFLOP/s for both; AR samples 32/s (24/s
- * with CFG), DiT 37/s at 10 Euler steps (about half with CFG). `quick` then costs ≈ 4 × 300 s of training plus
- * ≈ 380 s of evaluations (8 points × 200 samples; CFG only on seed 0) ≈ 27 min on an idle 2-core machine.
- * Evaluation share of a run's wall time (measured at quick): without the CFG variant 14–17 % (AR 4.5–5 s, DiT
- * 5.5 s per point on one core); with it, at the last 4 points, 23–29 %. That share is the cadence's compute
- * (sampling one AR image costs about as much as training on one), so two workers leave it as it is: they halve
- * the evaluations as they halve the steps.
- * `paper-cpu`: the same models with 6× the budget, 10 points of 1000 samples, 25 Euler steps and 3 seeds: ≈ 30 min
+ * AR 0.94 s/step (4.96 GFLOP), DiT 0.41 s/step (2.14 GFLOP), i.e. ≈ 5.2 GFLOP/s for both. One in-run evaluation
+ * (200 samples, one core) takes AR ≈ 4 s, DiT ≈ 6 s (10 Euler steps); sampling an AR image costs about as much as
+ * training on one and the DiT's 8 points × 200 samples × 10 Euler steps are ≈ 18 % of its training FLOPs at this
+ * budget, so the evaluation share is set by the cadence and the budget, not by the cores (two workers halve the
+ * evaluations as they halve the steps). At 320/744 steps it was 14–19 % of a run's wall time without CFG and
+ * 23–29 % with a guided point at the last 4 points; at 400/930 steps and the CFG check after training it is
+ * measured in the closing note of issue 16. A guided gFID costs twice an unguided one ([cond; null] batch).
+ * `paper-cpu`: the same models with 4.8× the quick budget (1920 / 4461 steps), 10 points of 1000 samples, 25 Euler steps and 3 seeds: ≈ 30 min
  * of training and 5–35 min of evaluations per run, ≈ 4.5 h in all (one run per Slurm task: ≈ 1 h each).
  * Smaller than the generators' own presets (D = 128, depth 4) so that the same minutes buy 2.3× more steps.
  * Schedule: warm-up, then a constant lr (each point is a snapshot of one long run, as the paper's curves; a cosine
@@ -44,9 +44,8 @@ export interface ConvergencePlan {
   firstFraction: number;
   seeds: number[];
   evalSamples: number;
-  /** CFG scale of the guided variant (seed-0 runs), evaluated at the last `guidedPoints` points. */
+  /** CFG scale of the end-of-budget check (convergence/cfg-end.ts: every run, after training). */
   guidedScale: number;
-  guidedPoints: number;
   /** Samples drawn together: the in-run samples come in evalSamples / sampleBatch batches (one per worker at once). */
   sampleBatch: number;
   gridPerClass: number;
@@ -65,22 +64,20 @@ export const CONVERGENCE_PLANS: Record<PresetName, ConvergencePlan> = {
     seeds: [0, 1],
     evalSamples: 130,
     guidedScale: 2,
-    guidedPoints: 2,
     sampleBatch: 65,
     gridPerClass: 1,
     ditEulerSteps: 4,
   },
   quick: {
     shared: { dim: 64, depth: 3, heads: 2, batchSize: 32, lr: 2e-3, schedule: "constant" },
-    steps: { ar: 320, dit: 744 },
-    warmup: { ar: 20, dit: 46 },
-    emaDecay: { ar: 0.977, dit: 0.99 },
+    steps: { ar: 400, dit: 930 },
+    warmup: { ar: 25, dit: 58 },
+    emaDecay: { ar: 0.9815, dit: 0.992 },
     points: 8,
     firstFraction: 0.01,
     seeds: [0, 1],
     evalSamples: 200,
     guidedScale: 2,
-    guidedPoints: 4,
     sampleBatch: 100,
     gridPerClass: 2,
     ditEulerSteps: 10,
@@ -95,7 +92,6 @@ export const CONVERGENCE_PLANS: Record<PresetName, ConvergencePlan> = {
     seeds: [0, 1, 2],
     evalSamples: 1000,
     guidedScale: 2,
-    guidedPoints: 5,
     sampleBatch: 250,
     gridPerClass: 4,
     ditEulerSteps: 25,
@@ -126,7 +122,6 @@ export function convergenceRuns(plan: ConvergencePlan): SweepRun[] {
           sampleBatch: plan.sampleBatch,
           evalCfgScale: 1,
           evalGridPerClass: plan.gridPerClass,
-          ...(seed === plan.seeds[0] ? { evalGuidedScale: plan.guidedScale, evalGuidedAt: evalAt.slice(-plan.guidedPoints) } : {}),
           // the AR head has one block at every preset here (the FLOP counts above), and no residual dropout
           ...(kind === "dit" ? { evalSteps: plan.ditEulerSteps } : { headDepth: 1, residDropout: 0 }),
         },
@@ -137,7 +132,7 @@ export function convergenceRuns(plan: ConvergencePlan): SweepRun[] {
 }
 
 /**
- * One run of the sweep: the generator `kind` at `seed` (default: the first seed, the one with the CFG variant).
+ * One run of the sweep: the generator `kind` at `seed` (default: the first seed).
  * Notebooks 03 and 04 train the first seed's run as their model, so the three notebooks train it once:
  * `trainAr(env, { preset, overrides: convergenceRun("ar", preset).overrides })` lands in the sweep's run folder.
  */
