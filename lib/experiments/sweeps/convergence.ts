@@ -17,8 +17,9 @@
  * training on one and the DiT's 8 points × 200 samples × 10 Euler steps are ≈ 18 % of its training FLOPs at this
  * budget, so the evaluation share is set by the cadence and the budget, not by the cores (two workers halve the
  * evaluations as they halve the steps). At 320/744 steps it was 14–19 % of a run's wall time without CFG and
- * 23–29 % with a guided point at the last 4 points; at 400/930 steps and the CFG check after training it is
- * measured in the closing note of issue 16. A guided gFID costs twice an unguided one ([cond; null] batch).
+ * 23–29 % with a guided point at the last 4 points; at 400/930 steps, with the CFG check after training, it is
+ * AR 12.0–12.1 % and DiT 13.2–13.6 % (a quick reproduce, one core per run beside the others; issue 16 asks ≤ 15 %).
+ * A guided gFID costs twice an unguided one ([cond; null] batch): the check takes ≈ 5 s (AR) and 14 s (DiT) per run.
  * `paper-cpu`: the same models with 4.8× the quick budget (1920 / 4461 steps), 10 points of 1000 samples, 25 Euler steps and 3 seeds: ≈ 30 min
  * of training and 5–35 min of evaluations per run, ≈ 4.5 h in all (one run per Slurm task: ≈ 1 h each).
  * Smaller than the generators' own presets (D = 128, depth 4) so that the same minutes buy 2.3× more steps.
