@@ -116,6 +116,12 @@ for (const kind of ["ar", "dit"] as const) {
     const scales = JSON.parse(fs.readFileSync(path.join(run.dir, "cfg-end.json"), "utf8"));
     assert.deepEqual(scales.map((e: { scale: number }) => e.scale), [2]);
     await assert.rejects(cfgEndOfRun(env, conv, NaN), /scale=NaN; expected a finite CFG scale/);
+    // a torn or foreign file is not trusted: the check runs again and rewrites it
+    fs.writeFileSync(path.join(run.dir, "cfg-end.json"), "[{\"scale\": 2, \"gf");
+    const redone = await cfgEndOfRun(env, conv, 2);
+    assert.equal(redone.cached, false);
+    assert.equal(redone.gfid, first.gfid);
+    assert.equal((await cfgEndOfRun(env, conv, 2)).cached, true);
   });
 }
 

@@ -42,12 +42,25 @@ interface CacheEntry {
 
 const CACHE = "cfg-end.json";
 
+/** The cached entries of a run folder; an unreadable file counts as none (it is rewritten after the check). */
+function readEntries(file: string, log: (line: string) => void): CacheEntry[] {
+  if (!fs.existsSync(file)) return [];
+  try {
+    const e = JSON.parse(fs.readFileSync(file, "utf8")) as unknown;
+    if (Array.isArray(e)) return e as CacheEntry[];
+    log(`cfgEnd: ${file} is not a list of checks; computing again`);
+  } catch (err) {
+    log(`cfgEnd: ${file} is unreadable (${(err as Error).message}); computing again`);
+  }
+  return [];
+}
+
 /** The guided gFID at the end of one convergence run (computed now, or read from its run folder). */
 export async function cfgEndOfRun(env: RunEnv, run: ConvergenceRun, scale: number): Promise<CfgEnd> {
   if (!Number.isFinite(scale)) throw new Error(`cfgEnd: scale=${scale}; expected a finite CFG scale`);
   const cfg = run.config as unknown as InRunConfig & { steps: number };
   const file = path.join(run.runDir, CACHE);
-  const entries: CacheEntry[] = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as CacheEntry[]) : [];
+  const entries = readEntries(file, env.log);
   const hit = entries.find((e) => e.scale === scale && e.n === cfg.evalSamples && e.featureNet === cfg.featureNet);
   if (hit) return { scale, gfid: hit.gfid, seconds: 0, cached: true };
   const t0 = performance.now();
