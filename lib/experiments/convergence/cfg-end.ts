@@ -20,6 +20,8 @@ import { trainAr } from "../ar/task";
 import { arEvalDraw } from "../ar/sample";
 import { trainDiT } from "../dit/task";
 import { ditEvalDraw } from "../dit/sample";
+import type { ArConfig } from "../ar/config";
+import type { DiTConfig } from "../dit/config";
 import type { ConvergenceRun } from "./runs";
 
 export interface CfgEnd {
@@ -55,6 +57,16 @@ function readEntries(file: string, log: (line: string) => void): CacheEntry[] {
   return [];
 }
 
+/** A convergence run's final model (its EMA weights) and its in-run evaluation's draw. */
+async function loadDraw(env: RunEnv, run: ConvergenceRun): Promise<{ model: { classNames: readonly string[]; dispose(): void }; draw: EvalDraw }> {
+  if (run.kind === "ar") {
+    const model = await trainAr(env, { config: run.config as unknown as ArConfig });
+    return { model, draw: arEvalDraw(model) };
+  }
+  const model = await trainDiT(env, { config: run.config as unknown as DiTConfig });
+  return { model, draw: ditEvalDraw(model) };
+}
+
 /** The guided gFID at the end of one convergence run (computed now, or read from its run folder). */
 export async function cfgEndOfRun(env: RunEnv, run: ConvergenceRun, scale: number): Promise<CfgEnd> {
   if (!Number.isFinite(scale)) throw new Error(`cfgEnd: scale=${scale}; expected a finite CFG scale`);
@@ -65,12 +77,10 @@ export async function cfgEndOfRun(env: RunEnv, run: ConvergenceRun, scale: numbe
   if (hit) return { scale, gfid: hit.gfid, seconds: 0, cached: true };
   const t0 = performance.now();
   // the finished run's final EMA weights (loadConvergenceRuns trained it)
-  const model = run.kind === "ar" ? await trainAr(env, { config: run.config as never }) : await trainDiT(env, { config: run.config as never });
+  const { model, draw } = await loadDraw(env, run);
   let gfid: number;
   try {
-    const draw: EvalDraw = run.kind === "ar" ? arEvalDraw(model as never) : ditEvalDraw(model as never);
-    const numClasses = model.classNames.length;
-    const s = inRunSampling(run.kind, cfg, numClasses, cfg.steps);
+    const s = inRunSampling(run.kind, cfg, model.classNames.length, cfg.steps);
     const sampler: Sampler = (m, batchSeed, at) => draw(s.classes(m, at.lo, batchSeed), batchSeed, scale);
     gfid = (await samplerMetrics(env, sampler, cfg.evalSamples, { featureNet: cfg.featureNet, batchSize: cfg.sampleBatch, seed: s.seed })).fid;
   } finally {

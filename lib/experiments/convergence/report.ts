@@ -13,7 +13,7 @@ import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle } from "../../view/palette";
 import { runSummary } from "../run-summary";
 import { paperScaleText, countWord } from "../paper-compute";
-import { deltaText, summarizeSeeds } from "../seed-spread";
+import { deltaText, summarizeSeeds, type SeedComparison } from "../seed-spread";
 import type { Crossing } from "./crossover";
 import type { BandPoint } from "./bands";
 import { PAPER_BUDGET, PAPER_CROSSOVER, PAPER_CURVES, normaliseCompute } from "./paper-curves";
@@ -187,11 +187,16 @@ function crossingText(c: Crossing, budget: number): string {
   return `${fmtFlops(c.x)} FLOPs (${pct(c.x / budget, 1)} of each run's budget), gFID ${c.y.toFixed(1)}, ${c.lowerBefore === "a" ? "DiT overtaking AR" : "AR overtaking DiT"}`;
 }
 
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Who leads by an AR-vs-DiT comparison (b = AR against a = DiT, lower FID better), in words. */
+function whoLeads(c: SeedComparison): string {
+  const v = c.verdict;
+  return v === "better" ? "AR is ahead" : v === "worse" ? "DiT is ahead" : v === "within the seed spread" ? "neither is ahead beyond the seed spread" : "the lead cannot be judged without a seed spread";
+}
+
 function leadText(c: FractionComparison, when: string): string {
-  const v = c.arVsDit.verdict;
-  const who = v === "better" ? "AR is ahead" : v === "worse" ? "DiT is ahead" : v === "within the seed spread" ? "neither is ahead beyond the seed spread" : "the lead cannot be judged without a seed spread";
-  const m = (xs: number[]) => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1);
-  return `${when} (${pct(c.fraction)} of the budget) ${who}: AR ${m(c.ar)}, DiT ${m(c.dit)}; AR − DiT = ${deltaText(c.arVsDit, 1)}`;
+  return `${when} (${pct(c.fraction)} of the budget) ${whoLeads(c.arVsDit)}: AR ${mean(c.ar).toFixed(1)}, DiT ${mean(c.dit).toFixed(1)}; AR − DiT = ${deltaText(c.arVsDit, 1)}`;
 }
 
 function flatText(c: GeneratorCurves): string {
@@ -235,13 +240,10 @@ export function convergenceConclusion(s: ConvergenceSummary, ctx: { backend: str
   lines.push(`- **Where do they cross?** ${cross} ${pairsText} ${paper}`);
   if (s.cfgEnd) {
     const g = s.cfgEnd;
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const change = (guided: number[], plain: number[]) => `${mean(guided) <= mean(plain) ? "−" : "+"}${pct(Math.abs(mean(guided) / mean(plain) - 1), 1)}`;
-    const v = g.arVsDit.verdict;
-    const who = v === "better" ? "AR is ahead" : v === "worse" ? "DiT is ahead" : v === "within the seed spread" ? "neither is ahead beyond the seed spread" : "the lead cannot be judged without a seed spread";
-    const same = v === s.end.arVsDit.verdict ? "as without CFG" : "**unlike without CFG**";
+    const same = g.arVsDit.verdict === s.end.arVsDit.verdict ? "as without CFG" : "**unlike without CFG**";
     lines.push(
-      `- **With CFG ${g.scale} at the end** (every seed, after training, on the same samples as the last point): ${who}, ${same}: AR ${mean(g.ar).toFixed(1)}, DiT ${mean(g.dit).toFixed(1)}; AR − DiT = ${deltaText(g.arVsDit, 1)}. ` +
+      `- **With CFG ${g.scale} at the end** (every seed, after training, on the same samples as the last point): ${whoLeads(g.arVsDit)}, ${same}: AR ${mean(g.ar).toFixed(1)}, DiT ${mean(g.dit).toFixed(1)}; AR − DiT = ${deltaText(g.arVsDit, 1)}. ` +
         `CFG changes the seed-mean gFID by ${change(g.ar, s.end.ar)} for AR and ${change(g.dit, s.end.dit)} for DiT.`,
     );
   }

@@ -76,8 +76,6 @@ function curvesOf(kind: Generator, runs: ConvergenceRun[]): GeneratorCurves {
   const mine = runs.filter((r) => r.kind === kind);
   if (mine.length === 0) throw new Error(`convergence summary: no ${kind} runs; expected the convergence sweep's runs of both generators`);
   const band = seedBand(mine.map((r) => runCurve(r)), `${kind} gFID curves`);
-  const scales = new Set(mine.filter((r) => r.cfgEnd).map((r) => r.cfgEnd!.scale));
-  if (scales.size > 1) throw new Error(`convergence summary: the ${kind} runs' CFG checks have different scales (${[...scales].join(", ")}); expected one`);
   const cfgEnd = mine.every((r) => r.cfgEnd) ? { scale: mine[0].cfgEnd!.scale, gfid: mine.map((r) => r.cfgEnd!.gfid) } : null;
   const last = band[band.length - 1];
   return { kind, runs: mine, band, cfgEnd, budget: mine[0].budget, flatness: flatness(bandMean(band), last.range) };
@@ -108,6 +106,10 @@ export function crossingResolved(c: Crossing, ar: readonly BandPoint[], dit: rea
 
 /** The summary of the convergence runs (both generators, ≥ 1 seed each, same evaluation schedule across seeds). */
 export function summarizeConvergence(runs: ConvergenceRun[], opts: { earlyFraction?: number } = {}): ConvergenceSummary {
+  for (const kind of ["ar", "dit"] as const) {
+    const scales = new Set(runs.filter((r) => r.kind === kind && r.cfgEnd).map((r) => r.cfgEnd!.scale));
+    if (scales.size > 1) throw new Error(`convergence summary: the ${kind} runs' CFG checks have different scales (${[...scales].join(", ")}); expected one`);
+  }
   const ar = curvesOf("ar", runs);
   const dit = curvesOf("dit", runs);
   const pairs = pairCrossings(ar.runs.map((r) => ({ seed: r.seed, points: runCurve(r) })), dit.runs.map((r) => ({ seed: r.seed, points: runCurve(r) }))).map((p) => ({
