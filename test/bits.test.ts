@@ -136,6 +136,9 @@ test("findKnee: interior optimum, saturation, best at the fewest bits, flat — 
   assert.deepEqual(findKnee(pts([445.6, 437.5, 407.8, 444.8, 420.1]), { lowerIsBetter: true, tolerance: 13.2 }), { kind: "irregular", index: null, best: 2, tolerance: 13.2 });
   assert.deepEqual(findKnee(pts([427.0, 380.1, 398.7, 379.8, 399.7]), { lowerIsBetter: true, tolerance: 28.3 }), { kind: "saturation", index: 1, best: 3, tolerance: 28.3 });
   assert.deepEqual(findKnee(pts([50, 52, 49]), { lowerIsBetter: true, tolerance: 5 }), { kind: "flat", index: null, best: 2, tolerance: 5 });
+  // only the last point within the noise of the best: still improving, no knee (and so no ★ in the figure)
+  assert.deepEqual(findKnee(pts([90, 70, 55, 45, 30]), { lowerIsBetter: true, tolerance: 5 }), { kind: "rising", index: null, best: 4, tolerance: 5 });
+  assert.deepEqual(findKnee(pts([14.3, 15.1, 16.0, 17.2]), { lowerIsBetter: false, tolerance: 0.3 }), { kind: "rising", index: null, best: 3, tolerance: 0.3 });
   // higher is better (PSNR): rises then saturates
   assert.deepEqual(findKnee(pts([12, 18, 21, 21.5, 21.6]), { lowerIsBetter: false, tolerance: 1 }), { kind: "saturation", index: 2, best: 4, tolerance: 1 });
   assert.throws(() => findKnee(pts([1, 2]).reverse(), { lowerIsBetter: true, tolerance: 0 }), /bits must ascend/);

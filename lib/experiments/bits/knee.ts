@@ -7,12 +7,13 @@
  *
  * With v the values oriented so that lower is better, b = argmin v and W = the points within the tolerance of v_b:
  *   "optimum"     b is interior and both ends are worse than v_b by more than the tolerance (the paper's claim 4 shape);
- *   "saturation"  W is a tail k … n−1 with k > 0: more bits stop helping measurably at k (diminishing returns);
+ *   "saturation"  W is a tail k … n−1 with 0 < k < n−1: more bits stop helping measurably at k (diminishing returns);
+ *   "rising"      W is the last point alone: every added bit still helps beyond the noise, so no knee shows yet;
  *   "fewest-bits" W is a head 0 … k with k < n−1: more bits only hurt beyond the noise;
  *   "flat"        W is every point;
  *   "irregular"   anything else (W has gaps, e.g. the best and the last point within the noise, one between them worse):
  *                 no knee can be read off, the curve is dominated by noise.
- * `index` is the knee (b for an optimum, k for saturation, 0 for fewest-bits), null when flat or irregular.
+ * `index` is the knee (b for an optimum, k for saturation, 0 for fewest-bits), null when rising, flat or irregular.
  */
 
 export interface KneePoint {
@@ -20,7 +21,7 @@ export interface KneePoint {
   value: number;
 }
 
-export type KneeKind = "optimum" | "saturation" | "fewest-bits" | "flat" | "irregular";
+export type KneeKind = "optimum" | "saturation" | "rising" | "fewest-bits" | "flat" | "irregular";
 
 export interface Knee {
   kind: KneeKind;
@@ -50,7 +51,8 @@ export function findKnee(points: readonly KneePoint[], opts: { lowerIsBetter: bo
   const first = within.indexOf(true);
   const last = within.lastIndexOf(true);
   const contiguous = within.slice(first, last + 1).every(Boolean);
-  if (contiguous && last === n - 1) return { kind: "saturation", index: first, best, tolerance: tol };
+  // a tail of one point is no plateau: the curve is still improving at the most bits
+  if (contiguous && last === n - 1) return first === n - 1 ? { kind: "rising", index: null, best, tolerance: tol } : { kind: "saturation", index: first, best, tolerance: tol };
   if (contiguous && first === 0) return { kind: "fewest-bits", index: 0, best, tolerance: tol };
   return { kind: "irregular", index: null, best, tolerance: tol };
 }
@@ -62,6 +64,8 @@ export function kneePhrase(knee: Knee, label: (i: number) => string): string {
       return `an interior optimum at ${label(knee.index!)} (both ends worse by more than the noise)`;
     case "saturation":
       return `no optimum but a knee at ${label(knee.index!)}: from there on every point is within the noise of the best (${label(knee.best)})`;
+    case "rising":
+      return `no knee yet: only the most bits (${label(knee.best)}) are within the noise of the best, so the curve is still improving there`;
     case "fewest-bits":
       return knee.best === 0
         ? `its best at the fewest bits (${label(0)}), worse beyond the noise with more bits`

@@ -276,6 +276,7 @@ export function paperOptimumShows(c: GeneratorCurve): { shows: boolean; evidence
     optimum: "an interior optimum",
     saturation: `a saturation knee at L=${c.knee.index !== null ? c.points[c.knee.index].L : "?"}, no optimum`,
     "fewest-bits": "its best within the noise at the fewest bits",
+    rising: "no knee yet (still improving at the most bits)",
     flat: "no knee (flat within the noise)",
     irregular: "no readable knee (noise-dominated)",
   };
