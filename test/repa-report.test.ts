@@ -65,8 +65,8 @@ test("repaConclusion: the measured numbers and verdicts in sentences", () => {
   assert.match(text, /\*\*Precision and recall \(AR \(LlamaGen\), 250 fresh samples, k = 3\)\.\*\* With REPA precision is 0\.610 vs 0\.510 \(Δ \+0\.100 \(seed spread 0\.020 over 2 seeds\): better\) and recall 0\.310 vs 0\.305 \(Δ \+0\.005 \(seed spread 0\.020 over 2 seeds\): within the seed spread\)\./);
   const rows = finalQualityRows(quality);
   assert.deepEqual(rows.map((r) => [r.generator, r.REPA, r.seeds, r.precision, r["recall min–max"]]), [["AR (LlamaGen)", "no", 2, 0.51, "0.300–0.310"], ["AR (LlamaGen)", "yes", 2, 0.61, "0.300–0.320"]]);
-  assert.match(text, /linear probe reaches 81\.2 % test accuracy \(the supervised FID network: 90\.7 %\), and its CKNNA to the FID network is 0\.310 on 2000 test images: a different representation/);
-  assert.match(text, /LlamaGen-REPA \(ℓ = 3 of 8, λ = 2\) ends better than the run without REPA: final gFID 191\.5 vs 202\.0 without REPA, Δ −10\.5 \(seed spread 4\.0 over 2 seeds\)\. At the first evaluation \(about half the compute\): Δ gFID −10\.5 \(seed spread 2\.0 over 2 seeds\), better\. This is the paper's finding\./);
+  assert.match(text, /linear probe reaches 81\.2 % test accuracy \(the supervised FID network: 90\.7 %\), and its CKNNA to the FID network is 0\.310 on 2000 test images \(1 = the same nearest-neighbour structure, 0 = none in common; no threshold/);
+  assert.match(text, /LlamaGen-REPA \(ℓ = 3 of 8, λ = 2\) ends better than the run without REPA: final gFID 191\.5 vs 202\.0 without REPA, Δ −10\.5 \(seed spread 4\.0 over 2 seeds\)\. At the first evaluation \(50 % of the training steps\): Δ gFID −10\.5 \(seed spread 2\.0 over 2 seeds\), better\. This is the paper's finding\./);
   assert.match(text, /lowest final gFID is at ℓ = 4 \(0\.50 of the depth\), λ = 2: 180\.0 \(1 seed\), Δ −22\.0 vs no REPA; the largest seed range among the settings with two or more seeds is 4\.0, so this is beyond the seed spread/);
   assert.match(text, /At ℓ = 3 the AR model's best λ is 2 \(of 2, 4\)\. The DiT was trained at λ = 0\.5 only/);
   assert.match(text, /it ends within the seed spread of the DiT without REPA: gFID 102\.0 vs 102\.0, Δ \+0\.0 \(seed spread 4\.0 over 2 seeds\)\./);
@@ -74,8 +74,8 @@ test("repaConclusion: the measured numbers and verdicts in sentences", () => {
   assert.doesNotMatch(text, /tiny/);
   // one seed per side: cannot be judged
   const single = repaConclusion({ preset: "quick", grid: grid.filter((r) => r.point.seed === 0), teacher: { ...teacher, cknnaToFeatureNet: 0.8 }, cknna: [] });
-  assert.match(single, /close to the FID network's/);
-  assert.match(single, /λ = 2\) ends at final gFID 190\.0 vs 200\.0 without REPA, Δ −10\.0 \(seed spread unmeasured: 1 seed\)\. At the first evaluation \(about half the compute\): Δ gFID −10\.0 \(seed spread unmeasured: 1 seed\)\. With one seed per side this cannot be judged\./);
+  assert.match(single, /its CKNNA to the FID network is 0\.800 on 2000 test images \(1 = the same/);
+  assert.match(single, /λ = 2\) ends at final gFID 190\.0 vs 200\.0 without REPA, Δ −10\.0 \(seed spread unmeasured: 1 seed\)\. At the first evaluation \(50 % of the training steps\): Δ gFID −10\.0 \(seed spread unmeasured: 1 seed\)\. With one seed per side this cannot be judged\./);
   assert.match(single, /the seed spread is unmeasured, so no setting can be called a winner/);
 });
 

@@ -235,7 +235,7 @@ export function reconTrendText(pts: LevelSummary[], key: ReconKey): string {
       : `, without diminishing returns (${signed(t.slopes[0] * (m.higherIsBetter ? 1 : -1), m.digits)}${unit} per bit at the low end, ${signed(t.slopes[t.slopes.length - 1] * (m.higherIsBetter ? 1 : -1), m.digits)}${unit} per bit at the high end)`;
   if (!t.significant) {
     const spread = Math.max(a.summary.range, b.summary.range);
-    return `${m.label}: ${vals}; from L=${a.L} to L=${b.L} it changes by ${signed(b.summary.mean - a.summary.mean, m.digits)}${unit}, within the seed spread of the ends (${spread.toFixed(m.digits)}${unit}): **flat at this scale**, so the reconstruction is limited by the tokenizer's training budget, not by the number of levels.`;
+    return `${m.label}: ${vals}; from L=${a.L} to L=${b.L} it changes by ${signed(b.summary.mean - a.summary.mean, m.digits)}${unit}, within the seed spread of the ends (${spread.toFixed(m.digits)}${unit}): **flat at this scale**: the number of levels made no difference beyond the seed spread (whether a longer training budget would change that is not measured here).`;
   }
   return `${m.label}: ${vals}; it ${m.higherIsBetter ? "rises" : "falls"} ${mono}${dim}.`;
 }
@@ -302,7 +302,7 @@ export function factorizationText(levels: number[], d: number): string {
     `The AR model predicts each position as ${d} sub-tokens of L values (a softmax over L per sub-token; ${d}·L = ${levels.map((L) => d * L).join(", ")} embeddings over the grid's L), ` +
     `where the paper's AR model predicts one index of L^${d} values (${levels.map((L) => fmt(L ** d)).join(", ")}; ${fmt(PAPER_OPTIMUM_LEVELS ** d)} at L = ${PAPER_OPTIMUM_LEVELS}). ` +
     `Here the vocabulary grows linearly in L instead of as L^${d}, so one of the two reasons the spec gives for the knee (§10 claim 4: "more bits means the AR vocab explodes") ` +
-    "is mostly absent for our AR model; only the other (the latent becomes nearly continuous, each sub-token's distribution finer and harder to fit) remains. This favours more bits for the AR model here than in the paper."
+    "does not apply to this token layout; how much that moves the AR model's knee is not measured here."
   );
 }
 

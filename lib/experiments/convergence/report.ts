@@ -254,7 +254,7 @@ export function convergenceConclusion(s: ConvergenceSummary, ctx: { backend: str
   lines.push(`- **Evaluation cost:** the in-run evaluations took ${s.evalSeconds.toFixed(0)} s of the runs' ${s.totalSeconds.toFixed(0)} s wall time (${pct(s.evalShare, 1)})${cfgCost}.`);
   lines.push("");
   lines.push(
-    `Scale caveat: ${paperScaleText(budget, "ar")}. gFID uses our Fashion-MNIST feature network on ${s.ar.runs[0].config.evalSamples} samples per point (biased upward at small sample counts, the same for both generators), ` +
+    `Scale caveat: ${paperScaleText(budget, "ar")}. gFID uses our Fashion-MNIST feature network on ${s.ar.runs[0].config.evalSamples} samples per point (biased upward at small sample counts; that bias was not measured per generator), ` +
       `so compare the shapes and the ordering, not the values, with the paper; ${nSeeds >= 2 ? `every judgement above is against the spread of ${countWord(nSeeds)} seeds` : "with one seed per generator no difference can be judged against a seed spread"}.`,
   );
   return lines.join("\n");

@@ -188,16 +188,21 @@ function compareFinal(grid: RepaRun[], kind: "ar" | "dit", layer: number, weight
 }
 
 /** gFID at the first in-run evaluation (the early-convergence point), per run of a setting. */
-function firstEvalValues(grid: RepaRun[], kind: "ar" | "dit", layer: number | null, weight: number | null): number[] {
-  return grid
-    .filter((r) => r.point.kind === kind && r.point.layer === layer && r.point.weight === weight)
-    .map((r) => evalRows(r))
-    .filter((rows) => rows.length > 1)
-    .map((rows) => Number(rows[0].gfid));
+/** gFID at each matching run's first in-run evaluation, and that evaluation's share of the run's steps (largest over the runs). */
+function firstEvalValues(grid: RepaRun[], kind: "ar" | "dit", layer: number | null, weight: number | null): { values: number[]; share: number } {
+  const runs = grid.filter((r) => r.point.kind === kind && r.point.layer === layer && r.point.weight === weight && evalRows(r).length > 1);
+  return {
+    values: runs.map((r) => Number(evalRows(r)[0].gfid)),
+    share: runs.reduce((m, r) => Math.max(m, Number(evalRows(r)[0].step) / r.config.steps), 0),
+  };
 }
 
 function cknnaAt(findings: RepaFindings, kind: "ar" | "dit", repa: boolean, layer: number): number[] {
   return findings.cknna.filter((c) => c.kind === kind && c.repa === repa).map((c) => c.result.cknna[layer]);
+}
+
+function pctOf(x: number): string {
+  return `${Math.round(100 * x)} %`;
 }
 
 /** The computed conclusion (markdown). */
@@ -208,14 +213,14 @@ export function repaConclusion(x: RepaFindings): string {
   lines.push(
     `**Teacher.** The self-supervised teacher's linear probe reaches ${(100 * teacher.probeAccuracy).toFixed(1)} % test accuracy ` +
       `(the supervised FID network: ${(100 * teacher.featureNetAccuracy).toFixed(1)} %), and its CKNNA to the FID network is ${teacher.cknnaToFeatureNet.toFixed(3)} ` +
-      `on ${teacher.n} test images: ${teacher.cknnaToFeatureNet < 0.5 ? "a different representation, so aligning to it does not target the metric's features" : "close to the FID network's, so part of any gFID gain may come from matching the metric's features"}.`,
+      `on ${teacher.n} test images (1 = the same nearest-neighbour structure, 0 = none in common; no threshold between "different" and "close" is calibrated here).`,
   );
   const ar = compareFinal(grid, "ar", main.ar.layer, main.ar.weight);
   if (ar) {
     const early = [firstEvalValues(grid, "ar", null, null), firstEvalValues(grid, "ar", main.ar.layer, main.ar.weight)];
-    const earlyText = early[0].length && early[1].length ? (() => {
-      const c = compareSeeds(early[0], early[1], { higherIsBetter: false });
-      return ` At the first evaluation (about half the compute): Δ gFID ${deltaText(c, 1)}${c.verdict === "unmeasured" ? "" : `, ${c.verdict}`}.`;
+    const earlyText = early[0].values.length && early[1].values.length ? (() => {
+      const c = compareSeeds(early[0].values, early[1].values, { higherIsBetter: false });
+      return ` At the first evaluation (${pctOf(Math.max(early[0].share, early[1].share))} of the training steps): Δ gFID ${deltaText(c, 1)}${c.verdict === "unmeasured" ? "" : `, ${c.verdict}`}.`;
     })() : ""; // prettier-ignore
     const depth = grid.find((r) => r.point.kind === "ar")!.config.depth;
     const judged = ar.verdict === "unmeasured" ? "ends at" : `ends ${verdictPhrase(ar.verdict)} the run without REPA:`;
