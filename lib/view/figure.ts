@@ -19,6 +19,8 @@ export interface PlotlyFigure {
   data: Partial<Plotly.Data>[];
   layout?: Partial<Plotly.Layout>;
   config?: Partial<Plotly.Config>;
+  /** Animation frames (sliders whose steps animate to a named frame: they work without a kernel). */
+  frames?: Partial<Plotly.Frame>[];
 }
 
 export interface ShowOptions {
@@ -79,7 +81,7 @@ export function figureHtml(fig: PlotlyFigure, opts: { id?: string; bundle?: bool
     `  var el = document.getElementById(${JSON.stringify(id)});\n` +
     `  var fig = ${json};\n` +
     `  if (window.Plotly) {\n` +
-    `    window.Plotly.newPlot(el, fig.data, fig.layout || {}, Object.assign({ responsive: true, displaylogo: false }, fig.config || {}));\n` +
+    `    window.Plotly.newPlot(el, { data: fig.data, layout: fig.layout || {}, frames: fig.frames || [], config: Object.assign({ responsive: true, displaylogo: false }, fig.config || {}) });\n` +
     `  } else {\n` +
     `    el.style.height = "auto";\n` +
     `    el.textContent = "plotly.js is not loaded on this page (it is inlined in the first figure of each kernel session): run the notebook from the top.";\n` +
@@ -106,7 +108,7 @@ export function show(fig: PlotlyFigure, opts: ShowOptions = {}): void {
   if (inKernel()) {
     const bundle = SESSION.__ifsqPlotlyInlined !== true;
     emitDisplay({
-      "application/vnd.plotly.v1+json": { data: plain.data, layout: plain.layout ?? {}, config: plain.config ?? {} },
+      "application/vnd.plotly.v1+json": { data: plain.data, layout: plain.layout ?? {}, config: plain.config ?? {}, ...(plain.frames ? { frames: plain.frames } : {}) },
       "text/html": figureHtml(plain, { bundle }),
       "text/plain": summary,
     });
