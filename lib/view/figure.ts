@@ -35,8 +35,18 @@ export function resetPlotlyBundle(): void {
   SESSION.__ifsqPlotlyInlined = false;
 }
 
+/**
+ * True when the plotly.js bundle has not been sent in this kernel session yet; the caller then inlines it in its next
+ * output (`figureHtml(fig, { bundle: true })`) and it counts as sent from now on.
+ */
+export function claimPlotlyBundle(): boolean {
+  const first = SESSION.__ifsqPlotlyInlined !== true;
+  SESSION.__ifsqPlotlyInlined = true;
+  return first;
+}
+
 /** JSON with typed arrays turned into plain arrays (plotly and JSON both need them). */
-function toPlainJson(fig: PlotlyFigure): PlotlyFigure {
+export function toPlainJson(fig: PlotlyFigure): PlotlyFigure {
   const text = JSON.stringify(fig, (_key, value: unknown) =>
     ArrayBuffer.isView(value) && !(value instanceof DataView) ? Array.from(value as unknown as ArrayLike<number>) : value,
   );
@@ -106,13 +116,12 @@ export function show(fig: PlotlyFigure, opts: ShowOptions = {}): void {
   }
   const summary = figureSummary(plain, opts.name) + (file ? ` → ${file}` : "");
   if (inKernel()) {
-    const bundle = SESSION.__ifsqPlotlyInlined !== true;
+    const bundle = claimPlotlyBundle();
     emitDisplay({
       "application/vnd.plotly.v1+json": { data: plain.data, layout: plain.layout ?? {}, config: plain.config ?? {}, ...(plain.frames ? { frames: plain.frames } : {}) },
       "text/html": figureHtml(plain, { bundle }),
       "text/plain": summary,
     });
-    SESSION.__ifsqPlotlyInlined = true;
   } else {
     console.log(summary);
   }
