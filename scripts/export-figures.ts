@@ -13,7 +13,7 @@ import { pathToFileURL } from "url";
 import { chromium } from "playwright-core";
 
 const ROOT = path.resolve(__dirname, "..");
-const LAUNCH_ARGS = [
+export const LAUNCH_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",

@@ -428,7 +428,7 @@ async function trainLoop<B>(
   const sink: ProgressSink | undefined = opts.progress === false ? "none" : opts.progress === true ? undefined : opts.progress;
   const bar = start < cfg.steps ? progress({ total: cfg.steps, label: `${task.kind} ${path.basename(run.dir)}`, startAt: start, sink }) : null;
   // in a notebook, a plotly curve of the loss (and the eval metrics) next to the bar, updated in place (view/live-curve)
-  const curve = start < cfg.steps && (sink === undefined || sink === "kernel") ? liveCurve({ title: `${task.kind} ${path.basename(run.dir)}`, history: rows, sink }) : null;
+  const curve = start < cfg.steps && (sink === undefined || sink === "kernel") ? liveCurve({ title: `${task.kind} ${path.basename(run.dir)}`, history: rows, sink: sink === "kernel" ? "kernel" : undefined }) : null;
   const sessionT0 = performance.now();
   const timeAtSessionStart = state.time;
   let lastLogWall = performance.now();
