@@ -61,8 +61,12 @@ export function inRunFidManifest(kind: "ar" | "dit", cfg: InRunManifestConfig, o
   });
 }
 
-/** The manifests of a run's in-run metrics: "gfid", and "gfidGuided" when the config has evalGuidedScale. */
+/**
+ * The manifests of a run's in-run metrics: "gfid", and "gfidGuided" when the config has evalGuidedScale; none when
+ * the run does not evaluate in-run (evalSamples 0).
+ */
 export function inRunFidManifests(kind: "ar" | "dit", cfg: InRunManifestConfig, numClasses = 10): Record<string, FidManifest> {
+  if (!(cfg.evalSamples > 0)) return {};
   const out: Record<string, FidManifest> = { gfid: inRunFidManifest(kind, cfg, { numClasses }) };
   if (cfg.evalGuidedScale !== undefined) out.gfidGuided = inRunFidManifest(kind, cfg, { guidanceScale: cfg.evalGuidedScale, numClasses });
   return out;
