@@ -72,7 +72,7 @@ test("the convergence sweep's AR and DiT runs measure gFID alike at every preset
 
 test("rFIDs: the bits sweep's aggregation refuses rFIDs over different image counts", async () => {
   const { seedSummaryByLevel } = await import("../lib/experiments/bits/aggregate");
-  const r = (L: number, n: number) => ({ L, bits: Math.log2(L), bound: "ifsq", seed: 0, row: { rfid: 10 }, rfidManifest: rfidManifest(n, "featurenet-x") });
+  const r = (L: number, n: number) => ({ L, bits: Math.log2(L), bound: "ifsq", seed: 0, row: { rfid: 10, psnr: 20 }, rfidManifest: rfidManifest(n, "featurenet-x") });
   assert.equal(seedSummaryByLevel([r(5, 1000), r(9, 1000)] as never, "ifsq", "rfid").length, 2);
   assert.throws(() => seedSummaryByLevel([r(5, 1000), r(9, 500)] as never, "ifsq", "rfid"), /bits sweep: rFID across L and bounds: FIDs measured differently: ifsq L=5 seed 0 has samples=1000 but ifsq L=9 seed 0 has samples=500/);
   assert.equal(seedSummaryByLevel([r(5, 1000), r(9, 500)] as never, "ifsq", "psnr").length, 2, "other metrics are not FIDs");
