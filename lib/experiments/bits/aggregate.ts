@@ -123,6 +123,7 @@ export function samplingNoise(e: BitsGenEval): number {
 export function generatorCurve(generators: readonly BitsGeneratorResult[], kind: GeneratorKind, guided: boolean): GeneratorCurve {
   const runs = generators.filter((g) => g.kind === kind).sort((a, b) => a.L - b.L);
   if (runs.length === 0) throw new Error(`generatorCurve: no ${kind} runs in the results`);
+  checkComparableFids(runs.map((g) => ({ label: `${kind} L=${g.L}${guided ? " guided" : ""}`, manifest: (guided ? g.guided : g.unguided).manifest })), { what: `bits sweep: ${kind} gFID across L` });
   const points = runs.map((g) => {
     const e = guided ? g.guided : g.unguided;
     return { L: g.L, bits: g.bits, gfid: e.gfid, noise: samplingNoise(e), precision: e.precision, recall: e.recall };

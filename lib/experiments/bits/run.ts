@@ -114,6 +114,8 @@ export interface BitsGenEval {
   halves: [number, number];
   samplesPerSec: number;
   n: number;
+  /** How the gFID was measured (lib/eval/fid-manifest.ts). */
+  manifest?: FidManifest;
 }
 
 export type GeneratorKind = "ar" | "dit";
@@ -150,7 +152,7 @@ function bitsRun(label: string, r: { runDir: string; reused: boolean; metrics: M
 
 function genEval(e: SamplerEvaluation, cfgScale: number): BitsGenEval {
   if (!e.gfidHalves) throw new Error("bits: the gFID evaluation returned no half-sample gFIDs (halves: true expected)");
-  return { cfgScale, gfid: e.gfid, precision: e.precision, recall: e.recall, halves: e.gfidHalves, samplesPerSec: e.samplesPerSec, n: e.n };
+  return { cfgScale, gfid: e.gfid, precision: e.precision, recall: e.recall, halves: e.gfidHalves, samplesPerSec: e.samplesPerSec, n: e.n, manifest: e.manifest };
 }
 
 /** A trained generator's result: gFID without CFG and with `setup.cfgScale`; the model is freed afterwards. */
