@@ -153,3 +153,38 @@ export function workersSetting(): number | null {
   if (!Number.isInteger(n) || n < 1) throw new Error(`IFSQ_WORKERS=${JSON.stringify(v)} is not a worker count; expected a positive integer (1 = train in this process)`);
   return n;
 }
+
+/** One engine as `engineStatus` sees it. */
+export interface EngineStatus {
+  name: BackendName;
+  /** It initialises here. */
+  available: boolean;
+  /** Why it does not, or null. */
+  why: string | null;
+  /** The engine initBackend() chooses now ($IFSQ_BACKEND, else the fastest available). */
+  active: boolean;
+}
+
+/**
+ * Every engine of BACKENDS, in preference order: whether it initialises here and why not, and which one is active
+ * (for `npm run doctor`). Probing switches tfjs's backend; the engine initBackend() chooses is active afterwards.
+ * A bad $IFSQ_BACKEND is reported as an error by initBackend, which this rethrows.
+ */
+export async function engineStatus(): Promise<EngineStatus[]> {
+  const out: EngineStatus[] = [];
+  for (const name of BACKENDS) {
+    const why = await tryInit(name);
+    out.push({ name, available: why === null, why, active: false });
+  }
+  current = null;
+  let chosen: BackendInfo | null = null;
+  let error: Error | null = null;
+  try {
+    chosen = await initBackend(undefined, { log: () => {} });
+  } catch (e) {
+    error = e as Error;
+  }
+  for (const e of out) e.active = chosen?.name === e.name;
+  if (error) throw Object.assign(error, { engines: out });
+  return out;
+}

@@ -4,7 +4,9 @@
 #   2. System packages: on Debian/Ubuntu as root, apt-get installs (without Recommends) only what is missing:
 #        jupyter-nbconvert python3-nbclient jupyter-client   headless notebook execution + HTML export
 #        dataset-fashion-mnist                               the data set (/usr/share/datasets/fashion-mnist)
-#        chromium                                            static figure export (npm run figures)
+#        chromium                                            static figure export (npm run figures), browser test
+#        jupyter-notebook                                    only in CI (CI=true) or with IFSQ_WITH_NOTEBOOK_UI=1: the
+#                                                            classic Notebook the browser test serves (test/browser)
 #        slurmctld slurmd slurm-client munge                 only in CI (CI=true) or with IFSQ_WITH_SLURM=1: the
 #                                                            job-array test's one-node cluster (no daemon is started)
 #      Elsewhere it prints the exact commands to run and carries on.
@@ -38,6 +40,7 @@ fi
 wanted=(jupyter-nbconvert python3-nbclient jupyter-client dataset-fashion-mnist)
 [ "${IFSQ_WITHOUT_CHROMIUM:-0}" = 1 ] || wanted+=(chromium)
 if [ "${CI:-}" = true ] || [ "${IFSQ_WITH_SLURM:-0}" = 1 ]; then wanted+=(slurmctld slurmd slurm-client munge); fi
+if [ "${CI:-}" = true ] || [ "${IFSQ_WITH_NOTEBOOK_UI:-0}" = 1 ]; then wanted+=(jupyter-notebook); fi
 
 if [ -f /etc/debian_version ] && command -v dpkg-query >/dev/null; then
   missing=()

@@ -3,6 +3,7 @@
  * computed conclusions on fixed inputs, and that a second run of the notebook's pipeline trains nothing.
  */
 import { test } from "node:test";
+import { rfidManifest, samplerManifest } from "../lib/experiments/fid-manifests";
 import * as assert from "node:assert/strict";
 import { initBackend } from "../lib/backend";
 import { makeKinds, runEnv } from "../lib/experiments/kinds";
@@ -158,10 +159,10 @@ const LV = [3, 5, 9, 17, 33];
 function tok(L: number, bound: "tanh" | "ifsq", seed: number, psnr: number, rfid: number, perplexity = 100): BitsTokenizerResult {
   const row = { bound, levels: `[${L},${L},${L},${L}]`, entropy: 1, utilisation: 0.9, usage: 0.1, perplexity, endBinMass: 0.01, psnr, ssim: 0.5, l1: 0.1, rfid, images: 1000 };
   const run = { label: `t ${L}`, runDir: `/r/tokenizer-${L}${bound}${seed}`, reused: true, metrics: [{ type: "train" as const, step: 90, time: 30, loss: 0.2, flops: 1e12, stepsPerSec: 3 }], config: { steps: 90, batchSize: 32 }, flops: 1e12 };
-  return { L, bits: Math.log2(L), bound, seed, run, row, entropyPerChannel: [1, 1, 1, 1], endBinMassPerChannel: [0.01, 0.01, 0.01, 0.01], usedCodes: 10, codebookSize: L ** 4, reconstructions: new Float32Array(2 * 4) };
+  return { L, bits: Math.log2(L), bound, seed, run, row, rfidManifest: rfidManifest(1000, "featurenet-test"), entropyPerChannel: [1, 1, 1, 1], endBinMassPerChannel: [0.01, 0.01, 0.01, 0.01], usedCodes: 10, codebookSize: L ** 4, reconstructions: new Float32Array(2 * 4) };
 }
 function gen(kind: "ar" | "dit", L: number, gfid: number, gfidCfg: number, noise: number): BitsGeneratorResult {
-  const ev = (g: number, s: number) => ({ cfgScale: s, gfid: g, precision: 0.5, recall: 0.4, halves: [g + noise, g] as [number, number], samplesPerSec: 10, n: 300 });
+  const ev = (g: number, s: number) => ({ cfgScale: s, gfid: g, precision: 0.5, recall: 0.4, halves: [g + noise, g] as [number, number], samplesPerSec: 10, n: 300, manifest: samplerManifest({ samples: 300, numClasses: 10, generator: "ar", guidanceScale: s, samplingSteps: null, ema: true, featureNet: "featurenet-test", seed: 0 }) });
   const run = { label: `${kind} ${L}`, runDir: `/r/${kind}-${L}`, reused: true, metrics: [{ type: "train" as const, step: 90, time: 60, loss: 3, flops: 2e12, stepsPerSec: 1.5 }], config: { steps: 90, batchSize: 32 }, flops: 2e12 };
   return { kind, L, bits: Math.log2(L), run, tokenizerRun: `tokenizer-${L}`, detail: "", unguided: ev(gfid, 1), guided: ev(gfidCfg, 2) };
 }

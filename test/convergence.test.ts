@@ -4,6 +4,7 @@
  * from metrics rows, the summary and its sentences, and sample snapshots.
  */
 import { test } from "node:test";
+import type { FidManifest } from "../lib/eval/fid-manifest";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -219,6 +220,11 @@ test("evalPoints: FLOPs, budget fraction, wall time with and without the earlier
   assert.throws(() => flopsPerStepOf([{ type: "eval", step: 1, time: 0 }], "run x"), /run x: no train row/);
 });
 
+/** The FID manifest of a fake run's gFID (lib/eval/fid-manifest.ts). */
+function fakeManifest(kind: "ar" | "dit", seed: number, guidanceScale: number): FidManifest {
+  return { metric: "gFID", samples: 200, classes: "uniform over 10 classes", generator: kind, guidanceScale, samplingSteps: kind === "dit" ? 10 : null, ema: true, featureNet: "featurenet-test", reference: "fashion-mnist test split", seed };
+}
+
 /** A run with gFID y[i] at steps[i] of `steps`, 1e9 FLOPs per step. */
 function fakeRun(kind: "ar" | "dit", seed: number, steps: number[], ys: number[], cfgEnd?: number): ConvergenceRun {
   const fps = 1e9;
@@ -228,7 +234,8 @@ function fakeRun(kind: "ar" | "dit", seed: number, steps: number[], ys: number[]
     label: `${kind} seed=${seed}`, kind, seed, runDir: `/runs/${kind}-${seed}`, reused: true,
     config: { steps: total, batchSize: 8, evalSamples: 200, seed },
     metrics: [], flopsPerStep: fps, budget: total * fps, points, totalSeconds: total + steps.length, evalSeconds: steps.length, samples: [],
-    ...(cfgEnd !== undefined ? { cfgEnd: { scale: 2, gfid: cfgEnd, seconds: 1, cached: false } } : {}),
+    ...(cfgEnd !== undefined ? { cfgEnd: { scale: 2, gfid: cfgEnd, seconds: 1, cached: false, manifest: fakeManifest(kind, seed, 2) } } : {}),
+    fidManifests: { gfid: fakeManifest(kind, seed, 1) },
   };
 }
 
@@ -296,6 +303,11 @@ test("summarizeConvergence: the CFG check at the end of every run is judged agai
   assert.equal(summarizeConvergence([runs[0], fakeRun("ar", 1, steps, [104, 62, 52]), runs[2], runs[3]]).cfgEnd, null);
   const other = { ...runs[3], cfgEnd: { scale: 3, gfid: 20, seconds: 1, cached: false } };
   assert.throws(() => summarizeConvergence([runs[0], runs[1], runs[2], other]), /the dit runs' CFG checks have different scales \(2, 3\)/);
+  // gFIDs measured differently are refused, naming the field (lib/eval/fid-manifest.ts)
+  const fewer = { ...runs[3], fidManifests: { gfid: { ...runs[3].fidManifests.gfid, samples: 100 } } };
+  assert.throws(() => summarizeConvergence([runs[0], runs[1], runs[2], fewer]), /AR vs DiT in-run gFID: FIDs measured differently: ar seed=0 \(in-run gFID\) has samples=200 but dit seed=1 \(in-run gFID\) has samples=100/);
+  const raw = { ...runs[2], cfgEnd: { ...runs[2].cfgEnd!, manifest: { ...runs[2].cfgEnd!.manifest!, ema: false } } };
+  assert.throws(() => summarizeConvergence([runs[0], runs[1], raw, runs[3]]), /gFID with CFG: FIDs measured differently: .* has ema=true but dit seed=0 \(CFG end check\) has ema=false/);
 });
 
 test("summarizeConvergence: no crossing and DiT never ahead are said plainly", () => {

@@ -23,6 +23,7 @@ import { Run } from "../lib/train/run";
 import { loadRunWeights, type EvalPool, type TrainTask } from "../lib/train/trainer";
 import { reuseRun } from "../lib/experiments/env";
 import { cfgEndOfRun } from "../lib/experiments/convergence/cfg-end";
+import { manifestDifferences, readRunFidManifests } from "../lib/eval/fid-manifest";
 import type { ConvergenceRun } from "../lib/experiments/convergence/runs";
 import { readSampleSnapshots } from "../lib/experiments/sample-snapshots";
 import { embedSamples } from "../lib/eval/features";
@@ -101,7 +102,12 @@ for (const kind of ["ar", "dit"] as const) {
     assert.equal(first.cached, false);
     assert.ok(Number.isFinite(first.gfid) && first.gfid > 0 && first.seconds > 0, JSON.stringify(first));
     const again = await cfgEndOfRun(env, conv, 2);
-    assert.deepEqual(again, { scale: 2, gfid: first.gfid, seconds: 0, cached: true });
+    assert.deepEqual(again, { scale: 2, gfid: first.gfid, seconds: 0, cached: true, manifest: first.manifest });
+    // how the gFIDs were measured is in the run folder: the in-run one (written when training started) and the check's
+    const recorded = readRunFidManifests(run.dir)!;
+    assert.deepEqual(Object.keys(recorded).sort(), ["gfid", "gfidCfgEnd@2"]);
+    assert.deepEqual([recorded.gfid.samples, recorded.gfid.guidanceScale, recorded["gfidCfgEnd@2"].guidanceScale, recorded.gfid.classes], [130, 1, 2, "class i mod 10 for sample i"]);
+    assert.deepEqual(manifestDifferences(recorded.gfid, recorded["gfidCfgEnd@2"]), ["guidanceScale"]);
     // the same run's final weights evaluated in-run with the guided variant at its last step: the same samples
     const guidedCfg = resolveConfig(spec.configDef, { preset: "tiny", overrides: { ...plain, evalGuidedScale: 2, evalGuidedAt: [4] } }) as Record<string, unknown>;
     const task = (await spec.makeTask(guidedCfg)) as TrainTask & { dispose(): void };

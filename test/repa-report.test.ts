@@ -1,5 +1,6 @@
 /** Notebook 07's report (REPA) and the linear probe, on fixed inputs: every computed number checked. */
 import { test } from "node:test";
+import { samplerManifest } from "../lib/experiments/fid-manifests";
 import assert from "node:assert/strict";
 import type { MetricsRow } from "../lib/train/run";
 import type { RepaRun } from "../lib/experiments/repa/grid";
@@ -59,11 +60,14 @@ test("repaConclusion: the measured numbers and verdicts in sentences", () => {
     { kind: "ar" as const, repa: false, seed, result: { layers: [0, 1, 2, 3], cknna: [0.1, 0.2, 0.25, 0.3 + 0.01 * seed], n: 128, k: 10 } },
     { kind: "ar" as const, repa: true, seed, result: { layers: [0, 1, 2, 3], cknna: [0.1, 0.25, 0.35, 0.5 + 0.01 * seed], n: 128, k: 10 } },
   ]);
-  const q = (kind: "ar" | "dit", repa: boolean, seed: number, precision: number, recall: number) => ({ label: "x", kind, repa, seed, gfid: 100, precision, recall, n: 250 });
+  const q = (kind: "ar" | "dit", repa: boolean, seed: number, precision: number, recall: number) => ({ label: "x", kind, repa, seed, gfid: 100, precision, recall, n: 250, manifest: samplerManifest({ samples: 250, numClasses: 10, generator: kind, guidanceScale: 1, samplingSteps: kind === "dit" ? 10 : null, ema: true, featureNet: "featurenet-t", seed }) });
   const quality = [q("ar", false, 0, 0.5, 0.3), q("ar", false, 1, 0.52, 0.31), q("ar", true, 0, 0.6, 0.3), q("ar", true, 1, 0.62, 0.32)];
   const text = repaConclusion({ preset: "quick", grid, teacher, cknna, quality });
   assert.match(text, /\*\*Precision and recall \(AR \(LlamaGen\), 250 fresh samples, k = 3\)\.\*\* With REPA precision is 0\.610 vs 0\.510 \(Δ \+0\.100 \(seed spread 0\.020 over 2 seeds\): better\) and recall 0\.310 vs 0\.305 \(Δ \+0\.005 \(seed spread 0\.020 over 2 seeds\): within the seed spread\)\./);
   const rows = finalQualityRows(quality);
+  // gFIDs measured on different numbers of samples are refused (lib/eval/fid-manifest.ts)
+  const fewer = { ...quality[2], manifest: { ...quality[2].manifest, samples: 100 } };
+  assert.throws(() => finalQualityRows([quality[0], quality[1], fewer, quality[3]]), /REPA final quality \(ar\): gFID with vs without REPA: FIDs measured differently: x \(seed 0\) has samples=250 but x \(seed 0\) has samples=100/);
   assert.deepEqual(rows.map((r) => [r.generator, r.REPA, r.seeds, r.precision, r["recall min–max"]]), [["AR (LlamaGen)", "no", 2, 0.51, "0.300–0.310"], ["AR (LlamaGen)", "yes", 2, 0.61, "0.300–0.320"]]);
   assert.match(text, /linear probe reaches 81\.2 % test accuracy \(the supervised FID network: 90\.7 %\), and its CKNNA to the FID network is 0\.310 on 2000 test images \(1 = the same nearest-neighbour structure, 0 = none in common; no threshold/);
   assert.match(text, /LlamaGen-REPA \(ℓ = 3 of 8, λ = 2\) ends better than the run without REPA: final gFID 191\.5 vs 202\.0 without REPA, Δ −10\.5 \(seed spread 4\.0 over 2 seeds\)\. At the first evaluation \(50 % of the training steps\): Δ gFID −10\.5 \(seed spread 2\.0 over 2 seeds\), better\. This is the paper's finding\./);

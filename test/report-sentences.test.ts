@@ -112,10 +112,10 @@ test("argminRange / argminRangeText: notebook 01's α range is the span of the c
 
 test("gfidAndSpeedFigure: gFID on the left, samples/s on the right, log axes only when asked", () => {
   const pts = [{ x: 1, gfid: 80, samplesPerSec: 100 }, { x: 10, gfid: 40, samplesPerSec: 16 }];
-  const lin = gfidAndSpeedFigure(pts, { method: "ar", knob: "CFG scale s" }) as any;
+  const lin = gfidAndSpeedFigure(pts, { method: "ar", knob: "CFG scale s", unchecked: true }) as any;
   assert.deepEqual(lin.data.map((t: any) => [t.name, t.y, t.yaxis ?? "y"]), [["gFID", [80, 40], "y"], ["samples/s", [100, 16], "y2"]]);
   assert.equal(lin.layout.xaxis.type, undefined);
   assert.equal(lin.layout.title.text, "gFID and sampling speed vs CFG scale s");
-  const log = gfidAndSpeedFigure(pts, { method: "dit", knob: "Euler steps", logX: true }) as any;
+  const log = gfidAndSpeedFigure(pts, { method: "dit", knob: "Euler steps", logX: true, unchecked: true }) as any;
   assert.deepEqual([log.layout.xaxis.type, log.layout.yaxis2.type, log.layout.xaxis.title.text], ["log", "log", "Euler steps (log)"]);
 });

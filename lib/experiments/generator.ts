@@ -23,6 +23,8 @@ import { trainTokenizer } from "./tokenizer/task";
 import type { FeatureNetName } from "./featurenet/config";
 import { loadFeatureNet, extractorOf } from "./featurenet/task";
 import { writeSampleSnapshot } from "./sample-snapshots";
+import { writeRunFidManifests, type FidManifest } from "../eval/fid-manifest";
+import { samplerManifest } from "./fid-manifests";
 
 /** A generator's tokenizer: loaded from the run its config names (trained first when missing). */
 export async function generatorTokenizer(env: RunEnv, kind: string, cfg: { tokenizer: TokenizerConfig; tokenizerRun: string }): Promise<{ tokenizer: Tokenizer; runDir: string }> {
@@ -70,6 +72,16 @@ export interface SamplerEvaluation {
   recall: number;
   /** gFID of each half of the samples, when asked for (`halves`): their gap is the sampling noise at n/2. */
   gfidHalves?: [number, number];
+  /** How the gFID was measured (lib/eval/fid-manifest.ts), when the caller gave its sampling settings (`measured`). */
+  manifest?: FidManifest;
+}
+
+/** The sampling settings of an evaluation that its FID manifest records (fid-manifests.ts `samplerManifest`). */
+export interface MeasuredSampling {
+  generator: string;
+  guidanceScale: number;
+  samplingSteps: number | null;
+  ema: boolean | null;
 }
 
 /** Extra metrics of a gFID evaluation: precision/recall, and the gFIDs of the two halves of the samples. */
@@ -86,7 +98,7 @@ export async function samplerMetrics(env: RunEnv, sampler: Sampler, n: number, o
 }
 
 /** gFID (vs the Fashion-MNIST test split) and speed of n samples of a generator's class sampler. */
-export async function evaluateSampler(env: RunEnv, draw: ClassSampler, opts: ExtraGenerationMetrics & { n: number; numClasses: number; seed: number; batchSize: number; featureNet: FeatureNetName; what: string }): Promise<SamplerEvaluation> {
+export async function evaluateSampler(env: RunEnv, draw: ClassSampler, opts: ExtraGenerationMetrics & { n: number; numClasses: number; seed: number; batchSize: number; featureNet: FeatureNetName; what: string; measured?: MeasuredSampling }): Promise<SamplerEvaluation> {
   if (!(Number.isInteger(opts.n) && opts.n > 0)) throw new Error(`${opts.what}: n=${opts.n} samples; expected a positive integer`);
   const clock = { seconds: 0, samples: 0 };
   const t0 = Date.now();
@@ -102,6 +114,7 @@ export async function evaluateSampler(env: RunEnv, draw: ClassSampler, opts: Ext
     precision: m.precision,
     recall: m.recall,
     ...(m.fidHalves ? { gfidHalves: m.fidHalves } : {}),
+    ...(opts.measured ? { manifest: samplerManifest({ ...opts.measured, samples: opts.n, numClasses: opts.numClasses, featureNet: m.featureNet, seed: opts.seed }) } : {}),
   };
 }
 
@@ -165,7 +178,7 @@ export function inRunSampling(kind: string, cfg: Pick<InRunConfig, "seed" | "eva
 export function inRunEvaluation(
   kind: string,
   cfg: InRunConfig,
-  setup: { env: RunEnv; draw: EvalDraw; numClasses: number; runDir: string },
+  setup: { env: RunEnv; draw: EvalDraw; numClasses: number; runDir: string; fidManifests?: Record<string, FidManifest> },
 ): {
   evaluate?: (step: number, pool?: EvalPool) => Promise<Record<string, number>>;
   prepare?: () => Promise<void>;
@@ -248,6 +261,8 @@ export function inRunEvaluation(
   const prepare = async () => {
     const net = await loadFeatureNet(setup.env, cfg.featureNet);
     testSetEmbedding({ extractor: extractorOf(net), cacheDir: net.dir });
+    // how the run's gFIDs are measured, next to its metrics (fid-manifests.ts inRunFidManifests)
+    if (setup.fidManifests) writeRunFidManifests(setup.runDir, setup.fidManifests);
   };
   return { evaluate, prepare, remote };
 }

@@ -1,18 +1,24 @@
 /**
  * The figure both generators use for a sampling knob (AR: CFG scale, DiT: Euler steps): gFID on the left axis, samples
- * per second on the right, one point per setting.
+ * per second on the right, one point per setting. The points' gFIDs must be measured the same way except for the
+ * knob (`vary`, a field of their FID manifests; lib/eval/fid-manifest.ts): otherwise it throws naming the difference,
+ * unless `unchecked`.
  */
 import type { PlotlyFigure } from "../view/figure";
 import { methodStyle, type MethodKey } from "../view/palette";
+import { checkComparableFids, type FidManifest, type FidManifestField } from "../eval/fid-manifest";
 
 export interface GfidAndSpeedPoint {
   /** The knob's value (CFG scale, number of steps, …). */
   x: number;
   gfid: number;
   samplesPerSec: number;
+  /** How the gFID was measured. */
+  manifest?: FidManifest;
 }
 
-export function gfidAndSpeedFigure(points: GfidAndSpeedPoint[], o: { method: MethodKey; knob: string; logX?: boolean }): PlotlyFigure {
+export function gfidAndSpeedFigure(points: GfidAndSpeedPoint[], o: { method: MethodKey; knob: string; logX?: boolean; vary?: FidManifestField; unchecked?: boolean }): PlotlyFigure {
+  checkComparableFids(points.map((p) => ({ label: `${o.knob} = ${p.x}`, manifest: p.manifest })), { what: `gFID vs ${o.knob}`, allowDifferent: o.vary ? [o.vary] : [], unchecked: o.unchecked });
   const x = points.map((p) => p.x);
   return {
     data: [

@@ -27,6 +27,7 @@ import { AdamW } from "../nn/adamw";
 import { EMA, emaDecayAt } from "../nn/ema";
 import { clipByGlobalNorm, globalNorm } from "../nn/clip";
 import { progress, type ProgressSink } from "../view/progress";
+import { liveCurve } from "../view/live-curve";
 import { breather } from "../event-loop";
 import { TrainConfigSchema, configHash, type TrainConfig } from "./config";
 import {
@@ -419,12 +420,15 @@ async function trainLoop<B>(
     const row: MetricsRow = { type: "eval", step: completed, time: round3(state.time), evalSeconds: round3((performance.now() - t0) / 1000), ...values };
     run.appendMetrics(row);
     rows.push(row);
+    curve?.add(row);
     opts.onProgress?.(row);
   };
 
   if (start < cfg.steps && task.prepare) await task.prepare();
   const sink: ProgressSink | undefined = opts.progress === false ? "none" : opts.progress === true ? undefined : opts.progress;
   const bar = start < cfg.steps ? progress({ total: cfg.steps, label: `${task.kind} ${path.basename(run.dir)}`, startAt: start, sink }) : null;
+  // in a notebook, a plotly curve of the loss (and the eval metrics) next to the bar, updated in place (view/live-curve)
+  const curve = start < cfg.steps && (sink === undefined || sink === "kernel") ? liveCurve({ title: `${task.kind} ${path.basename(run.dir)}`, history: rows, sink: sink === "kernel" ? "kernel" : undefined }) : null;
   const sessionT0 = performance.now();
   const timeAtSessionStart = state.time;
   let lastLogWall = performance.now();
@@ -513,6 +517,7 @@ async function trainLoop<B>(
       state.window = { n: 0, sums: {} };
       run.appendMetrics(row);
       rows.push(row);
+      curve?.add(row);
       opts.onProgress?.(row);
     }
     if (evaluatesAt(cfg, completed)) await evaluate(completed);
@@ -526,10 +531,12 @@ async function trainLoop<B>(
     opts.onStep?.(completed, lossV);
     if (opts.stopAfter !== undefined && completed >= opts.stopAfter && completed < cfg.steps) {
       bar?.done();
+      curve?.done();
       return finish(false, completed);
     }
   }
   bar?.done();
+  curve?.done();
   if (!done) {
     rows = run.readMetrics();
     const done: DoneRecord = { step: cfg.steps, time: round3(state.time), finishedAt: new Date().toISOString(), final: finalRecord(rows) };

@@ -19,6 +19,8 @@ export interface PlotlyFigure {
   data: Partial<Plotly.Data>[];
   layout?: Partial<Plotly.Layout>;
   config?: Partial<Plotly.Config>;
+  /** Animation frames (sliders whose steps animate to a named frame: they work without a kernel). */
+  frames?: Partial<Plotly.Frame>[];
 }
 
 export interface ShowOptions {
@@ -33,8 +35,18 @@ export function resetPlotlyBundle(): void {
   SESSION.__ifsqPlotlyInlined = false;
 }
 
+/**
+ * True when the plotly.js bundle has not been sent in this kernel session yet; the caller then inlines it in its next
+ * output (`figureHtml(fig, { bundle: true })`) and it counts as sent from now on.
+ */
+export function claimPlotlyBundle(): boolean {
+  const first = SESSION.__ifsqPlotlyInlined !== true;
+  SESSION.__ifsqPlotlyInlined = true;
+  return first;
+}
+
 /** JSON with typed arrays turned into plain arrays (plotly and JSON both need them). */
-function toPlainJson(fig: PlotlyFigure): PlotlyFigure {
+export function toPlainJson(fig: PlotlyFigure): PlotlyFigure {
   const text = JSON.stringify(fig, (_key, value: unknown) =>
     ArrayBuffer.isView(value) && !(value instanceof DataView) ? Array.from(value as unknown as ArrayLike<number>) : value,
   );
@@ -79,7 +91,7 @@ export function figureHtml(fig: PlotlyFigure, opts: { id?: string; bundle?: bool
     `  var el = document.getElementById(${JSON.stringify(id)});\n` +
     `  var fig = ${json};\n` +
     `  if (window.Plotly) {\n` +
-    `    window.Plotly.newPlot(el, fig.data, fig.layout || {}, Object.assign({ responsive: true, displaylogo: false }, fig.config || {}));\n` +
+    `    window.Plotly.newPlot(el, { data: fig.data, layout: fig.layout || {}, frames: fig.frames || [], config: Object.assign({ responsive: true, displaylogo: false }, fig.config || {}) });\n` +
     `  } else {\n` +
     `    el.style.height = "auto";\n` +
     `    el.textContent = "plotly.js is not loaded on this page (it is inlined in the first figure of each kernel session): run the notebook from the top.";\n` +
@@ -104,13 +116,12 @@ export function show(fig: PlotlyFigure, opts: ShowOptions = {}): void {
   }
   const summary = figureSummary(plain, opts.name) + (file ? ` → ${file}` : "");
   if (inKernel()) {
-    const bundle = SESSION.__ifsqPlotlyInlined !== true;
+    const bundle = claimPlotlyBundle();
     emitDisplay({
-      "application/vnd.plotly.v1+json": { data: plain.data, layout: plain.layout ?? {}, config: plain.config ?? {} },
+      "application/vnd.plotly.v1+json": { data: plain.data, layout: plain.layout ?? {}, config: plain.config ?? {}, ...(plain.frames ? { frames: plain.frames } : {}) },
       "text/html": figureHtml(plain, { bundle }),
       "text/plain": summary,
     });
-    SESSION.__ifsqPlotlyInlined = true;
   } else {
     console.log(summary);
   }

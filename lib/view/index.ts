@@ -8,5 +8,7 @@ export { image, pngGrid } from "./image";
 export type { ImageOptions, ImageInput, TensorLike } from "./image";
 export { markdown } from "./markdown";
 export { progress, formatDuration } from "./progress";
+export { liveCurve, liveCurveFigure } from "./live-curve";
+export type { LiveCurve, LiveCurveOptions } from "./live-curve";
 export type { ProgressBar, ProgressOptions, ProgressSink } from "./progress";
 export { figureDir, figurePath } from "./files";

@@ -14,6 +14,7 @@
  */
 import { SingleBar } from "cli-progress";
 import { emitDisplay, escapeHtml, inKernel, newDisplayId } from "./kernel";
+import { throttle } from "./throttle";
 
 /** Output-metadata key of a kernel bar's state: { label, step, total, rate, etaS, elapsedS, metrics, finished }. */
 export const PROGRESS_METADATA_KEY = "ifsq_progress";
@@ -114,7 +115,6 @@ export function progress(opts: ProgressOptions): ProgressBar {
   const interval = opts.intervalMs ?? (sink === "kernel" ? 200 : 5000);
   const write = opts.write ?? ((line: string) => console.log(line));
   const t0 = now();
-  let lastEmit = -Infinity;
   let finished = false;
   const state: ProgressState = { label, step: startAt, total, rate: 0, etaS: NaN, elapsedS: 0, metrics: {}, finished: false };
 
@@ -161,40 +161,20 @@ export function progress(opts: ProgressOptions): ProgressBar {
     }
   };
 
-  // Rate limit: a tick within `interval` of the last render is held; a timer renders the newest held state when the
-  // interval is over (unref'd: it never keeps a script alive). done() renders at once and cancels it.
-  let held = false;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const emit = () => {
-    lastEmit = now();
-    held = false;
-    render();
-  };
-  const flushLater = () => {
-    if (timer !== null) return;
-    timer = setTimeout(() => {
-      timer = null;
-      if (held && !finished) emit();
-    }, Math.max(0, lastEmit + interval - now()));
-    timer.unref?.();
-  };
+  // Rate limit (view/throttle.ts): a tick within `interval` of the last render is held and shown when the interval is
+  // over; done() renders at once and cancels it. The tty sink (cli-progress) does its own limiting.
+  const limit = throttle(render, interval, now);
 
   return {
     tick(step: number, metrics?: Record<string, number>) {
       if (finished) return;
       update(step, metrics);
-      if (sink === "tty" || now() - lastEmit >= interval) {
-        emit();
-      } else if (sink !== "none") {
-        held = true;
-        flushLater();
-      }
+      limit.request(sink === "tty");
     },
     done() {
       if (finished) return;
       finished = true;
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
+      limit.stop();
       update(state.step);
       state.finished = true;
       state.etaS = 0;

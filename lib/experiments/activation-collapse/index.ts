@@ -4,3 +4,5 @@ export * from "./section";
 export * from "./bounded-distribution";
 export * from "./alpha-sweep";
 export * from "./quantizer-checks";
+export * from "./explorer";
+export * from "./codebook-calculator";

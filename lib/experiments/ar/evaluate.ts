@@ -10,6 +10,7 @@ import type { SamplingOptions } from "../../models/sampling";
 import type { FeatureNetName } from "../featurenet/config";
 import { evaluateSampler, type ExtraGenerationMetrics, type SamplerEvaluation } from "../generator";
 import { evalSampling, sampleImages, type ArModel } from "./sample";
+import { generatorLabel } from "../fid-manifests";
 
 export interface ArEvaluation extends SamplerEvaluation {
   sampling: Required<SamplingOptions>;
@@ -38,6 +39,7 @@ export async function evaluateAr(ar: ArModel, opts: SamplingOptions & ExtraGener
     precisionRecall: opts.precisionRecall,
     halves: opts.halves,
     what: "evaluateAr",
+    measured: { generator: generatorLabel("ar", sampling), guidanceScale: sampling.cfgScale, samplingSteps: null, ema: cfg.emaDecay > 0 },
   });
   return { ...ev, sampling };
 }

@@ -54,7 +54,7 @@ export function arGuidanceRows(evals: ArEvaluation[]): Record<string, number>[] 
 }
 
 export function arGuidanceFigure(evals: ArEvaluation[]): PlotlyFigure {
-  return gfidAndSpeedFigure(evals.map((e) => ({ x: e.sampling.cfgScale, gfid: e.gfid, samplesPerSec: e.samplesPerSec })), { method: "ar", knob: "CFG scale s" });
+  return gfidAndSpeedFigure(evals.map((e) => ({ x: e.sampling.cfgScale, gfid: e.gfid, samplesPerSec: e.samplesPerSec, manifest: e.manifest })), { method: "ar", knob: "CFG scale s", vary: "guidanceScale" });
 }
 
 /** The notebook's closing Markdown; every number from the run and the evaluations. */

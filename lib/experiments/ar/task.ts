@@ -22,6 +22,7 @@ import { setupRepa, type RepaTraining } from "../repa/alignment";
 import { arConfig, llamaGenArch, type ArConfig, type ArConfigSchema } from "./config";
 import { arEvalDraw, type ArModel } from "./sample";
 import { Run } from "../../train/run";
+import { inRunFidManifests } from "../fid-manifests";
 
 export interface ArBatch {
   classes: tf.Tensor1D;
@@ -104,6 +105,7 @@ export async function makeArTask(cfg: ArConfig, env: RunEnv): Promise<ArTask> {
       draw: arEvalDraw(ar),
       numClasses: ar.classNames.length,
       runDir: Run.locate("ar", cfg, env.runsDir).dir,
+      fidManifests: inRunFidManifests("ar", cfg, ar.classNames.length),
     }),
   };
 }

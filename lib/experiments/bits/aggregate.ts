@@ -11,6 +11,7 @@
  */
 import { compareSeeds, summarizeSeeds, type SeedComparison, type SeedSummary } from "../seed-spread";
 import { findKnee, type Knee } from "./knee";
+import { checkComparableFids } from "../../eval/fid-manifest";
 import type { BitsBound } from "./grid";
 import type { BitsGenEval, BitsGeneratorResult, BitsTokenizerResult, GeneratorKind } from "./run";
 
@@ -42,9 +43,16 @@ export function levelsOf(results: readonly BitsTokenizerResult[], bound: BitsBou
   return [...new Set(results.filter((r) => r.bound === bound).map((r) => r.L))].sort((a, b) => a - b);
 }
 
+/** rFIDs are compared across L, bounds and seeds only when measured alike (lib/eval/fid-manifest.ts). */
+function checkRfids(results: readonly BitsTokenizerResult[], key: ReconKey): void {
+  if (key !== "rfid") return;
+  checkComparableFids(results.map((r) => ({ label: `${r.bound} L=${r.L} seed ${r.seed}`, manifest: r.rfidManifest })), { what: "bits sweep: rFID across L and bounds" });
+}
+
 /** Per L (ascending), a metric of one bound over its seeds. */
 export function seedSummaryByLevel(results: readonly BitsTokenizerResult[], bound: BitsBound, key: ReconKey): LevelSummary[] {
   const m = RECON_METRICS[key];
+  checkRfids(results, key);
   return levelsOf(results, bound).map((L) => {
     const runs = results.filter((r) => r.bound === bound && r.L === L);
     return { L, bits: runs[0].bits, summary: summarizeSeeds(runs.map(m.of), `${m.label} of ${bound} L=${L}`) };
@@ -54,6 +62,7 @@ export function seedSummaryByLevel(results: readonly BitsTokenizerResult[], boun
 /** At every L with both bounds: iFSQ (b) against tanh (a) over the seeds. */
 export function boundComparisons(results: readonly BitsTokenizerResult[], key: ReconKey): { L: number; bits: number; cmp: SeedComparison }[] {
   const m = RECON_METRICS[key];
+  checkRfids(results, key);
   const tanh = new Set(levelsOf(results, "tanh"));
   return levelsOf(results, "ifsq")
     .filter((L) => tanh.has(L))
@@ -114,6 +123,7 @@ export function samplingNoise(e: BitsGenEval): number {
 export function generatorCurve(generators: readonly BitsGeneratorResult[], kind: GeneratorKind, guided: boolean): GeneratorCurve {
   const runs = generators.filter((g) => g.kind === kind).sort((a, b) => a.L - b.L);
   if (runs.length === 0) throw new Error(`generatorCurve: no ${kind} runs in the results`);
+  checkComparableFids(runs.map((g) => ({ label: `${kind} L=${g.L}${guided ? " guided" : ""}`, manifest: (guided ? g.guided : g.unguided).manifest })), { what: `bits sweep: ${kind} gFID across L` });
   const points = runs.map((g) => {
     const e = guided ? g.guided : g.unguided;
     return { L: g.L, bits: g.bits, gfid: e.gfid, noise: samplingNoise(e), precision: e.precision, recall: e.recall };

@@ -31,6 +31,7 @@ import { evaluateDiT } from "../dit/evaluate";
 import type { DiTConfig } from "../dit/config";
 import type { SamplerEvaluation } from "../generator";
 import { BITS_GRID, bitsOf, bitsSweepRuns, type BitsBound, type BitsGridSpec } from "./grid";
+import type { FidManifest } from "../../eval/fid-manifest";
 
 export interface BitsSetup {
   preset: PresetName;
@@ -92,6 +93,8 @@ export interface BitsTokenizerResult {
   seed: number;
   run: BitsRun;
   row: TokenizerRow;
+  /** How row.rfid was measured (lib/eval/fid-manifest.ts). */
+  rfidManifest?: FidManifest;
   /** Per channel: code entropy (bits) and end-code mass. */
   entropyPerChannel: number[];
   endBinMassPerChannel: number[];
@@ -111,6 +114,8 @@ export interface BitsGenEval {
   halves: [number, number];
   samplesPerSec: number;
   n: number;
+  /** How the gFID was measured (lib/eval/fid-manifest.ts). */
+  manifest?: FidManifest;
 }
 
 export type GeneratorKind = "ar" | "dit";
@@ -147,7 +152,7 @@ function bitsRun(label: string, r: { runDir: string; reused: boolean; metrics: M
 
 function genEval(e: SamplerEvaluation, cfgScale: number): BitsGenEval {
   if (!e.gfidHalves) throw new Error("bits: the gFID evaluation returned no half-sample gFIDs (halves: true expected)");
-  return { cfgScale, gfid: e.gfid, precision: e.precision, recall: e.recall, halves: e.gfidHalves, samplesPerSec: e.samplesPerSec, n: e.n };
+  return { cfgScale, gfid: e.gfid, precision: e.precision, recall: e.recall, halves: e.gfidHalves, samplesPerSec: e.samplesPerSec, n: e.n, manifest: e.manifest };
 }
 
 /** A trained generator's result: gFID without CFG and with `setup.cfgScale`; the model is freed afterwards. */
@@ -195,7 +200,7 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
             exampleShape = ev.examples.shape;
           }
           tokenizers.push({
-            L: cfg.levels[0], bits: bitsOf(cfg.levels[0]), bound: cfg.bound, seed: cfg.seed, run: bitsRun(p.label, tk), row: ev.row,
+            L: cfg.levels[0], bits: bitsOf(cfg.levels[0]), bound: cfg.bound, seed: cfg.seed, run: bitsRun(p.label, tk), row: ev.row, rfidManifest: ev.rfidManifest,
             entropyPerChannel: ev.stats.entropy, endBinMassPerChannel: ev.stats.endBinMass, usedCodes: ev.stats.usedCodes, codebookSize: ev.stats.codebookSize,
             reconstructions: ev.examples.reconstructions,
           });

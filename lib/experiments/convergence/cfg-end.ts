@@ -23,6 +23,8 @@ import { ditEvalDraw } from "../dit/sample";
 import type { ArConfig } from "../ar/config";
 import type { DiTConfig } from "../dit/config";
 import type { ConvergenceRun } from "./runs";
+import { writeRunFidManifests, type FidManifest } from "../../eval/fid-manifest";
+import { inRunFidManifest, type InRunManifestConfig } from "../fid-manifests";
 
 export interface CfgEnd {
   scale: number;
@@ -31,6 +33,8 @@ export interface CfgEnd {
   seconds: number;
   /** Whether it was read from the run folder. */
   cached: boolean;
+  /** How the gFID was measured (the run's in-run manifest at this scale; also in the run's fid-manifest.json). */
+  manifest?: FidManifest;
 }
 
 /** One scale's result; everything else that fixes the samples is the run's config (its folder's hash). */
@@ -73,8 +77,9 @@ export async function cfgEndOfRun(env: RunEnv, run: ConvergenceRun, scale: numbe
   const cfg = run.config as unknown as InRunConfig & { steps: number };
   const file = path.join(run.runDir, CACHE);
   const entries = readEntries(file, env.log);
+  const manifest = inRunFidManifest(run.kind, run.config as unknown as InRunManifestConfig, { guidanceScale: scale });
   const hit = entries.find((e) => e.scale === scale && e.n === cfg.evalSamples && e.featureNet === cfg.featureNet);
-  if (hit) return { scale, gfid: hit.gfid, seconds: 0, cached: true };
+  if (hit) return { scale, gfid: hit.gfid, seconds: 0, cached: true, manifest };
   const t0 = performance.now();
   // the finished run's final EMA weights (loadConvergenceRuns trained it)
   const { model, draw } = await loadDraw(env, run);
@@ -89,7 +94,8 @@ export async function cfgEndOfRun(env: RunEnv, run: ConvergenceRun, scale: numbe
   const seconds = (performance.now() - t0) / 1000;
   const keep = entries.filter((e) => e.scale !== scale);
   writeFileAtomic(file, JSON.stringify([...keep, { scale, n: cfg.evalSamples, featureNet: cfg.featureNet, gfid, seconds }], null, 1) + "\n");
-  return { scale, gfid, seconds, cached: false };
+  writeRunFidManifests(run.runDir, { [`gfidCfgEnd@${scale}`]: manifest });
+  return { scale, gfid, seconds, cached: false, manifest };
 }
 
 /** The check for every run (in order), each run's result set on `run.cfgEnd`; returns the seconds it took. */

@@ -19,6 +19,8 @@ import { withSideBySide } from "../sweeps/side-by-side";
 import { convergenceSweep } from "../sweeps/convergence";
 import { readSampleSnapshots, type SampleSnapshot } from "../sample-snapshots";
 import type { CfgEnd } from "./cfg-end";
+import type { FidManifest } from "../../eval/fid-manifest";
+import { runFidManifests, type InRunManifestConfig } from "../fid-manifests";
 
 export interface EvalPoint {
   step: number;
@@ -54,6 +56,8 @@ export interface ConvergenceRun {
   samples: SampleSnapshot[];
   /** gFID with CFG at the end of the budget (cfg-end.ts `addCfgEnd`), once checked. */
   cfgEnd?: CfgEnd;
+  /** How its in-run gFIDs were measured, by metric key ("gfid", …; fid-manifests.ts runFidManifests). */
+  fidManifests: Record<string, FidManifest>;
 }
 
 /** FLOPs per step of a run from its train rows (each carries flops = step · FLOPs/step). */
@@ -111,6 +115,7 @@ export async function loadConvergenceRuns(env: RunEnv, opts: { preset: PresetNam
         totalSeconds: Number(run.done.time),
         evalSeconds,
         samples: readSampleSnapshots(run.dir),
+        fidManifests: runFidManifests(p.kind as "ar" | "dit", config as unknown as InRunManifestConfig, run.dir),
       });
     }
   }, { trainFirst: true }); // the notebook only loads the runs: it trains beside the helper instead of waiting on it

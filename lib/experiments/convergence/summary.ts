@@ -18,6 +18,7 @@ import { findCrossings, interpolateLogX, pairCrossings, type Crossing, type Curv
 import { seedBand, bandMean, type BandPoint } from "./bands";
 import { flatness, type Flatness } from "./flatness";
 import type { ConvergenceRun } from "./runs";
+import { checkConvergenceFids } from "./fid-check";
 
 export type Generator = "ar" | "dit";
 
@@ -110,6 +111,7 @@ export function summarizeConvergence(runs: ConvergenceRun[], opts: { earlyFracti
     const scales = new Set(runs.filter((r) => r.kind === kind && r.cfgEnd).map((r) => r.cfgEnd!.scale));
     if (scales.size > 1) throw new Error(`convergence summary: the ${kind} runs' CFG checks have different scales (${[...scales].join(", ")}); expected one`);
   }
+  checkConvergenceFids(runs); // AR vs DiT only when measured alike (fid-check.ts)
   const ar = curvesOf("ar", runs);
   const dit = curvesOf("dit", runs);
   const pairs = pairCrossings(ar.runs.map((r) => ({ seed: r.seed, points: runCurve(r) })), dit.runs.map((r) => ({ seed: r.seed, points: runCurve(r) }))).map((p) => ({

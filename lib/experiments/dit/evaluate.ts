@@ -11,6 +11,8 @@ import type { FSQ } from "../../quant/fsq";
 import type { Sampler } from "../../eval/features";
 import type { FeatureNetName } from "../featurenet/config";
 import { evaluateSampler, samplerMetrics, sampleClasses, type ExtraGenerationMetrics, type SamplerEvaluation } from "../generator";
+import { generatorLabel, samplerManifest } from "../fid-manifests";
+import type { FidManifest } from "../../eval/fid-manifest";
 import { decodeDiTLatents, sampleDiTImages, sampleDiTLatents, samplingOf, type DiTModel, type DiTSampleOptions, type DiTSampling } from "./sample";
 
 export interface DiTEvaluation extends SamplerEvaluation {
@@ -38,6 +40,7 @@ export async function evaluateDiT(dit: DiTModel, opts: DiTEvalOptions = {}): Pro
     precisionRecall: opts.precisionRecall,
     halves: opts.halves,
     what: "evaluateDiT",
+    measured: { generator: generatorLabel("dit", { requantize }), guidanceScale: s.cfgScale, samplingSteps: s.steps, ema: cfg.emaDecay > 0 },
   });
   return { ...ev, sampling: { ...s, requantize } };
 }
@@ -49,6 +52,8 @@ export interface StepsRow {
   samplesPerSec: number;
   /** Model evaluations per sample (steps, ×2 with CFG ≠ 1). */
   nfe: number;
+  /** How the gFID was measured (its samplingSteps is this row's steps). */
+  manifest?: FidManifest;
 }
 
 /** gFID and speed for each number of Euler steps (same classes and noise for every row) and, at one of them, the continuous vs re-quantized comparison of the same latents. */
@@ -83,7 +88,8 @@ export async function ditSamplingStudy(dit: DiTModel, opts: Omit<DiTEvalOptions,
     try {
       const integrate = (performance.now() - t0) / 1000;
       const cont = await latentsGfid(dit, z, { requantize: false, featureNet, batchSize: bs });
-      rows.push({ steps, gfid: cont.gfid, samplesPerSec: n / Math.max(1e-9, integrate + cont.decodeSeconds), nfe: steps * (s.cfgScale === 1 ? 1 : 2) });
+      const manifest = samplerManifest({ samples: n, numClasses: dit.classNames.length, generator: generatorLabel("dit"), guidanceScale: s.cfgScale, samplingSteps: steps, ema: dit.config.emaDecay > 0, featureNet: cont.featureNet, seed: opts.seed ?? 0 });
+      rows.push({ steps, gfid: cont.gfid, samplesPerSec: n / Math.max(1e-9, integrate + cont.decodeSeconds), nfe: steps * (s.cfgScale === 1 ? 1 : 2), manifest });
       if (steps === opts.requantizeAt) {
         const grid = offGridDistance(dit.tokenizer.fsq, z);
         const snapped = await latentsGfid(dit, z, { requantize: true, featureNet, batchSize: bs });
@@ -100,7 +106,7 @@ export async function ditSamplingStudy(dit: DiTModel, opts: Omit<DiTEvalOptions,
 }
 
 /** gFID of latents [n, g, g, d] (code units) decoded one way, served to the metrics in consecutive slices. */
-async function latentsGfid(dit: DiTModel, z: tf.Tensor4D, opts: { requantize: boolean; featureNet: FeatureNetName; batchSize: number }): Promise<{ gfid: number; decodeSeconds: number }> {
+async function latentsGfid(dit: DiTModel, z: tf.Tensor4D, opts: { requantize: boolean; featureNet: FeatureNetName; batchSize: number }): Promise<{ gfid: number; decodeSeconds: number; featureNet: string }> {
   let offset = 0;
   let decodeSeconds = 0;
   const sampler: Sampler = (m: number) => {
@@ -115,7 +121,7 @@ async function latentsGfid(dit: DiTModel, z: tf.Tensor4D, opts: { requantize: bo
     }
   };
   const ev = await samplerMetrics(dit.env, sampler, z.shape[0], { featureNet: opts.featureNet, batchSize: opts.batchSize });
-  return { gfid: ev.fid, decodeSeconds };
+  return { gfid: ev.fid, decodeSeconds, featureNet: ev.featureNet };
 }
 
 /** How far sampled latents lie from the code grid, in bins: |z·h − round(z·h)| ∈ [0, 0.5] (uniform ⇒ 0.25). */

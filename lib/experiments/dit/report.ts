@@ -58,7 +58,7 @@ export function ditStepsRows(sweep: StepsRow[]): Record<string, number>[] {
 }
 
 export function ditStepsFigure(sweep: StepsRow[]): PlotlyFigure {
-  return gfidAndSpeedFigure(sweep.map((r) => ({ x: r.steps, gfid: r.gfid, samplesPerSec: r.samplesPerSec })), { method: "dit", knob: "Euler steps", logX: true });
+  return gfidAndSpeedFigure(sweep.map((r) => ({ x: r.steps, gfid: r.gfid, samplesPerSec: r.samplesPerSec, manifest: r.manifest })), { method: "dit", knob: "Euler steps", logX: true, vary: "samplingSteps" });
 }
 
 export function ditRequantizeRows(requant: RequantizeRow[]): Record<string, string | number>[] {

@@ -31,6 +31,7 @@ import { generatorTokenizer, inRunEvaluation } from "../generator";
 import { setupRepa, type RepaTraining } from "../repa/alignment";
 import { ditConfig, ditArch, type DiTConfig, type DiTConfigSchema } from "./config";
 import { ditEvalDraw, type DiTModel } from "./sample";
+import { inRunFidManifests } from "../fid-manifests";
 
 export interface DiTBatch {
   /** x₁ = codes·m [B, g, g, d] */
@@ -141,6 +142,7 @@ export async function makeDiTTask(cfg: DiTConfig, env: RunEnv): Promise<DiTTask>
       draw: ditEvalDraw(dit),
       numClasses: dit.classNames.length,
       runDir: Run.locate("dit", cfg, env.runsDir).dir,
+      fidManifests: inRunFidManifests("dit", cfg, dit.classNames.length),
     }),
     extraState: {
       get: () => ({ latentMultiplier: m, tokenizerRun: cfg.tokenizerRun }),

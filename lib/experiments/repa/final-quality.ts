@@ -5,6 +5,7 @@
 import type { RepaRun } from "./grid";
 import { evaluateAr } from "../ar/evaluate";
 import { evaluateDiT } from "../dit/evaluate";
+import type { FidManifest } from "../../eval/fid-manifest";
 
 export interface FinalQuality {
   label: string;
@@ -15,11 +16,13 @@ export interface FinalQuality {
   precision: number;
   recall: number;
   n: number;
+  /** How the gFID was measured (lib/eval/fid-manifest.ts). */
+  manifest?: FidManifest;
 }
 
 /** gFID / precision / recall of a kept run (its model must be loaded: `trainRepaGrid(…, { keep })`). */
 export async function finalQuality(r: RepaRun, opts: { n: number; seed: number }): Promise<FinalQuality> {
   if (!r.ar && !r.dit) throw new Error(`finalQuality: run "${r.label}" was not kept loaded; pass keep to trainRepaGrid`);
   const ev = r.ar ? await evaluateAr(r.ar, { n: opts.n, seed: opts.seed, precisionRecall: true }) : await evaluateDiT(r.dit!, { n: opts.n, seed: opts.seed, precisionRecall: true });
-  return { label: r.label, kind: r.point.kind, repa: r.point.layer !== null, seed: r.point.seed, gfid: ev.gfid, precision: ev.precision ?? NaN, recall: ev.recall ?? NaN, n: opts.n };
+  return { label: r.label, kind: r.point.kind, repa: r.point.layer !== null, seed: r.point.seed, gfid: ev.gfid, precision: ev.precision ?? NaN, recall: ev.recall ?? NaN, n: opts.n, manifest: ev.manifest };
 }

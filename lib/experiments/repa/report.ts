@@ -17,6 +17,7 @@ import type { RepaRun } from "./grid";
 import type { TeacherQuality } from "./teacher-quality";
 import type { LayerCknna } from "./cknna-layers";
 import type { FinalQuality } from "./final-quality";
+import { checkComparableFids } from "../../eval/fid-manifest";
 
 const f = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
 
@@ -141,6 +142,7 @@ export function finalQualityRows(q: FinalQuality[]): Record<string, string | num
     for (const repa of [false, true]) {
       const mine = q.filter((x) => x.kind === kind && x.repa === repa);
       if (!mine.length) continue;
+      if (!repa) checkComparableFids(q.filter((x) => x.kind === kind).map((x) => ({ label: `${x.label} (seed ${x.seed})`, manifest: x.manifest })), { what: `REPA final quality (${kind}): gFID with vs without REPA` });
       const row: Record<string, string | number> = { generator: methodStyle(kind).name, REPA: repa ? "yes" : "no", seeds: mine.length, samples: mine[0].n };
       for (const key of ["gfid", "precision", "recall"] as const) {
         const s = summarizeSeeds(mine.map((x) => x[key]), key);

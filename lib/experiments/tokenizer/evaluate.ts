@@ -15,6 +15,8 @@ import { codeStats, type CodeStats } from "../../eval/code-stats";
 import { psnrPerImage } from "../../eval/psnr";
 import { ssimPerImage } from "../../eval/ssim";
 import { rFID, type MetricNetOptions } from "../../eval/features";
+import type { FidManifest } from "../../eval/fid-manifest";
+import { rfidManifest } from "../fid-manifests";
 
 
 /** One table row (paper §8 metrics on the test split). */
@@ -46,6 +48,8 @@ export interface TokenizerEvaluation {
   stats: CodeStats;
   /** The first `examples` test images and their reconstructions, [n, 32, 32, 1] each, values on [−1, 1]. */
   examples: { originals: Float32Array; reconstructions: Float32Array; shape: [number, number, number, number] };
+  /** How row.rfid was measured (with `metricNet` only). */
+  rfidManifest?: FidManifest;
 }
 
 export interface TokenizerEvaluateOptions {
@@ -125,5 +129,6 @@ export async function evaluateTokenizer(tokenizer: Tokenizer, opts: TokenizerEva
     rfid,
     images: count,
   };
-  return { row, stats, examples: { originals, reconstructions, shape: [nEx, ds.height, ds.width, ds.channels] } };
+  const examples = { originals, reconstructions, shape: [nEx, ds.height, ds.width, ds.channels] as [number, number, number, number] };
+  return { row, stats, examples, ...(opts.metricNet ? { rfidManifest: rfidManifest(count, opts.metricNet.extractor.id) } : {}) };
 }

@@ -10,6 +10,7 @@
 import { codeProbabilities } from "../../quant/collapse";
 import { compareSeeds, deltaText, verdictPhrase, type SeedComparison } from "../seed-spread";
 import { runTotals } from "../run-summary";
+import { checkComparableFids } from "../../eval/fid-manifest";
 import { boundOf, boundStyle, meanPreStd } from "./bin-histograms";
 import type { ComparedBound, ComparedRun, TokenizerComparison } from "./comparison";
 
@@ -34,6 +35,10 @@ type MetricKey = keyof typeof TOKENIZER_METRICS;
 /** iFSQ against FSQ on one metric, over the seeds of the comparison. */
 export function compareMetric(cmp: TokenizerComparison, key: MetricKey): SeedComparison {
   const m = TOKENIZER_METRICS[key];
+  if (key === "rfid") {
+    const all = [...cmp.runs.tanh, ...cmp.runs.ifsq];
+    checkComparableFids(all.map((r) => ({ label: `${r.bound} seed ${r.seed}`, manifest: r.evaluation.rfidManifest })), { what: "tokenizer verdict: rFID of FSQ vs iFSQ" });
+  }
   return compareSeeds(cmp.runs.tanh.map(m.of), cmp.runs.ifsq.map(m.of), { higherIsBetter: m.higherIsBetter });
 }
 
