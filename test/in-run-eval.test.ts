@@ -26,7 +26,7 @@ import { cfgEndOfRun } from "../lib/experiments/convergence/cfg-end";
 import type { ConvergenceRun } from "../lib/experiments/convergence/runs";
 import { readSampleSnapshots } from "../lib/experiments/sample-snapshots";
 import { embedSamples } from "../lib/eval/features";
-import { convergenceRun } from "../lib/experiments/sweeps/convergence";
+import { convergenceRun } from "../lib/experiments/convergence/grid";
 
 const quiet = () => {};
 // one runs folder for every test here: the tiny tokenizer and feature network are trained once

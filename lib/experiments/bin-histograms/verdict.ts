@@ -11,7 +11,8 @@ import { codeProbabilities } from "../../quant/collapse";
 import { compareSeeds, deltaText, verdictPhrase, type SeedComparison } from "../seed-spread";
 import { runTotals } from "../run-summary";
 import { boundOf, boundStyle, meanPreStd } from "./bin-histograms";
-import type { ComparedBound, ComparedRun, TokenizerComparison } from "./comparison";
+import type { ComparedRun, TokenizerComparison } from "./comparison";
+import type { ComparedBound } from "./grid";
 
 interface MetricDef {
   label: string;
