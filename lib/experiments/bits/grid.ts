@@ -12,7 +12,8 @@
  * d = 4 at every L). The DiT's FLOPs do not depend on L either (4 latent channels), so every DiT gets the same steps.
  * The AR model's do: its output projections cost T·D·Σ_g L per sequence (factorized, one sub-token per channel), so
  * each AR run gets steps_L = round(steps_ref · F_ref / F_L), F = training FLOPs per step (`llamaGenFlops`), ref = the
- * largest L; all AR runs then have the same training FLOPs within half a step.
+ * preset's largest L (`arReferenceLevel`, fixed so that adding an L in the notebook leaves the other AR runs as they
+ * are); all AR runs then have the same training FLOPs within half a step.
  */
 import type { DeepPartial, PresetName } from "../../train/config";
 import { resolveConfig } from "../../train/config";
@@ -43,7 +44,9 @@ export interface BitsGridSpec {
   alpha: number;
   /** Tokenizer overrides shared by every L, bound and seed (architecture and budget), over the tokenizer preset. */
   tokenizer: DeepPartial<TokenizerConfig>;
-  /** AR overrides over the AR preset; `steps` is the budget of the largest L (the others get equal FLOPs). */
+  /** The L whose AR run gets `ar.steps` (the others get its training FLOPs): the preset's largest, kept when L are added. */
+  arReferenceLevel: number;
+  /** AR overrides over the AR preset; `steps` is the budget of the reference L (the others get equal FLOPs). */
   ar: DeepPartial<ArConfig> & { steps: number };
   /** DiT overrides over the DiT preset (same steps at every L = same FLOPs). */
   dit: DeepPartial<DiTConfig> & { steps: number };
@@ -74,9 +77,9 @@ export function arFlopsPerStep(spec: BitsGridSpec, preset: PresetName, L: number
   return llamaGenFlops(arch).trainPerSample * cfg.batchSize;
 }
 
-/** AR steps per L for equal training FLOPs: round(steps_ref · F(L_max) / F(L)). */
+/** AR steps per L for equal training FLOPs: round(steps_ref · F(L_ref) / F(L)). */
 export function arStepsByLevel(spec: BitsGridSpec, preset: PresetName): Map<number, number> {
-  const ref = spec.levels[spec.levels.length - 1];
+  const ref = spec.arReferenceLevel;
   const fRef = arFlopsPerStep(spec, preset, ref);
   return new Map(spec.levels.map((L) => [L, Math.max(1, Math.round((spec.ar.steps * fRef) / arFlopsPerStep(spec, preset, L)))]));
 }
@@ -90,6 +93,7 @@ export function checkBitsGrid(spec: BitsGridSpec, preset: string): BitsGridSpec 
     if (L < 3) throw new Error(`${where}: levels[${i}]=${L}; expected at least 3 levels`);
     if (i > 0 && L <= spec.levels[i - 1]) throw new Error(`${where}: levels=[${spec.levels}] must be strictly ascending`);
   });
+  checkLevel(spec.arReferenceLevel, "ifsq", `${where}: arReferenceLevel`);
   for (const L of spec.tanhLevels) if (!spec.levels.includes(L)) throw new Error(`${where}: tanhLevels has ${L}, which is not in levels=[${spec.levels}]`);
   if (new Set(spec.seeds).size !== spec.seeds.length || spec.seeds.length === 0) throw new Error(`${where}: seeds=[${spec.seeds}] must be distinct and non-empty`);
   if (!spec.seeds.includes(spec.generatorSeed)) throw new Error(`${where}: generatorSeed=${spec.generatorSeed} is not among the tokenizer seeds [${spec.seeds}]`);
@@ -144,6 +148,7 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
   tiny: {
     levels: [3, 5],
     tanhLevels: [5],
+    arReferenceLevel: 5,
     channels: 4,
     seeds: [0, 1],
     generatorSeed: 0,
@@ -155,6 +160,7 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
   quick: {
     levels: [3, 5, 9, 17, 33],
     tanhLevels: [5, 17, 33],
+    arReferenceLevel: 33,
     channels: 4,
     seeds: [0, 1],
     generatorSeed: 0,
@@ -166,6 +172,7 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
   "paper-cpu": {
     levels: [3, 5, 9, 17, 33],
     tanhLevels: [3, 5, 9, 17, 33],
+    arReferenceLevel: 33,
     channels: 4,
     seeds: [0, 1, 2],
     generatorSeed: 0,

@@ -9,7 +9,7 @@
  *   quick      8-block, D = 64 models on 10 000 training images, 100 AR / 200 DiT steps (equal FLOPs for the two
  *              generators): ℓ ∈ {2, 3, 4, 5} (≈ ¼, ⅓, ½, ⅔ of 8) at λ = 2, then λ ∈ {0.5, 1, 4} at ℓ = 3 (the paper's
  *              ⅓ depth); two seeds of the no-REPA baseline and of ℓ = 3, λ = 2; DiT ±REPA (ℓ = 3, λ = 0.5), two seeds
- *              each. 16 runs; sized for ≤ 30 min on an idle 2-core machine with the tokenizer and feature net reused.
+ *              each. 14 runs; sized for ≤ 30 min on an idle 2-core machine with the tokenizer and feature net reused.
  *              The DiT samples with 10 Euler steps, as notebook 06's in-run evaluations (notebook 04 at quick: within
  *              5 % of the gFID at 50 steps; 25 steps made evaluation a third of each DiT run).
  *   paper-cpu  12-block, D = 128 models: the full grid ℓ ∈ {3, 4, 6, 8} × λ ∈ {0.5, 1, 2, 4}, three seeds of the
