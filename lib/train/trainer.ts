@@ -350,18 +350,22 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
   }
 }
 
-async function trainLoop<B>(
+/**
+ * Where a run resumes: its newest intact checkpoint restored into the task, optimizer and EMA (damaged ones set aside
+ * with a warning; none intact while some exist is an error), a done.json that its final checkpoint does not back
+ * dropped, and the metrics cut back to the resumed step (`done`: the run's done record when it is finished and backed).
+ * `resume: false` starts at step 0.
+ */
+function resumePoint<B>(
   task: TrainTask<B>,
   cfg: TrainConfig,
   run: Run,
   opt: AdamW,
   ema: EMA | null,
   resume: boolean,
-  opts: TrainOptions,
   log: (line: string) => void,
   warn: (line: string) => void,
-): Promise<TrainResult> {
-  const params = task.params;
+): { state: TrainerState; start: number; rows: MetricsRow[]; done: DoneRecord | null } {
   let state: TrainerState = { time: 0, window: { n: 0, sums: {} } };
   let start = 0;
   let done: DoneRecord | null = null;
@@ -374,7 +378,7 @@ async function trainLoop<B>(
   }
   let skipped: string[] = [];
   if (resume) {
-    const found = newestIntactCheckpoint(run.checkpointsDir, { kind: task.kind, configHash: run.hash, tensors: expectedTensors(params, opt, ema) });
+    const found = newestIntactCheckpoint(run.checkpointsDir, { kind: task.kind, configHash: run.hash, tensors: expectedTensors(task.params, opt, ema) });
     if (!found.ck && found.skipped.length) {
       throw new CheckpointError(
         `no intact checkpoint in ${run.checkpointsDir}: ${found.skipped.map((s) => s.reason).join("; ")}. ` +
@@ -407,8 +411,28 @@ async function trainLoop<B>(
     run.clearDone();
     done = null;
   }
-  let rows = run.truncateMetrics(start);
+  const rows = run.truncateMetrics(start);
   if (start < cfg.steps) run.clearDone();
+  return { state, start, rows, done };
+}
+
+async function trainLoop<B>(
+  task: TrainTask<B>,
+  cfg: TrainConfig,
+  run: Run,
+  opt: AdamW,
+  ema: EMA | null,
+  resume: boolean,
+  opts: TrainOptions,
+  log: (line: string) => void,
+  warn: (line: string) => void,
+): Promise<TrainResult> {
+  const params = task.params;
+  const resumed = resumePoint(task, cfg, run, opt, ema, resume, log, warn);
+  let state = resumed.state;
+  const start = resumed.start;
+  let rows = resumed.rows;
+  const done = resumed.done;
 
   const useEmaForEval = ema !== null && (opts.evalWeights ?? "ema") === "ema";
   const evaluate = async (completed: number): Promise<void> => {
