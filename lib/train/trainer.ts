@@ -342,7 +342,8 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
     if (!resume) run.reset();
     opt = new AdamW(params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
     ema = cfg.emaDecay > 0 ? new EMA(params, cfg.emaDecay) : null;
-    return await trainLoop(task, cfg, run, opt, ema, resume, opts, log, opts.warn ?? ((l: string) => console.warn(l)));
+    const resumed = resumePoint(task, cfg, run, opt, ema, resume, log, opts.warn ?? ((l: string) => console.warn(l)));
+    return await trainLoop(task, cfg, run, opt, ema, resumed, opts, log);
   } finally {
     opt?.dispose();
     ema?.dispose();
@@ -422,13 +423,11 @@ async function trainLoop<B>(
   run: Run,
   opt: AdamW,
   ema: EMA | null,
-  resume: boolean,
+  resumed: ReturnType<typeof resumePoint>,
   opts: TrainOptions,
   log: (line: string) => void,
-  warn: (line: string) => void,
 ): Promise<TrainResult> {
   const params = task.params;
-  const resumed = resumePoint(task, cfg, run, opt, ema, resume, log, warn);
   let state = resumed.state;
   const start = resumed.start;
   let rows = resumed.rows;
