@@ -96,7 +96,7 @@ for (const kind of ["ar", "dit"] as const) {
     const plain = { steps: 4, evalAt: [2], evalSamples: 130, sampleBatch: 65, evalGridPerClass: 1 };
     const config = resolveConfig(spec.configDef, { preset: "tiny", overrides: plain }) as Record<string, unknown> & { steps: number; seed: number };
     const { run } = await reuseRun(env, kind, config);
-    const conv = { label: `${kind} test`, kind, seed: config.seed, runDir: run.dir, config } as unknown as ConvergenceRun;
+    const conv = { label: `${kind} test`, kind, seed: config.seed, runDir: run.dir, config, planned: { index: 0, label: `${kind} test`, kind, config, id: path.basename(run.dir) } } as unknown as ConvergenceRun;
     const first = await cfgEndOfRun(env, conv, 2);
     assert.equal(first.cached, false);
     assert.ok(Number.isFinite(first.gfid) && first.gfid > 0 && first.seconds > 0, JSON.stringify(first));
