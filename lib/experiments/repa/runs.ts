@@ -59,10 +59,12 @@ export async function trainRepaGrid(env: RunEnv, setup: RepaSetup, opts: { keep?
   const out: RepaRun[] = [];
   for (const { point: p, run } of planned) {
     if (opts.onlyFinished && !findFinishedRun(run.kind, run.config, { runsDir: env.runsDir })) continue;
-    const loaded: TrainedAr | TrainedDiT = run.kind === "ar" ? await trainAr(env, { config: run.config }) : await trainDiT(env, { config: run.config });
+    const keep = opts.keep?.(p) ?? false;
+    const ar = run.kind === "ar" ? await trainAr(env, { config: run.config }) : null;
+    const dit = run.kind === "dit" ? await trainDiT(env, { config: run.config }) : null;
+    const loaded: TrainedAr | TrainedDiT = ar ?? dit!;
     const cfg = run.config;
     const evals = evalRows(loaded);
-    const keep = opts.keep?.(p) ?? false;
     out.push({
       point: p,
       label: run.label,
@@ -72,8 +74,8 @@ export async function trainRepaGrid(env: RunEnv, setup: RepaSetup, opts: { keep?
       config: { steps: cfg.steps, batchSize: cfg.batchSize, depth: cfg.depth, dim: cfg.dim },
       flopsPerStep: generatorTrainFlopsPerSample(run.kind, cfg) * cfg.batchSize,
       finalGfid: evals.length ? Number(evals[evals.length - 1].gfid) : NaN,
-      ar: keep && run.kind === "ar" ? (loaded as TrainedAr) : null,
-      dit: keep && run.kind === "dit" ? (loaded as TrainedDiT) : null,
+      ar: keep ? ar : null,
+      dit: keep ? dit : null,
     });
     if (!keep) loaded.dispose();
   }
