@@ -6,10 +6,10 @@
  * The native engines are optional: absent means skipped, never a crash. The danfojs shim that answers to the name
  * `@tensorflow/tfjs-node` (shims/tfjs-node, `"ifsqShim": true`) is not a native engine and is never chosen.
  *
- * This module and the config loader are the only places in lib/ that read environment variables (with view/files.ts's
- * IFSQ_FIGURE_DIR); so the data folder setting IFSQ_DATA_DIR is read here too (`dataDirSetting`), for lib/data, and
- * the worker count IFSQ_WORKERS (`workersSetting`), for lib/train/workers, and the runs folder IFSQ_RUNS_DIR
- * (`runsDirSetting`), for lib/train/run.
+ * This module and the config loader are the only places in lib/ that read environment variables; so the data folder
+ * setting IFSQ_DATA_DIR is read here too (`dataDirSetting`), for lib/data, the worker count IFSQ_WORKERS
+ * (`workersSetting`), for lib/train/workers, the runs folder IFSQ_RUNS_DIR (`runsDirSetting`), for lib/train/run, and
+ * the figure folder IFSQ_FIGURE_DIR (`figureDirSetting`), for lib/view/files.
  */
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
@@ -142,6 +142,12 @@ export function dataDirSetting(): string | null {
 /** `$IFSQ_RUNS_DIR`: the folder of the run folders (relative to the project root unless absolute), or null when unset. */
 export function runsDirSetting(): string | null {
   const v = process.env.IFSQ_RUNS_DIR;
+  return v && v.length > 0 ? v : null;
+}
+
+/** `$IFSQ_FIGURE_DIR`: the folder figures are written to (relative to the project root unless absolute), or null when unset. */
+export function figureDirSetting(): string | null {
+  const v = process.env.IFSQ_FIGURE_DIR;
   return v && v.length > 0 ? v : null;
 }
 

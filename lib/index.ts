@@ -28,4 +28,7 @@ export * from "./experiments/latents";
 export * from "./experiments/generator";
 export * from "./experiments/kinds";
 export * from "./experiments/teacher/index";
+export * from "./experiments/repa-training/config";
+export * from "./experiments/repa-training/alignment";
+export * from "./experiments/equal-flops";
 export * from "./experiments/repa/index";

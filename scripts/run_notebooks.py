@@ -12,14 +12,14 @@ Executes each notebook top to bottom with nbclient and a per-cell timeout. A not
     have run (at most --settle seconds) and reports what was recorded; then it waits --grace seconds and checks that
     the kernel process is alive and answers kernel_info. It also scans every cell's stderr for tslab's own
     "UncaughtException" / "Unhandled…" lines;
-  - the emulated front end (frontend.py; on unless --no-frontend) got no reply to one of its requests;
+  - the emulated front end (nb_frontend.py; on unless --no-frontend) got no reply to one of its requests;
   - a cell that calls a view function (show / table / image / markdown) at the start of a line produced fewer
     display outputs than it has such lines: an output lost on its way (a conclusion cell that ran but shows nothing)
     must not pass as a finished notebook.
 While cells run, a second client with its own session plays a JupyterLab tab: every --frontend-ms it sends
 kernel_info / complete / inspect / comm_info (shell) or kernel_info (control), as a user's front end does; a kernel
 that drops replies or dies while a cell streams output fails here, not only in the lab.
-Progress (progress.py): which cell runs and the training bars' lines (step/steps, rate, ETA, loss), at most one line
+Progress (nb_progress.py): which cell runs and the training bars' lines (step/steps, rate, ETA, loss), at most one line
 per notebook every --progress-every seconds plus each bar's final line, prefixed with the notebook's name.
 The hidden cells are removed again before the executed notebook is written to <out>/<name>.ipynb and <name>.html
 (also on failure, for diagnosis). Each notebook gets IFSQ_FIGURE_DIR=<figures>/<name> (emptied first).

@@ -1,5 +1,5 @@
 /**
- * Train a figure's grid of runs (lib/experiments/sweeps), locally or as a Slurm job array:
+ * Train a study's runs (its grid at a preset's knobs: lib/experiments/studies.ts), locally or as a Slurm job array:
  *
  *   npm run sweep -- <name> [--preset P] [--shard i/n] [--set key=value …] [--runs-dir DIR] [--dry-run] [--status]
  *   npm run sweep -- <name> [--preset P] [--shards N] --slurm [sbatch options …]    submit one array task per shard
@@ -17,11 +17,10 @@ import { initBackend } from "../lib/backend";
 import { defaultPreset, parsePresetName } from "../lib/train/config";
 import { defaultRunsDir } from "../lib/train/run";
 import {
-  SWEEPS,
   countStates,
-  getSweep,
+  eventLine,
+  fmtSeconds,
   parseShard,
-  planSweep,
   readSubmissions,
   runStatus,
   runSweep,
@@ -31,8 +30,8 @@ import {
   submitSweep,
   type PlannedRun,
   type RunStatus,
-  type SweepEvent,
 } from "../lib/experiments/sweeps/index";
+import { STUDIES, getStudy } from "../lib/experiments/studies";
 import { runEnv } from "../lib/experiments/kinds";
 
 const USAGE = `usage: npm run sweep -- <name> [--preset tiny|quick|paper-cpu] [--shard i/n] [--set key=value …] [--runs-dir DIR]
@@ -40,24 +39,10 @@ const USAGE = `usage: npm run sweep -- <name> [--preset tiny|quick|paper-cpu] [-
        npm run sweep -- <name> [--preset P] [--shards N] --slurm [sbatch options …]
        npm run sweep -- --list`;
 
-function fmtSeconds(s: number | null): string {
-  if (s === null) return "?";
-  if (s < 10) return `${s.toFixed(1)} s`;
-  if (s < 90) return `${Math.round(s)} s`;
-  if (s < 5400) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
-}
-
 function statusLine(s: RunStatus): string {
   const where = s.state === "done" ? `${s.step}/${s.steps} steps, trained in ${fmtSeconds(s.seconds ?? null)}` : `${s.step}/${s.steps} steps on disk`;
   const lock = s.holder ? `, locked by ${s.holder}${s.state === "stale" ? " (not running: the next trainer takes it over)" : ""}` : "";
   return `  ${s.state.padEnd(8)} ${s.run.id}  ${s.run.label.padEnd(24)} ${where}${lock}`;
-}
-
-function eventLine(e: SweepEvent): string {
-  const what = e.outcome === "busy" ? `busy (locked by ${e.holder}), revisited later` : e.outcome === "failed" ? `FAILED: ${e.error}` : `${fmtSeconds(e.seconds)}`;
-  const left = e.total - e.finished - e.failed;
-  return `[${e.finished}/${e.total}] ${e.outcome.padEnd(7)} ${e.run.id}  ${e.run.label}  ${what} · ${left} left${e.busy ? ` (${e.busy} busy)` : ""} · ETA ${fmtSeconds(e.etaSeconds)}`;
 }
 
 /** The shard from --shard, else from a Slurm array task's environment, else the whole sweep. */
@@ -93,21 +78,21 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   if (values.list) {
-    for (const s of SWEEPS.values()) console.log(`${s.name}\t${s.description}`);
+    for (const s of STUDIES.values()) console.log(`${s.name}\t${s.description}`);
     return 0;
   }
   if (values.help || positionals.length !== 1) {
-    console.log(`${USAGE}\nsweeps: ${[...SWEEPS.keys()].join(", ")}`);
+    console.log(`${USAGE}\nstudies: ${[...STUDIES.keys()].join(", ")}`);
     return values.help ? 0 : 2;
   }
-  const def = getSweep(positionals[0]);
+  const def = getStudy(positionals[0]);
   const preset = values.preset !== undefined ? parsePresetName(values.preset, "--preset") : defaultPreset();
   const runsDir = path.resolve(values["runs-dir"] ?? defaultRunsDir());
   const logDir = path.resolve(values["log-dir"] ?? path.join(path.dirname(runsDir), "sweeps", `${def.name}-${preset}`));
   const set = values.set ?? [];
   const env = runEnv({ runsDir });
   const kinds = env.kinds; // every kind, generators bound to this runs folder
-  const all = planSweep(kinds, def, { preset, set });
+  const all = def.plan(preset, set);
   const shard = slurmAt >= 0 ? null : chooseShard(values.shard);
   const mine: PlannedRun[] = shard ? shardOf(all, shard.index, shard.count) : all;
   const scope = shard ? `shard ${shard.index}/${shard.count}: ${mine.length} of ${all.length} runs` : `${all.length} runs`;

@@ -27,7 +27,8 @@ test("the danfojs tfjs-node shim is never taken for the native engine", async ()
 
 test("IFSQ_RUNS_DIR moves the runs folder (relative to the project root unless absolute)", () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { defaultRunsDir, projectRoot } = require("../lib/train/run") as typeof import("../lib/train/run");
+  const { defaultRunsDir } = require("../lib/train/run") as typeof import("../lib/train/run");
+  const { projectRoot } = require("../lib/project-root") as typeof import("../lib/project-root");
   const saved = process.env.IFSQ_RUNS_DIR;
   try {
     delete process.env.IFSQ_RUNS_DIR;

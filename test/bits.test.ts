@@ -6,13 +6,13 @@ import { test } from "node:test";
 import { rfidManifest, samplerManifest } from "../lib/experiments/fid-manifests";
 import * as assert from "node:assert/strict";
 import { initBackend } from "../lib/backend";
-import { makeKinds, runEnv } from "../lib/experiments/kinds";
-import { planSweep } from "../lib/experiments/sweeps/sweep";
-import { getSweep } from "../lib/experiments/sweeps/catalog";
-import { BITS_GRID, arFlopsPerStep, bitsSweepRuns, checkBitsGrid, type BitsGridSpec } from "../lib/experiments/bits/grid";
+import { runEnv } from "../lib/experiments/kinds";
+import { getStudy } from "../lib/experiments/studies";
+import { planStudy } from "../lib/experiments/plan";
+import { BITS_GRID, arFlopsPerStep, bitsSetup, bitsStudy, bitsSweepRuns, checkBitsGrid, type BitsGridSpec } from "../lib/experiments/bits/grid";
 import { findKnee } from "../lib/experiments/bits/knee";
 import { bitsTrend, boundComparisons, generatorCurve, seedSummaryByLevel, spearman } from "../lib/experiments/bits/aggregate";
-import { bitsSetup, plannedBitsRuns, runBits, type BitsGeneratorResult, type BitsResults, type BitsTokenizerResult } from "../lib/experiments/bits/run";
+import { runBits, type BitsGeneratorResult, type BitsResults, type BitsTokenizerResult } from "../lib/experiments/bits/run";
 import { bitsConclusion, bitsSummaryRows, paperOptimumShows, reconTrendText, reconstructionGrid } from "../lib/experiments/bits/report";
 import { llamaGenFlops, LlamaGen } from "../lib/models/llamagen";
 import * as tf from "@tensorflow/tfjs";
@@ -30,7 +30,7 @@ import { tempDirs } from "./support/temp-dirs";
 const tmpDir = tempDirs("ifsq-bits-");
 
 test("grid: quick has 16 tokenizers (iFSQ at 5 L, tanh at 5/17/33, 2 seeds), one AR and one DiT per L on the seed-0 iFSQ tokenizer, equal budgets", () => {
-  const plan = planSweep(makeKinds(), getSweep("bits"), { preset: "quick" });
+  const plan = getStudy("bits").plan("quick");
   const tk = plan.filter((r) => r.kind === "tokenizer");
   assert.equal(tk.length, 16);
   assert.equal(plan.filter((r) => r.kind === "ar").length, 5);
@@ -58,10 +58,10 @@ test("grid: quick has 16 tokenizers (iFSQ at 5 L, tanh at 5/17/33, 2 seeds), one
 });
 
 test("grid: tiny is smaller (L ∈ {3, 5}, tanh at 5: 6 tokenizers + 2 AR + 2 DiT); bad grids are errors naming the value", () => {
-  const plan = planSweep(makeKinds(), getSweep("bits"), { preset: "tiny" });
+  const plan = getStudy("bits").plan("tiny");
   assert.deepEqual(plan.map((r) => r.kind).join(","), "tokenizer,tokenizer,tokenizer,tokenizer,tokenizer,tokenizer,ar,ar,dit,dit");
   const base = BITS_GRID.tiny;
-  assert.throws(() => checkBitsGrid({ ...base, levels: [3, 4] }, "t"), /levels\[1\]=4; expected an odd integer/);
+  assert.throws(() => checkBitsGrid({ ...base, levels: [3, 4] }, "t"), /levels\[1\]=4 is even; the ifsq bound needs odd levels/);
   assert.throws(() => checkBitsGrid({ ...base, levels: [5, 3] }, "t"), /strictly ascending/);
   assert.throws(() => checkBitsGrid({ ...base, tanhLevels: [9] }, "t"), /tanhLevels has 9/);
   assert.throws(() => checkBitsGrid({ ...base, generatorSeed: 7 }, "t"), /generatorSeed=7/);
@@ -257,5 +257,5 @@ test("runBits: a second call over the same runs folder trains nothing and gives 
   assert.deepEqual(second.tokenizers.map((t) => t.row.psnr), first.tokenizers.map((t) => t.row.psnr));
   assert.deepEqual(second.generators.map((g) => g.unguided.gfid), first.generators.map((g) => g.unguided.gfid));
   // the notebook's plan names the sweep's run folders
-  assert.deepEqual(plannedBitsRuns(env, setup).map((r) => r.id), first.tokenizers.map((t) => t.run.runDir.split("/").pop()).concat(first.generators.map((g) => g.run.runDir.split("/").pop()!)));
+  assert.deepEqual(planStudy(bitsStudy, setup).map((r) => r.id), first.tokenizers.map((t) => t.run.runDir.split("/").pop()).concat(first.generators.map((g) => g.run.runDir.split("/").pop()!)));
 });

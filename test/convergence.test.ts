@@ -20,12 +20,12 @@ import { findCrossings, interpolateLogX, pairCrossings } from "../lib/experiment
 import { seedBand, bandMean } from "../lib/experiments/convergence/bands";
 import { flatness } from "../lib/experiments/convergence/flatness";
 import { PAPER_CURVES, PAPER_CROSSOVER, PAPER_BUDGET, normaliseCompute } from "../lib/experiments/convergence/paper-curves";
-import { CONVERGENCE_PLANS, convergenceRun, convergenceSweep } from "../lib/experiments/sweeps/convergence";
+import { convergenceRun, convergenceSetup, convergenceSteps, convergenceStudy } from "../lib/experiments/convergence/grid";
 import { runId } from "../lib/train/run";
 import { resolveConfig as resolveKindConfig } from "../lib/train/config";
 import { arConfig } from "../lib/experiments/ar/config";
 import { ditConfig } from "../lib/experiments/dit/config";
-import { planSweep } from "../lib/experiments/sweeps/sweep";
+import { planStudy } from "../lib/experiments/plan";
 import { runEnv } from "../lib/experiments/kinds";
 import { Tokenizer } from "../lib/models/tokenizer";
 import { LlamaGen, tokenLayout } from "../lib/models/llamagen";
@@ -143,8 +143,8 @@ test("paper curves: the digitised points of spec §9 E1, budgets = PAPER_TRAIN_F
 test("convergence sweep: both generators get the same training FLOPs (±0.5 %), ≥ 8 log-spaced points from ~1 % at quick, ≥ 2 seeds", () => {
   const kinds = runEnv({ log: () => {}, progress: false }).kinds;
   for (const preset of PRESET_NAMES) {
-    const plan = CONVERGENCE_PLANS[preset];
-    const runs = planSweep(kinds, convergenceSweep, { preset });
+    const plan = convergenceSetup(preset);
+    const runs = planStudy(convergenceStudy, plan);
     assert.equal(runs.length, 2 * plan.seeds.length);
     const budget: Record<string, number[]> = { ar: [], dit: [] };
     for (const r of runs) {
@@ -180,11 +180,21 @@ test("convergence sweep: both generators get the same training FLOPs (±0.5 %), 
   }
 });
 
+test("convergence budget: the DiT steps are computed for the AR budget's FLOPs (the values the grid had as a table); a new budget changes only the steps", () => {
+  assert.deepEqual(convergenceSteps(convergenceSetup("tiny")), { ar: 20, dit: 66 });
+  assert.deepEqual(convergenceSteps(convergenceSetup("quick")), { ar: 400, dit: 930 });
+  assert.deepEqual(convergenceSteps(convergenceSetup("paper-cpu")), { ar: 1920, dit: 4461 });
+  const s = convergenceSteps({ ...convergenceSetup("quick"), budget: 800 });
+  assert.equal(s.ar, 800);
+  assert.ok(Math.abs(s.dit / 930 - 2) < 0.003, `${s.dit}`);
+  assert.throws(() => convergenceSteps({ ...convergenceSetup("quick"), budget: 5.5 }), /budget=5.5; expected an integer number of AR steps/);
+});
+
 test("notebooks 03 and 04 train the convergence sweep's first-seed runs: trainAr/trainDiT({ preset, overrides }) resolve to the sweep's run ids", () => {
   const kinds = runEnv({ log: () => {}, progress: false }).kinds;
   for (const preset of PRESET_NAMES) {
-    const planned = planSweep(kinds, convergenceSweep, { preset });
-    const seed0 = CONVERGENCE_PLANS[preset].seeds[0];
+    const planned = planStudy(convergenceStudy, convergenceSetup(preset));
+    const seed0 = convergenceSetup(preset).seeds[0];
     for (const [kind, def] of [["ar", arConfig], ["dit", ditConfig]] as const) {
       const run = convergenceRun(kind, preset);
       assert.equal(run.overrides.seed, seed0);
@@ -233,6 +243,7 @@ function fakeRun(kind: "ar" | "dit", seed: number, steps: number[], ys: number[]
   return {
     label: `${kind} seed=${seed}`, kind, seed, runDir: `/runs/${kind}-${seed}`, reused: true,
     config: { steps: total, batchSize: 8, evalSamples: 200, seed },
+    planned: undefined as never,
     metrics: [], flopsPerStep: fps, budget: total * fps, points, totalSeconds: total + steps.length, evalSeconds: steps.length, samples: [],
     ...(cfgEnd !== undefined ? { cfgEnd: { scale: 2, gfid: cfgEnd, seconds: 1, cached: false, manifest: fakeManifest(kind, seed, 2) } } : {}),
     fidManifests: { gfid: fakeManifest(kind, seed, 1) },

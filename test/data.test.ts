@@ -7,7 +7,8 @@ import * as zlib from "zlib";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { encodeIdx, parseIdx, readIdxFile, IDX_MAGIC } from "../lib/data/idx";
-import { loadFashionMnist, fashionMnistDir, fashionMnistCandidates, repoRoot, DEBIAN_DIR } from "../lib/data/fashion-mnist";
+import { loadFashionMnist, fashionMnistDir, fashionMnistCandidates, DEBIAN_DIR } from "../lib/data/fashion-mnist";
+import { projectRoot as repoRoot } from "../lib/project-root";
 import { batchIndices, epochOrder, imageBatch, labelBatch, stepsPerEpoch } from "../lib/data/batches";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "idx-"));

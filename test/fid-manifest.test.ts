@@ -6,9 +6,8 @@ import { checkComparableFids, fidManifest, manifestDifferences, readRunFidManife
 import { inRunFidManifest, inRunFidManifests, runFidManifests, rfidManifest, featureNetRunId, type InRunManifestConfig } from "../lib/experiments/fid-manifests";
 import { gfidAndSpeedFigure } from "../lib/experiments/gfid-and-speed";
 import { checkConvergenceFids } from "../lib/experiments/convergence/fid-check";
-import { runEnv } from "../lib/experiments/kinds";
-import { planSweep } from "../lib/experiments/sweeps/sweep";
-import { convergenceSweep } from "../lib/experiments/sweeps/convergence";
+import { planStudy } from "../lib/experiments/plan";
+import { convergenceSetup, convergenceStudy } from "../lib/experiments/convergence/grid";
 import { PRESET_NAMES } from "../lib/train/config";
 import type { ConvergenceRun } from "../lib/experiments/convergence/runs";
 import { tempDirs } from "./support/temp-dirs";
@@ -58,13 +57,15 @@ test("run folders record their manifests; runs recorded before get the ones thei
 });
 
 test("the convergence sweep's AR and DiT runs measure gFID alike at every preset (only generator and steps differ)", () => {
-  const kinds = runEnv({ log: () => {}, progress: false }).kinds;
   for (const preset of PRESET_NAMES) {
-    const runs = planSweep(kinds, convergenceSweep, { preset }).map((r) => ({
-      label: `${r.kind} ${preset}`,
-      fidManifests: inRunFidManifests(r.kind as "ar" | "dit", r.config as unknown as InRunManifestConfig),
-      cfgEnd: { scale: 2, gfid: 1, seconds: 0, cached: true, manifest: inRunFidManifest(r.kind as "ar" | "dit", r.config as unknown as InRunManifestConfig, { guidanceScale: 2 }) },
-    })) as unknown as ConvergenceRun[];
+    const runs = planStudy(convergenceStudy, convergenceSetup(preset)).map((r) => {
+      if (r.kind !== "ar" && r.kind !== "dit") throw new Error(`convergence study planned a ${r.kind} run`);
+      return {
+        label: `${r.kind} ${preset}`,
+        fidManifests: inRunFidManifests(r.kind, r.config),
+        cfgEnd: { scale: 2, gfid: 1, seconds: 0, cached: true, manifest: inRunFidManifest(r.kind, r.config, { guidanceScale: 2 }) },
+      };
+    }) as unknown as ConvergenceRun[];
     assert.ok(runs.some((r) => r.label.startsWith("ar")) && runs.some((r) => r.label.startsWith("dit")));
     checkConvergenceFids(runs);
   }

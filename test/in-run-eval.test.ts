@@ -27,7 +27,7 @@ import { manifestDifferences, readRunFidManifests } from "../lib/eval/fid-manife
 import type { ConvergenceRun } from "../lib/experiments/convergence/runs";
 import { readSampleSnapshots } from "../lib/experiments/sample-snapshots";
 import { embedSamples } from "../lib/eval/features";
-import { convergenceRun } from "../lib/experiments/sweeps/convergence";
+import { convergenceRun } from "../lib/experiments/convergence/grid";
 
 const quiet = () => {};
 // one runs folder for every test here: the tiny tokenizer and feature network are trained once
@@ -97,7 +97,7 @@ for (const kind of ["ar", "dit"] as const) {
     const plain = { steps: 4, evalAt: [2], evalSamples: 130, sampleBatch: 65, evalGridPerClass: 1 };
     const config = resolveConfig(spec.configDef, { preset: "tiny", overrides: plain }) as Record<string, unknown> & { steps: number; seed: number };
     const { run } = await reuseRun(env, kind, config);
-    const conv = { label: `${kind} test`, kind, seed: config.seed, runDir: run.dir, config } as unknown as ConvergenceRun;
+    const conv = { label: `${kind} test`, kind, seed: config.seed, runDir: run.dir, config, planned: { index: 0, label: `${kind} test`, kind, config, id: path.basename(run.dir) } } as unknown as ConvergenceRun;
     const first = await cfgEndOfRun(env, conv, 2);
     assert.equal(first.cached, false);
     assert.ok(Number.isFinite(first.gfid) && first.gfid > 0 && first.seconds > 0, JSON.stringify(first));

@@ -32,6 +32,6 @@ test("activation-collapse sections compute their figures and sentences (tiny pre
   assert.match(sections.alpha.conclusion, /between α = 1\.596 and 1\.749; α = 1\.6 lies inside this range, and tanh's α = 2 lies 0\.251 above its top \(1\.6× the range's width\)/);
   assert.match(sections.ste.conclusion, /equals bound′\(z\)\/h to [0-9.]+e-[7-9]/);
   assert.equal(sections.occupancy.rows!.length, 9);
-  assert.throws(() => resolveConfig(ac.activationCollapseConfig, { preset: "tiny", overrides: { levels: 16 } }), /must be odd/);
+  assert.throws(() => resolveConfig(ac.activationCollapseConfig, { preset: "tiny", overrides: { levels: 16 } }), /L=16 is even; the ifsq bound needs odd levels/);
   assert.throws(() => ac.sigmaSweepSection({ ...cfg, sigmaRange: [2, 1] }), /sigmaRange=\[2, 1\] is empty/);
 });

@@ -3,14 +3,14 @@ import { test } from "node:test";
 import { samplerManifest } from "../lib/experiments/fid-manifests";
 import assert from "node:assert/strict";
 import type { MetricsRow } from "../lib/train/run";
-import type { RepaRun } from "../lib/experiments/repa/grid";
-import type { RepaPoint } from "../lib/experiments/sweeps/repa";
+import type { RepaRun } from "../lib/experiments/repa/runs";
+import { repaSetup, type RepaPoint } from "../lib/experiments/repa/grid";
 import type { TeacherQuality } from "../lib/experiments/repa/teacher-quality";
 import { ablationRows, depthWeightHeatmap, finalQualityRows, gridSpread, repaConclusion, settingMeans } from "../lib/experiments/repa/report";
 import { linearProbe } from "../lib/eval/linear-probe";
 
 function run(kind: "ar" | "dit", layer: number | null, weight: number | null, seed: number, gfids: [number, number]): RepaRun {
-  const point: RepaPoint = { kind, layer, weight, seed };
+  const point: RepaPoint = { kind, repa: layer === null || weight === null ? null : { depth: layer, weight }, seed };
   const metrics: MetricsRow[] = [
     { type: "train", step: 50, time: 10, loss: 5, flops: 5e11, stepsPerSec: 5 },
     { type: "eval", step: 50, time: 10, gfid: gfids[0] },
@@ -62,7 +62,7 @@ test("repaConclusion: the measured numbers and verdicts in sentences", () => {
   ]);
   const q = (kind: "ar" | "dit", repa: boolean, seed: number, precision: number, recall: number) => ({ label: "x", kind, repa, seed, gfid: 100, precision, recall, n: 250, manifest: samplerManifest({ samples: 250, numClasses: 10, generator: kind, guidanceScale: 1, samplingSteps: kind === "dit" ? 10 : null, ema: true, featureNet: "featurenet-t", seed }) });
   const quality = [q("ar", false, 0, 0.5, 0.3), q("ar", false, 1, 0.52, 0.31), q("ar", true, 0, 0.6, 0.3), q("ar", true, 1, 0.62, 0.32)];
-  const text = repaConclusion({ preset: "quick", grid, teacher, cknna, quality });
+  const text = repaConclusion({ setup: repaSetup("quick"), grid, teacher, cknna, quality });
   assert.match(text, /\*\*Precision and recall \(AR \(LlamaGen\), 250 fresh samples, k = 3\)\.\*\* With REPA precision is 0\.610 vs 0\.510 \(Δ \+0\.100 \(seed spread 0\.020 over 2 seeds\): better\) and recall 0\.310 vs 0\.305 \(Δ \+0\.005 \(seed spread 0\.020 over 2 seeds\): within the seed spread\)\./);
   const rows = finalQualityRows(quality);
   // gFIDs measured on different numbers of samples are refused (lib/eval/fid-manifest.ts)
@@ -77,7 +77,7 @@ test("repaConclusion: the measured numbers and verdicts in sentences", () => {
   assert.match(text, /ℓ = 3\)\?\*\* CKNNA to the teacher on 128 generated images: 0\.505 with REPA vs 0\.305 without, Δ \+0\.200 \(seed spread 0\.010 over 2 seeds\): alignment raises it beyond the seed spread/);
   assert.doesNotMatch(text, /tiny/);
   // one seed per side: cannot be judged
-  const single = repaConclusion({ preset: "quick", grid: grid.filter((r) => r.point.seed === 0), teacher: { ...teacher, cknnaToFeatureNet: 0.8 }, cknna: [] });
+  const single = repaConclusion({ setup: repaSetup("quick"), grid: grid.filter((r) => r.point.seed === 0), teacher: { ...teacher, cknnaToFeatureNet: 0.8 }, cknna: [] });
   assert.match(single, /its CKNNA to the FID network is 0\.800 on 2000 test images \(1 = the same/);
   assert.match(single, /λ = 2\) ends at final gFID 190\.0 vs 200\.0 without REPA, Δ −10\.0 \(seed spread unmeasured: 1 seed\)\. At the first evaluation \(50 % of the training steps\): Δ gFID −10\.0 \(seed spread unmeasured: 1 seed\)\. With one seed per side this cannot be judged\./);
   assert.match(single, /the seed spread is unmeasured, so no setting can be called a winner/);

@@ -1,26 +1,27 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runEnv } from "../lib/experiments/kinds";
-import { planSweep } from "../lib/experiments/sweeps/sweep";
-import { getSweep } from "../lib/experiments/sweeps/catalog";
-import { REPA_POINTS, REPA_STEPS, repaSweep } from "../lib/experiments/sweeps/repa";
-import { equalFlopSteps, generatorTrainFlopsPerSample } from "../lib/experiments/repa/equal-flops";
-import type { ArConfig } from "../lib/experiments/ar/config";
+import { getStudy } from "../lib/experiments/studies";
+import { planStudy, runsOfKind } from "../lib/experiments/plan";
+import { repaPoints, repaSetup, repaStudy } from "../lib/experiments/repa/grid";
+import { equalFlopSteps, generatorTrainFlopsPerSample } from "../lib/experiments/equal-flops";
 import { PRESET_NAMES } from "../lib/train/config";
 
-test("repa sweep: in the catalog; REPA runs have their baseline's training FLOPs (≤, within one step); the grid's ℓ and λ", () => {
-  assert.equal(getSweep("repa"), repaSweep);
-  const kinds = runEnv({ log: () => {}, progress: false }).kinds;
+/** The step counts the grid had as a table before they were computed (finished runs must keep their folders). */
+const TABLED_STEPS = { tiny: { ar: 9, dit: 16 }, quick: { ar: 96, dit: 188 }, "paper-cpu": { ar: 1462, dit: 2872 } } as const;
+
+test("repa study: in the catalog; REPA runs have their baseline's training FLOPs (≤, within one step); the grid's ℓ and λ", () => {
+  assert.equal(getStudy("repa").name, "repa");
   for (const preset of PRESET_NAMES) {
-    const planned = planSweep(kinds, repaSweep, { preset });
-    assert.equal(planned.length, REPA_POINTS[preset].length);
+    const setup = repaSetup(preset);
+    const planned = planStudy(repaStudy, setup);
+    assert.equal(planned.length, repaPoints(setup).length);
     for (const kind of ["ar", "dit"] as const) {
-      const mine = planned.filter((r) => r.kind === kind);
-      const base = mine.find((r) => (r.config as ArConfig).repa === undefined)!.config as ArConfig;
-      const repa = mine.filter((r) => (r.config as ArConfig).repa !== undefined).map((r) => r.config as ArConfig);
+      const mine = runsOfKind(planned, kind);
+      const base = mine.find((r) => r.config.repa === undefined)!.config;
+      const repa = mine.filter((r) => r.config.repa !== undefined).map((r) => r.config);
       assert.ok(repa.length > 0, `${preset} ${kind} has REPA runs`);
       for (const c of repa) {
-        assert.equal(c.steps, REPA_STEPS[preset][kind]);
+        assert.equal(c.steps, TABLED_STEPS[preset][kind]);
         assert.equal(c.steps, equalFlopSteps(kind, base, c), `${preset} ${kind}: steps of equal FLOPs`);
         const fBase = base.steps * generatorTrainFlopsPerSample(kind, base);
         const fRepa = c.steps * generatorTrainFlopsPerSample(kind, c);
@@ -31,9 +32,12 @@ test("repa sweep: in the catalog; REPA runs have their baseline's training FLOPs
     }
   }
   // the grid of the issue: quick ℓ ≈ ¼, ⅓, ½, ⅔ of 8 at λ = 2 and λ ∈ {0.5, 1, 2, 4} at ℓ = 3; paper-cpu the full 4 × 4 of 12 blocks
-  const ar = (p: (typeof PRESET_NAMES)[number]) => REPA_POINTS[p].filter((x) => x.kind === "ar" && x.layer !== null && x.seed === 0);
-  assert.deepEqual([...new Set(ar("quick").filter((x) => x.weight === 2).map((x) => x.layer!))].sort(), [2, 3, 4, 5]);
-  assert.deepEqual([...new Set(ar("quick").filter((x) => x.layer === 3).map((x) => x.weight))].sort(), [0.5, 1, 2, 4]);
+  const ar = (p: (typeof PRESET_NAMES)[number]) => repaPoints(repaSetup(p)).filter((x) => x.kind === "ar" && x.repa !== null && x.seed === 0).map((x) => x.repa!);
+  assert.deepEqual([...new Set(ar("quick").filter((x) => x.weight === 2).map((x) => x.depth))].sort(), [2, 3, 4, 5]);
+  assert.deepEqual([...new Set(ar("quick").filter((x) => x.depth === 3).map((x) => x.weight))].sort(), [0.5, 1, 2, 4]);
   assert.equal(ar("paper-cpu").length, 16);
-  assert.deepEqual(REPA_POINTS.quick.filter((x) => x.layer === null && x.kind === "ar").map((x) => x.seed), [0, 1]);
+  assert.equal(planStudy(repaStudy, repaSetup("quick")).length, 14);
+  assert.deepEqual(repaPoints(repaSetup("quick")).filter((x) => x.repa === null && x.kind === "ar").map((x) => x.seed), [0, 1]);
+  assert.throws(() => repaPoints({ ...repaSetup("quick"), weights: [0] }), /weight λ=0; expected λ > 0/);
+  assert.throws(() => repaPoints({ ...repaSetup("quick"), depths: [9] }), /depth ℓ=9; expected an integer in \[1, 8\]/);
 });

@@ -19,7 +19,7 @@ import { runEnv } from "../lib/experiments/kinds";
 import { resolveArConfig, trainAr, makeArTask } from "../lib/experiments/ar/index";
 import { resolveDiTConfig, makeDiTTask, trainDiT } from "../lib/experiments/dit/index";
 import { loadTeacher, teacherTargets, teacherConfig } from "../lib/experiments/teacher/index";
-import { repaTrainFlopsPerSample } from "../lib/experiments/repa/alignment";
+import { repaTrainFlopsPerSample } from "../lib/experiments/repa-training/alignment";
 import { presetConfig, configHash } from "../lib/train/config";
 import { gradTensors } from "../lib/train/trainer";
 import { tempDirs } from "./support/temp-dirs";

@@ -13,12 +13,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { initBackend } from "../lib/backend";
-import { kindRegistry } from "../lib/train/registry";
-import { trainTokenizer, tokenizerConfig } from "../lib/experiments/tokenizer/index";
+import { trainTokenizer } from "../lib/experiments/tokenizer/index";
 import { runEnv } from "../lib/experiments/kinds";
-import { planSweep } from "../lib/experiments/sweeps/sweep";
+import { catalogStudy } from "../lib/experiments/plan";
 import { squeueTasks } from "../lib/experiments/sweeps/slurm";
-import { tokenizersSweep } from "../lib/experiments/sweeps/tokenizers";
+import { tokenizersStudy } from "../lib/experiments/bin-histograms/grid";
 
 const root = path.resolve(__dirname, "..");
 const SET = ["steps=4", "evalLimit=64"];
@@ -93,8 +92,7 @@ test("a two-shard tokenizers sweep as a Slurm job array trains each run exactly 
       assert.match(text, /sweep tokenizers @ tiny: 2 trained, 0 reused, 0 failed/);
       trained.push(...[...text.matchAll(/^\[\d+\/\d+\] trained\s+(\S+)/gm)].map((m) => m[1]));
     }
-    const kinds = kindRegistry({ tokenizer: { configDef: tokenizerConfig, makeTask: () => { throw new Error("unused"); } } });
-    const planned = planSweep(kinds, tokenizersSweep, { preset: "tiny", set: SET });
+    const planned = catalogStudy(tokenizersStudy).plan("tiny", SET);
     assert.deepEqual([...trained].sort(), planned.map((p) => p.id).sort(), "each run trained by exactly one array task");
 
     const afterStatus = await run(process.execPath, [...sweepArgs, "--status"], env);

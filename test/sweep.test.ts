@@ -10,12 +10,13 @@ import { Run, readMetrics, runId } from "../lib/train/run";
 import { train } from "../lib/train/trainer";
 import { toyConfig, makeToyTask, type ToyConfig } from "../lib/train/toy";
 import { tokenizerConfig, resolveTokenizerConfig } from "../lib/experiments/tokenizer/index";
-import { defineSweep, grid, parseShard, planSweep, shardOf } from "../lib/experiments/sweeps/sweep";
+import { parseShard, shardOf } from "../lib/experiments/sweeps/sweep";
+import { catalogStudy, defineStudy, planRuns } from "../lib/experiments/plan";
 import { runStatus, countStates } from "../lib/experiments/sweeps/status";
 import { runSweep } from "../lib/experiments/sweeps/run-sweep";
 import { sbatchArgs } from "../lib/experiments/sweeps/slurm";
-import { tokenizersSweep } from "../lib/experiments/sweeps/tokenizers";
-import { toySweep } from "../lib/experiments/sweeps/toy";
+import { tokenizersStudy } from "../lib/experiments/bin-histograms/grid";
+import { toyStudy } from "../lib/experiments/toy-study";
 import { tempDirs } from "./support/temp-dirs";
 
 before(async () => {
@@ -30,37 +31,38 @@ const kinds = kindRegistry({
   tokenizer: { configDef: tokenizerConfig, makeTask: () => { throw new Error("not in this test"); } },
 });
 
-test("grid is the row-major cross product with labels; defineSweep rejects a missing preset and a repeated label", () => {
-  const g = grid("toy", { hidden: [8, 16], seed: [0, 1] }, { noise: 0.1 });
-  assert.deepEqual(g.map((r) => r.label), ["hidden=8 seed=0", "hidden=8 seed=1", "hidden=16 seed=0", "hidden=16 seed=1"]);
-  assert.deepEqual(g[2].overrides, { noise: 0.1, hidden: 16, seed: 0 });
-  assert.throws(() => grid("toy", { seed: [] }), /axis "seed" has no values/);
-  const one = grid("toy", { seed: [0] });
-  assert.throws(() => defineSweep({ name: "x", description: "", presets: { tiny: one, quick: one } as never }), /preset "paper-cpu" declares no runs/);
-  assert.throws(() => defineSweep({ name: "x", description: "", presets: { tiny: [...one, ...one], quick: one, "paper-cpu": one } }), /label "seed=0" is used twice/);
-  assert.throws(() => defineSweep({ name: "a b", description: "", presets: { tiny: one, quick: one, "paper-cpu": one } }), /sweep name "a b"/);
+const toy = catalogStudy(toyStudy);
+const tokenizers = catalogStudy(tokenizersStudy);
+
+test("planRuns resolves typed runs in declared order; defineStudy checks the name", () => {
+  const p = planRuns([{ label: "a", kind: "toy", overrides: { hidden: 8, seed: 3 } }, { label: "b", kind: "toy", overrides: { hidden: 16 } }], { preset: "tiny" });
+  assert.deepEqual(p.map((r) => [r.index, r.label, r.kind]), [[0, "a", "toy"], [1, "b", "toy"]]);
+  assert.equal(p[0].kind === "toy" ? p[0].config.hidden : -1, 8);
+  assert.equal(p[0].id, runId("toy", p[0].config));
+  assert.deepEqual(toy.plan("tiny").map((r) => r.label), ["hidden=8 seed=0", "hidden=8 seed=1", "hidden=16 seed=0", "hidden=16 seed=1"]);
+  assert.throws(() => defineStudy({ ...toyStudy, name: "a b" }), /study name "a b"/);
 });
 
 test("the tokenizers sweep names the same run folders as notebook 02's trainTokenizer call", () => {
-  const planned = planSweep(kinds, tokenizersSweep, { preset: "quick" });
+  const planned = tokenizers.plan("quick");
   assert.equal(planned.length, 4);
   for (const bound of ["tanh", "ifsq"] as const) {
     const nb = resolveTokenizerConfig({ preset: "quick", overrides: { bound, levels: [17, 17, 17, 17], seed: 0, alpha: 1.6 } });
     assert.ok(planned.some((p) => p.id === runId("tokenizer", nb)), `bound=${bound} seed=0`);
   }
-  assert.equal(planSweep(kinds, tokenizersSweep, { preset: "tiny" }).length, 4);
+  assert.equal(tokenizers.plan("tiny").length, 4);
 });
 
-test("planSweep applies --set to every run and names the run of a bad key; twin configs are an error", () => {
-  const p = planSweep(kinds, toySweep, { preset: "tiny", set: ["steps=7"] });
+test("planning applies --set to every run and names the run of a bad key; twin configs are an error", () => {
+  const p = toy.plan("tiny", ["steps=7"]);
   assert.deepEqual(p.map((r) => r.config.steps), [7, 7, 7, 7]);
-  assert.throws(() => planSweep(kinds, toySweep, { preset: "tiny", set: ["hiden=3"] }), /run "hidden=8 seed=0" \(toy\): .*unknown key "hiden".*did you mean "hidden"/);
-  assert.throws(() => planSweep(kinds, toySweep, { preset: "tiny", set: ["hidden=3"] }), /runs "hidden=8 seed=0" and "hidden=16 seed=0" resolve to the same config/);
-  assert.throws(() => planSweep(kinds, toySweep, { preset: "huge" }), /"huge" is not a preset/);
+  assert.throws(() => toy.plan("tiny", ["hiden=3"]), /run "hidden=8 seed=0" \(toy\): .*unknown key "hiden".*did you mean "hidden"/);
+  assert.throws(() => toy.plan("tiny", ["hidden=3"]), /runs "hidden=8 seed=0" and "hidden=16 seed=0" resolve to the same config/);
+  assert.throws(() => toy.plan("huge" as never), /"huge" is not a preset/);
 });
 
 test("shards split the declared list round-robin, disjoint and complete; bad shards are errors", () => {
-  const p = planSweep(kinds, tokenizersSweep, { preset: "paper-cpu" });
+  const p = tokenizers.plan("paper-cpu");
   const parts = [0, 1, 2, 3].map((i) => shardOf(p, i, 4).map((r) => r.index));
   assert.deepEqual(parts, [[0, 4], [1, 5], [2], [3]]);
   assert.deepEqual(parseShard("1/4"), { index: 1, count: 4 });
@@ -70,9 +72,9 @@ test("shards split the declared list round-robin, disjoint and complete; bad sha
 
 test("runStatus: missing, resumable step, running (live lock), stale (dead pid), done", async () => {
   const runsDir = tmpDir();
-  const [r] = planSweep(kinds, toySweep, { preset: "tiny" });
+  const [r] = toy.plan("tiny");
   assert.equal(runStatus(r, runsDir).state, "missing");
-  const t = makeToyTask(r.config as ToyConfig);
+  const t = makeToyTask(r.kind === "toy" ? r.config : assert.fail(r.kind));
   await train(t, { runsDir, stopAfter: 20, progress: false, log: () => {} });
   t.dispose();
   assert.deepEqual([runStatus(r, runsDir).state, runStatus(r, runsDir).step], ["missing", 20]);
@@ -86,7 +88,7 @@ test("runStatus: missing, resumable step, running (live lock), stale (dead pid),
   fs.writeFileSync(folder.lockPath, `999999999\nanother-node-${os.hostname()}\n2026-01-01T00:00:00.000Z\n`);
   assert.equal(runStatus(r, runsDir).state, "running", "a dead-looking pid on another host cannot be judged here");
   fs.rmSync(folder.lockPath);
-  const all = planSweep(kinds, toySweep, { preset: "tiny" });
+  const all = toy.plan("tiny");
   const sum = await runSweep(kinds, all, { runsDir, log: () => {}, train: { progress: false } });
   assert.equal(sum.trained.length, 4);
   const s = runStatus(r, runsDir);
@@ -96,14 +98,14 @@ test("runStatus: missing, resumable step, running (live lock), stale (dead pid),
 
 test("runSweep: trains what is missing, reuses the rest, revisits a locked run until its holder finishes, reports ETA", async () => {
   const runsDir = tmpDir();
-  const all = planSweep(kinds, toySweep, { preset: "tiny" });
+  const all = toy.plan("tiny");
   const held = Run.open(all[0].kind, all[0].config, runsDir);
   const release = held.lock(); // another trainer holds run 0
   built = 0;
   const events: { id: string; outcome: string; eta: number | null }[] = [];
   const sweep = runSweep(kinds, all, { runsDir, pollMs: 30, log: () => {}, train: { progress: false }, onEvent: (e) => events.push({ id: e.run.id, outcome: e.outcome, eta: e.etaSeconds }) });
   while (!events.some((e) => e.outcome === "busy")) await new Promise((r) => setTimeout(r, 10));
-  const t = makeToyTask(all[0].config as ToyConfig); // the holder trains run 0
+  const t = makeToyTask(all[0].kind === "toy" ? all[0].config : assert.fail(all[0].kind)); // the holder trains run 0
   await train(t, { runsDir, lockHeld: true, progress: false, log: () => {} });
   t.dispose();
   release();
@@ -146,7 +148,7 @@ test("two sweep processes on one runs folder: every run is trained exactly once,
   const [a, b] = await Promise.all([sweepCli(args), sweepCli(args)]);
   assert.equal(a.code, 0, a.out);
   assert.equal(b.code, 0, b.out);
-  const ids = planSweep(kinds, toySweep, { preset: "tiny", set: ["steps=300", "ckptEvery=100"] }).map((r) => r.id);
+  const ids = toy.plan("tiny", ["steps=300", "ckptEvery=100"]).map((r) => r.id);
   const trained = [...trainedIds(a.out), ...trainedIds(b.out)];
   assert.deepEqual([...trained].sort(), [...ids].sort(), `each run trained once:\n${a.out}\n${b.out}`);
   for (const id of ids) {

@@ -6,9 +6,9 @@ import type { MetricsRow } from "../lib/train/run";
 import { median, runSummary, runTotals } from "../lib/experiments/run-summary";
 import { lossVsFlopsFigure } from "../lib/experiments/loss-vs-flops";
 import { methodStyle } from "../lib/view/palette";
-import { overallVerdict } from "../lib/experiments/tokenizer/verdict";
-import { uniformCodeShares } from "../lib/experiments/tokenizer/bin-histograms";
-import { sweepSeeds, tokenizerComparisonSetup, comparisonOverrides } from "../lib/experiments/tokenizer/comparison";
+import { overallVerdict } from "../lib/experiments/bin-histograms/verdict";
+import { uniformCodeShares } from "../lib/experiments/bin-histograms/bin-histograms";
+import { sweepSeeds, tokenizerComparisonSetup, comparisonOverrides } from "../lib/experiments/bin-histograms/grid";
 
 test("compareSeeds: a difference smaller than the seed spread is 'within the seed spread', beyond it 'better'/'worse'", () => {
   // spread = max(range a, range b) = max(0.4, 0.2) = 0.4

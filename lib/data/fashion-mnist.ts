@@ -14,6 +14,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { dataDirSetting } from "../backend";
+import { projectRoot } from "../project-root";
 import { IDX_MAGIC, readIdxFile } from "./idx";
 
 export type Split = "train" | "test";
@@ -57,20 +58,10 @@ const FILES: Record<Split, { images: string; labels: string }> = {
 
 export const DEBIAN_DIR = "/usr/share/datasets/fashion-mnist";
 
-/** The repository root: the nearest folder above this file (symlinks resolved) holding package.json. */
-export function repoRoot(): string {
-  let dir = fs.realpathSync(__dirname);
-  for (;;) {
-    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`repoRoot: no package.json above ${__dirname}`);
-    dir = up;
-  }
-}
 
 /** `data/` under the repository root (git-ignored; caches, runs, downloaded data). */
 export function dataDir(): string {
-  return path.join(repoRoot(), "data");
+  return path.join(projectRoot(), "data");
 }
 
 /** The file for one part of a split in `dir`, gzipped or not, or null. */
@@ -86,7 +77,7 @@ function findFile(dir: string, base: string): string | null {
 export function fashionMnistCandidates(dir?: string): { dir: string; source: string }[] {
   if (dir !== undefined) return [{ dir: path.resolve(dir), source: "the dir argument" }];
   const env = dataDirSetting();
-  if (env !== null) return [{ dir: path.resolve(repoRoot(), env), source: `IFSQ_DATA_DIR=${env}` }];
+  if (env !== null) return [{ dir: path.resolve(projectRoot(), env), source: `IFSQ_DATA_DIR=${env}` }];
   return [
     { dir: path.join(dataDir(), "fashion-mnist"), source: "the project's data folder" },
     { dir: DEBIAN_DIR, source: "Debian's dataset-fashion-mnist package" },

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { configHash, defineConfig, presetConfig, PRESET_NAMES, type AnyObjectSchema, type ConfigDef, type DeepPartial, type PresetName } from "../train/config";
 import { runId } from "../train/run";
 import { TokenizerConfigSchema, tokenizerConfig, type TokenizerConfig } from "./tokenizer/config";
-import { RepaConfigSchema } from "./repa/config";
+import { RepaConfigSchema } from "./repa-training/config";
 
 /** Zod fields shared by the generator configs; spread into `TrainConfigSchema.extend({...})`. */
 export const generatorConfigFields = {
@@ -23,7 +23,7 @@ export const generatorConfigFields = {
   evalGuidedScale: z.number().optional().describe("also log an in-run gFID with CFG at this scale (gfidGuided); absent = none"),
   evalGuidedAt: z.array(z.int().positive()).optional().describe("log gfidGuided only at the evaluations after exactly these completed steps; absent = at every evaluation"),
   evalGridPerClass: z.int().positive().optional().describe("at each in-run evaluation store this many samples per class in <run>/samples/ (then the in-run samples are class-balanced with the same noise at every step, and the snapshot is their first k·C); absent = none"),
-  repa: RepaConfigSchema.optional().describe("REPA: align the hidden state after block ℓ to a teacher's patch features (absent = off; repa/config.ts)"),
+  repa: RepaConfigSchema.optional().describe("REPA: align the hidden state after block ℓ to a teacher's patch features (absent = off; repa-training/config.ts)"),
 };
 
 interface TokenizerRef {

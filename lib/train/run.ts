@@ -25,19 +25,9 @@ import * as os from "os";
 import * as path from "path";
 import { writeFileAtomic, fsyncDir } from "../atomic";
 import { runsDirSetting } from "../backend";
+import { projectRoot } from "../project-root";
 import { configHash, canonicalJson } from "./config";
 import { checkpointFileName, loadCheckpoint, CheckpointError } from "./checkpoint";
-
-/** The folder holding package.json above lib/train (symlinks resolved). */
-export function projectRoot(): string {
-  let dir = fs.realpathSync(__dirname);
-  for (;;) {
-    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}; pass runsDir explicitly`);
-    dir = up;
-  }
-}
 
 /** `$IFSQ_RUNS_DIR` (relative to the project root unless absolute), else `<repo>/data/runs`. */
 export function defaultRunsDir(): string {

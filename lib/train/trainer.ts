@@ -343,7 +343,8 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
     if (!resume) run.reset();
     opt = new AdamW(params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
     ema = cfg.emaDecay > 0 ? new EMA(params, cfg.emaDecay) : null;
-    return await trainLoop(task, cfg, run, opt, ema, resume, opts, log, opts.warn ?? ((l: string) => console.warn(l)));
+    const resumed = resumePoint(task, cfg, run, opt, ema, resume, log, opts.warn ?? ((l: string) => console.warn(l)));
+    return await trainLoop(task, cfg, run, opt, ema, resumed, opts, log);
   } finally {
     opt?.dispose();
     ema?.dispose();
@@ -351,18 +352,22 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
   }
 }
 
-async function trainLoop<B>(
+/**
+ * Where a run resumes: its newest intact checkpoint restored into the task, optimizer and EMA (damaged ones set aside
+ * with a warning; none intact while some exist is an error), a done.json that its final checkpoint does not back
+ * dropped, and the metrics cut back to the resumed step (`done`: the run's done record when it is finished and backed).
+ * `resume: false` starts at step 0.
+ */
+function resumePoint<B>(
   task: TrainTask<B>,
   cfg: TrainConfig,
   run: Run,
   opt: AdamW,
   ema: EMA | null,
   resume: boolean,
-  opts: TrainOptions,
   log: (line: string) => void,
   warn: (line: string) => void,
-): Promise<TrainResult> {
-  const params = task.params;
+): { state: TrainerState; start: number; rows: MetricsRow[]; done: DoneRecord | null } {
   let state: TrainerState = { time: 0, window: { n: 0, sums: {} } };
   let start = 0;
   let done: DoneRecord | null = null;
@@ -375,7 +380,7 @@ async function trainLoop<B>(
   }
   let skipped: string[] = [];
   if (resume) {
-    const found = newestIntactCheckpoint(run.checkpointsDir, { kind: task.kind, configHash: run.hash, tensors: expectedTensors(params, opt, ema) });
+    const found = newestIntactCheckpoint(run.checkpointsDir, { kind: task.kind, configHash: run.hash, tensors: expectedTensors(task.params, opt, ema) });
     if (!found.ck && found.skipped.length) {
       throw new CheckpointError(
         `no intact checkpoint in ${run.checkpointsDir}: ${found.skipped.map((s) => s.reason).join("; ")}. ` +
@@ -408,8 +413,26 @@ async function trainLoop<B>(
     run.clearDone();
     done = null;
   }
-  let rows = run.truncateMetrics(start);
+  const rows = run.truncateMetrics(start);
   if (start < cfg.steps) run.clearDone();
+  return { state, start, rows, done };
+}
+
+async function trainLoop<B>(
+  task: TrainTask<B>,
+  cfg: TrainConfig,
+  run: Run,
+  opt: AdamW,
+  ema: EMA | null,
+  resumed: ReturnType<typeof resumePoint>,
+  opts: TrainOptions,
+  log: (line: string) => void,
+): Promise<TrainResult> {
+  const params = task.params;
+  let state = resumed.state;
+  const start = resumed.start;
+  let rows = resumed.rows;
+  const done = resumed.done;
 
   const useEmaForEval = ema !== null && (opts.evalWeights ?? "ema") === "ema";
   const evaluate = async (completed: number): Promise<void> => {

@@ -7,6 +7,11 @@
  *   - and a core is free for each worker: every other process training in the same runs folder (another notebook of
  *     a `reproduce --jobs 2`, a sweep's second process) takes one core first (`otherTrainers`). Two runs side by side
  *     on one core each train faster than each on two oversubscribed workers (a worker pool waits for its slowest).
+ * This file is the one place that decides parallelism. Above it there is only the notebook runner's `--jobs`
+ * (`npm run reproduce`: 2 notebooks at a time, longest first; scripts/reproduce.sh), and any number of sweep
+ * processes a user starts; each run they reach is trained by whoever locks it first and sized here. (Until issue 26 a
+ * notebook also spawned a helper sweep process beside itself; with two notebooks already sharing the 2 cores it added
+ * processes, not throughput, and was removed.)
  * `IFSQ_WORKERS=N` (or the `workers` option) overrides the default; a kind that cannot be trained data-parallel stays
  * at 1 with the reason said. Workers change no result: a 2-worker run equals the 1-process run up to float32
  * summation order (test/data-parallel-equivalence.test.ts), so the count is not part of the hashed config; it is

@@ -6,8 +6,16 @@
  */
 import { z } from "zod";
 import { defineConfig, type ConfigDef } from "../../train/config";
+import { checkLevel } from "../../quant/bounds";
 
-const odd = z.int().min(3).refine((L) => L % 2 === 1, { message: "must be odd (both bounds are compared on the same grid; the ifsq bound needs odd L)" });
+/** A level count both bounds are compared at: the ifsq bound's rule (quant/bounds.ts `checkLevel`: odd), and ≥ 3. */
+const odd = z.int().min(3).superRefine((L, ctx) => {
+  try {
+    checkLevel(L, "ifsq");
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: `${(e as Error).message} (both bounds are compared on the same grid)` });
+  }
+});
 
 export const ActivationCollapseSchema = z.object({
   levels: odd.default(17).describe("L for the main analysis (paper: 17 = 4 bits)"),

@@ -6,7 +6,7 @@
  *
  * Loss (lib/models/llamagen): Σ_g CE_g over the G sub-tokens of every position, each the mean over batch and the
  * T = 64 positions; class → null with probability labelDropout (CFG). With `repa`: + λ·L_REPA of the hidden states
- * after block ℓ, position i aligned with the teacher's patch i, the one it predicts (repa/alignment.ts). Batch: rows of the token cache, one image's
+ * after block ℓ, position i aligned with the teacher's patch i, the one it predicts (repa-training/alignment.ts). Batch: rows of the token cache, one image's
  * T·G sub-tokens each [B, T, G] int32, with its class [B].
  */
 import * as tf from "@tensorflow/tfjs";
@@ -18,7 +18,7 @@ import type { TrainTask } from "../../train/trainer";
 import { reuseAndLoad, type ReuseOptions, type ReusedRun, type RunEnv } from "../env";
 import { gatherExamples, trainTokens, type TokenSet } from "../latents";
 import { generatorTokenizer, inRunEvaluation } from "../generator";
-import { setupRepa, type RepaTraining } from "../repa/alignment";
+import { setupRepa, type RepaTraining } from "../repa-training/alignment";
 import { arConfig, llamaGenArch, type ArConfig, type ArConfigSchema } from "./config";
 import { arEvalDraw, type ArModel } from "./sample";
 import { Run } from "../../train/run";

@@ -1,26 +1,32 @@
 /**
  * The bits-per-dimension grid (paper-spec §9 E3, §10 claim 4) as data: tokenizers at levels L per channel (d = 4,
  * log₂ L bits per dimension) for the iFSQ bound at every L and the tanh bound at some, several seeds each, and one AR
- * model and one DiT on the seed-0 iFSQ tokenizer of every L. `sweeps/bits.ts` declares it as the `bits` sweep and
- * notebook 05 trains or reuses exactly these runs.
+ * model and one DiT on the seed-0 iFSQ tokenizer of every L: the `bits` study. Its knobs (`BitsSetup`: levels, tanh
+ * levels, seeds, and the evaluation's sizes) are notebook 05's parameter cell, with `BITS_GRID[preset]` as defaults;
+ * `npm run sweep -- bits` trains the preset's runs.
  *
- *   const spec = BITS_GRID.quick;                 // levels, bounds, seeds, the overrides of every kind
- *   bitsSweepRuns(spec, "quick")                  // SweepRun[]: tokenizers, then AR, then DiT, in L order
+ *   const setup = bitsSetup({ preset: "quick", levels: [3, 5, 9, 17, 65] });   // the knobs; grid = BITS_GRID.quick with these levels
+ *   bitsStudy.runs(setup)                         // StudyRun[]: tokenizers, then AR, then DiT, in L order
  *
  * Equal budgets across L. Every tokenizer has the same architecture, steps and batch (its FLOPs do not depend on L:
  * d = 4 at every L). The DiT's FLOPs do not depend on L either (4 latent channels), so every DiT gets the same steps.
  * The AR model's do: its output projections cost T·D·Σ_g L per sequence (factorized, one sub-token per channel), so
  * each AR run gets steps_L = round(steps_ref · F_ref / F_L), F = training FLOPs per step (`llamaGenFlops`), ref = the
- * largest L; all AR runs then have the same training FLOPs within half a step.
+ * preset's largest L (`arReferenceLevel`, fixed so that adding an L in the notebook leaves the other AR runs as they
+ * are); all AR runs then have the same training FLOPs within half a step.
  */
-import type { PresetName } from "../../train/config";
+import type { DeepPartial, PresetName } from "../../train/config";
 import { resolveConfig } from "../../train/config";
 import { llamaGenFlops } from "../../models/llamagen";
 import { FASHION_MNIST_CLASSES } from "../../data/fashion-mnist";
-import type { SweepRun } from "../sweeps/sweep";
-import { arConfig, llamaGenArch } from "../ar/config";
+import { checkLevel, type Bound } from "../../quant/bounds";
+import { arConfig, llamaGenArch, type ArConfig } from "../ar/config";
+import type { DiTConfig } from "../dit/config";
+import type { TokenizerConfig } from "../tokenizer/config";
+import type { FeatureNetName } from "../featurenet/config";
+import { defineStudy, type StudyRun } from "../plan";
 
-export type BitsBound = "tanh" | "ifsq";
+export type BitsBound = Bound["kind"];
 
 /** The grid of one preset. */
 export interface BitsGridSpec {
@@ -37,11 +43,13 @@ export interface BitsGridSpec {
   /** iFSQ slope α. */
   alpha: number;
   /** Tokenizer overrides shared by every L, bound and seed (architecture and budget), over the tokenizer preset. */
-  tokenizer: Record<string, unknown>;
-  /** AR overrides over the AR preset; `steps` is the budget of the largest L (the others get equal FLOPs). */
-  ar: Record<string, unknown> & { steps: number };
+  tokenizer: DeepPartial<TokenizerConfig>;
+  /** The L whose AR run gets `ar.steps` (the others get its training FLOPs): the preset's largest, kept when L are added. */
+  arReferenceLevel: number;
+  /** AR overrides over the AR preset; `steps` is the budget of the reference L (the others get equal FLOPs). */
+  ar: DeepPartial<ArConfig> & { steps: number };
   /** DiT overrides over the DiT preset (same steps at every L = same FLOPs). */
-  dit: Record<string, unknown> & { steps: number };
+  dit: DeepPartial<DiTConfig> & { steps: number };
 }
 
 /** bits per dimension of L levels: log₂ L. */
@@ -50,8 +58,8 @@ export function bitsOf(levels: number): number {
 }
 
 /** The tokenizer overrides of one grid point (the same object a generator's `tokenizer` key gets). */
-export function bitsTokenizerOverrides(spec: BitsGridSpec, L: number, bound: BitsBound, seed: number): Record<string, unknown> {
-  return { ...spec.tokenizer, levels: new Array(spec.channels).fill(L), bound, alpha: spec.alpha, seed };
+export function bitsTokenizerOverrides(spec: BitsGridSpec, L: number, bound: BitsBound, seed: number): DeepPartial<TokenizerConfig> {
+  return { ...spec.tokenizer, levels: new Array<number>(spec.channels).fill(L), bound, alpha: spec.alpha, seed };
 }
 
 /** Grid side of the tokenizer's latents: 32 / 2^(len(channels) − 1). */
@@ -69,9 +77,9 @@ export function arFlopsPerStep(spec: BitsGridSpec, preset: PresetName, L: number
   return llamaGenFlops(arch).trainPerSample * cfg.batchSize;
 }
 
-/** AR steps per L for equal training FLOPs: round(steps_ref · F(L_max) / F(L)). */
+/** AR steps per L for equal training FLOPs: round(steps_ref · F(L_ref) / F(L)). */
 export function arStepsByLevel(spec: BitsGridSpec, preset: PresetName): Map<number, number> {
-  const ref = spec.levels[spec.levels.length - 1];
+  const ref = spec.arReferenceLevel;
   const fRef = arFlopsPerStep(spec, preset, ref);
   return new Map(spec.levels.map((L) => [L, Math.max(1, Math.round((spec.ar.steps * fRef) / arFlopsPerStep(spec, preset, L)))]));
 }
@@ -81,9 +89,11 @@ export function checkBitsGrid(spec: BitsGridSpec, preset: string): BitsGridSpec 
   const where = `bits grid (${preset})`;
   if (spec.levels.length === 0) throw new Error(`${where}: levels=[]; expected at least one level`);
   spec.levels.forEach((L, i) => {
-    if (!(Number.isInteger(L) && L >= 3 && L % 2 === 1)) throw new Error(`${where}: levels[${i}]=${L}; expected an odd integer ≥ 3 (the iFSQ bound needs odd levels)`);
+    checkLevel(L, "ifsq", `${where}: levels[${i}]`);
+    if (L < 3) throw new Error(`${where}: levels[${i}]=${L}; expected at least 3 levels`);
     if (i > 0 && L <= spec.levels[i - 1]) throw new Error(`${where}: levels=[${spec.levels}] must be strictly ascending`);
   });
+  checkLevel(spec.arReferenceLevel, "ifsq", `${where}: arReferenceLevel`);
   for (const L of spec.tanhLevels) if (!spec.levels.includes(L)) throw new Error(`${where}: tanhLevels has ${L}, which is not in levels=[${spec.levels}]`);
   if (new Set(spec.seeds).size !== spec.seeds.length || spec.seeds.length === 0) throw new Error(`${where}: seeds=[${spec.seeds}] must be distinct and non-empty`);
   if (!spec.seeds.includes(spec.generatorSeed)) throw new Error(`${where}: generatorSeed=${spec.generatorSeed} is not among the tokenizer seeds [${spec.seeds}]`);
@@ -91,9 +101,9 @@ export function checkBitsGrid(spec: BitsGridSpec, preset: string): BitsGridSpec 
 }
 
 /** Every run of the grid as sweep entries: tokenizers (by L, bound, seed), then one AR and one DiT per L. */
-export function bitsSweepRuns(spec: BitsGridSpec, preset: PresetName): SweepRun[] {
+export function bitsSweepRuns(spec: BitsGridSpec, preset: PresetName): StudyRun[] {
   checkBitsGrid(spec, preset);
-  const runs: SweepRun[] = [];
+  const runs: StudyRun[] = [];
   for (const L of spec.levels) {
     const bounds: BitsBound[] = spec.tanhLevels.includes(L) ? ["tanh", "ifsq"] : ["ifsq"];
     for (const bound of bounds) {
@@ -138,6 +148,7 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
   tiny: {
     levels: [3, 5],
     tanhLevels: [5],
+    arReferenceLevel: 5,
     channels: 4,
     seeds: [0, 1],
     generatorSeed: 0,
@@ -149,6 +160,7 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
   quick: {
     levels: [3, 5, 9, 17, 33],
     tanhLevels: [5, 17, 33],
+    arReferenceLevel: 33,
     channels: 4,
     seeds: [0, 1],
     generatorSeed: 0,
@@ -160,6 +172,7 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
   "paper-cpu": {
     levels: [3, 5, 9, 17, 33],
     tanhLevels: [3, 5, 9, 17, 33],
+    arReferenceLevel: 33,
     channels: 4,
     seeds: [0, 1, 2],
     generatorSeed: 0,
@@ -169,3 +182,64 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
     dit: { steps: 3000 },
   },
 };
+
+/** The grid knobs a notebook sets directly (each defaults to `BITS_GRID[preset]`'s). */
+export interface BitsKnobs {
+  /** Levels per channel L (odd, ascending). */
+  levels?: number[];
+  /** Levels that also get a tanh tokenizer. */
+  tanhLevels?: number[];
+  /** Tokenizer seeds. */
+  seeds?: number[];
+}
+
+export interface BitsSetup {
+  preset: PresetName;
+  /** The grid: `BITS_GRID[preset]` with the knobs below applied. */
+  grid: BitsGridSpec;
+  /** Test images per tokenizer evaluation (> 128 for rFID; 10 000 = the full test split). */
+  testImages: number;
+  /** Reconstructions kept per tokenizer. */
+  examples: number;
+  /** Samples per gFID (≥ 258: each half needs more than the feature network's 128 dimensions). */
+  evalSamples: number;
+  /** The one CFG scale of the guided evaluation (AR on logits, DiT on velocities); 1 = the unguided one. */
+  cfgScale: number;
+  /** Euler steps of the DiT samples. */
+  eulerSteps: number;
+  /** Seed of the evaluation samples (the same classes and noise for every L). */
+  sampleSeed: number;
+  /** Feature network of rFID and gFID ("tiny" is a test-only stand-in). */
+  featureNet: FeatureNetName;
+}
+
+/** Defaults per preset; see grid.ts for the sizing of the runs and the evaluations. */
+export function bitsSetup(partial: Partial<BitsSetup> & BitsKnobs & { preset: PresetName }): BitsSetup {
+  const { levels, tanhLevels, seeds, ...rest } = partial;
+  const p = partial.preset;
+  const base = partial.grid ?? BITS_GRID[p];
+  const grid = checkBitsGrid({ ...base, levels: levels ?? base.levels, tanhLevels: tanhLevels ?? base.tanhLevels, seeds: seeds ?? base.seeds }, p);
+  const s: BitsSetup = {
+    testImages: p === "tiny" ? 256 : p === "quick" ? 1000 : 10000,
+    examples: 8,
+    evalSamples: p === "tiny" ? 260 : p === "quick" ? 300 : 2000,
+    cfgScale: 2,
+    eulerSteps: p === "tiny" ? 5 : p === "quick" ? 10 : 50,
+    sampleSeed: 0,
+    featureNet: p === "tiny" ? "tiny" : "full",
+    ...rest,
+    grid,
+  };
+  if (!(Number.isInteger(s.evalSamples) && s.evalSamples >= 258)) throw new Error(`bitsSetup: evalSamples=${s.evalSamples}; expected an integer ≥ 258 (two halves of more than 128 samples each)`);
+  if (!(Number.isInteger(s.testImages) && s.testImages > 128 && s.testImages <= 10000)) throw new Error(`bitsSetup: testImages=${s.testImages}; expected an integer in (128, 10 000] (rFID needs more images than the 128 feature dimensions)`);
+  if (s.cfgScale === 1) throw new Error("bitsSetup: cfgScale=1 is the unguided evaluation already; expected another scale (the paper's final AR setting is 2)");
+  return s;
+}
+
+
+export const bitsStudy = defineStudy({
+  name: "bits",
+  description: "notebook 05: tokenizers by levels L (iFSQ at every L, tanh at some) and seed, AR + DiT per iFSQ L at equal FLOPs",
+  setup: (preset: PresetName) => bitsSetup({ preset }),
+  runs: (s: BitsSetup) => bitsSweepRuns(s.grid, s.preset),
+});

@@ -1,83 +1,33 @@
 /**
- * Notebook 05's runs: every run of the bits grid (grid.ts, the `bits` sweep) trained or reused, then evaluated:
+ * Notebook 05's runs: every run of the setup's bits grid (grid.ts, the `bits` study) trained through the one plan
+ * runner (../train-plan.ts; only the missing runs train), then evaluated:
  *   - each tokenizer on the first `testImages` test images: PSNR, SSIM, rFID (the frozen feature network), per-channel
  *     entropy / utilisation, end-code mass, joint-code perplexity, and a few reconstructions;
  *   - each generator (AR, DiT on the seed-0 iFSQ tokenizer of its L): gFID, precision / recall (k = 3) and the gFIDs of
  *     the two halves of the samples (their gap = the sampling noise), without CFG and with CFG at one fixed scale.
  *
- *   const setup = bitsSetup({ preset: "quick" });
+ *   const setup = bitsSetup({ preset: "quick" });        // grid.ts: the knobs (levels, bounds, seeds, evaluation)
  *   const res = await runBits(runEnv(), setup);          // plain numbers: res.tokenizers, res.generators
  *
  * The results hold no tensors (the models are freed after their evaluation), so the report (report.ts) is pure.
  */
-import type { PresetName } from "../../train/config";
 import type { MetricsRow } from "../../train/run";
 import type { SummarizedRun } from "../run-summary";
 import { runTotals } from "../run-summary";
-import { planSweep, type PlannedRun } from "../sweeps/sweep";
-import { withSideBySide } from "../sweeps/side-by-side";
-import { bitsSweep } from "../sweeps/bits";
+import { planStudy } from "../plan";
+import { trainPlan } from "../train-plan";
 import type { RunEnv } from "../env";
 import { extractorOf, loadFeatureNet } from "../featurenet/task";
-import type { FeatureNetName } from "../featurenet/config";
 import { trainTokenizer } from "../tokenizer/task";
 import type { TokenizerConfig } from "../tokenizer/config";
 import { evaluateTokenizer, type TokenizerRow } from "../tokenizer/evaluate";
 import { trainAr } from "../ar/task";
 import { evaluateAr } from "../ar/evaluate";
-import type { ArConfig } from "../ar/config";
 import { trainDiT } from "../dit/task";
 import { evaluateDiT } from "../dit/evaluate";
-import type { DiTConfig } from "../dit/config";
 import type { SamplerEvaluation } from "../generator";
-import { BITS_GRID, bitsOf, bitsSweepRuns, type BitsBound, type BitsGridSpec } from "./grid";
+import { bitsOf, bitsStudy, type BitsBound, type BitsSetup } from "./grid";
 import type { FidManifest } from "../../eval/fid-manifest";
-
-export interface BitsSetup {
-  preset: PresetName;
-  /** The grid (default: `BITS_GRID[preset]`, the `bits` sweep's). */
-  grid: BitsGridSpec;
-  /** Test images per tokenizer evaluation (> 128 for rFID; 10 000 = the full test split). */
-  testImages: number;
-  /** Reconstructions kept per tokenizer. */
-  examples: number;
-  /** Samples per gFID (≥ 258: each half needs more than the feature network's 128 dimensions). */
-  evalSamples: number;
-  /** The one CFG scale of the guided evaluation (AR on logits, DiT on velocities); 1 = the unguided one. */
-  cfgScale: number;
-  /** Euler steps of the DiT samples. */
-  eulerSteps: number;
-  /** Seed of the evaluation samples (the same classes and noise for every L). */
-  sampleSeed: number;
-  /** Feature network of rFID and gFID ("tiny" is a test-only stand-in). */
-  featureNet: FeatureNetName;
-}
-
-/** Defaults per preset; see grid.ts for the sizing of the runs and the evaluations. */
-export function bitsSetup(partial: Partial<BitsSetup> & { preset: PresetName }): BitsSetup {
-  const p = partial.preset;
-  const s: BitsSetup = {
-    grid: BITS_GRID[p],
-    testImages: p === "tiny" ? 256 : p === "quick" ? 1000 : 10000,
-    examples: 8,
-    evalSamples: p === "tiny" ? 260 : p === "quick" ? 300 : 2000,
-    cfgScale: 2,
-    eulerSteps: p === "tiny" ? 5 : p === "quick" ? 10 : 50,
-    sampleSeed: 0,
-    featureNet: p === "tiny" ? "tiny" : "full",
-    ...partial,
-  };
-  if (!(Number.isInteger(s.evalSamples) && s.evalSamples >= 258)) throw new Error(`bitsSetup: evalSamples=${s.evalSamples}; expected an integer ≥ 258 (two halves of more than 128 samples each)`);
-  if (!(Number.isInteger(s.testImages) && s.testImages > 128 && s.testImages <= 10000)) throw new Error(`bitsSetup: testImages=${s.testImages}; expected an integer in (128, 10 000] (rFID needs more images than the 128 feature dimensions)`);
-  if (s.cfgScale === 1) throw new Error("bitsSetup: cfgScale=1 is the unguided evaluation already; expected another scale (the paper's final AR setting is 2)");
-  return s;
-}
-
-/** The runs of a setup's grid with their resolved configs (the same run folders as `npm run sweep -- bits`). */
-export function plannedBitsRuns(env: RunEnv, setup: BitsSetup): PlannedRun[] {
-  const runs = bitsSweepRuns(setup.grid, setup.preset);
-  return planSweep(env.kinds, { ...bitsSweep, presets: { ...bitsSweep.presets, [setup.preset]: runs } }, { preset: setup.preset });
-}
 
 /** A trained run as the report needs it (the run-summary fields). */
 export interface BitsRun extends SummarizedRun {
@@ -175,23 +125,21 @@ async function generatorResult(
   }
 }
 
-/** Trains or reuses every run of the grid (tokenizers first, in the sweep's order) and evaluates it. */
+/** Trains what is missing of the setup's runs, then evaluates every run (tokenizers first, in the study's order). */
 export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResults> {
-  const planned = plannedBitsRuns(env, setup);
+  const planned = planStudy(bitsStudy, setup);
+  const trained = (await trainPlan(env, planned, { name: `bits @ ${setup.preset}` })).trained.length;
   const tokenizers: BitsTokenizerResult[] = [];
   const generators: BitsGeneratorResult[] = [];
   let originals = new Float32Array(0);
   let exampleShape: [number, number, number, number] = [0, 32, 32, 1];
-  let trained = 0;
   const evalOpts = { n: setup.evalSamples, seed: setup.sampleSeed, precisionRecall: true, halves: true, featureNet: setup.featureNet };
-  let net: Awaited<ReturnType<typeof loadFeatureNet>> | null = null;
-  // a helper process trains the grid while this one trains the feature network (if missing) and evaluates
-  await withSideBySide(env, "bits", setup.preset, planned, async () => {
-    net = await loadFeatureNet(env, setup.featureNet);
+  const net = await loadFeatureNet(env, setup.featureNet);
+  {
     const metricNet = { extractor: extractorOf(net), cacheDir: net.dir };
     for (const p of planned) {
       if (p.kind === "tokenizer") {
-        const cfg = p.config as unknown as TokenizerConfig;
+        const cfg = p.config;
         const tk = await trainTokenizer(env, { config: cfg });
         try {
           const ev = await evaluateTokenizer(tk.tokenizer, { limit: setup.testImages, examples: setup.examples, metricNet });
@@ -204,26 +152,23 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
             entropyPerChannel: ev.stats.entropy, endBinMassPerChannel: ev.stats.endBinMass, usedCodes: ev.stats.usedCodes, codebookSize: ev.stats.codebookSize,
             reconstructions: ev.examples.reconstructions,
           });
-          if (!tk.reused) trained++;
         } finally {
           tk.dispose();
         }
       } else if (p.kind === "ar") {
-        const cfg = p.config as unknown as ArConfig;
+        const cfg = p.config;
         const ar = await trainAr(env, { config: cfg });
         const detail = `${ar.model.numGroups} × ${cfg.tokenizer.levels[0]}`;
         generators.push(await generatorResult("ar", p.label, cfg, ar, detail, setup.cfgScale, (cfgScale) => evaluateAr(ar, { ...evalOpts, cfgScale, temperature: 1 })));
-        if (!ar.reused) trained++;
       } else if (p.kind === "dit") {
-        const cfg = p.config as unknown as DiTConfig;
+        const cfg = p.config;
         const dit = await trainDiT(env, { config: cfg });
         const detail = `${dit.model.arch.channels} ch`;
         generators.push(await generatorResult("dit", p.label, cfg, dit, detail, setup.cfgScale, (cfgScale) => evaluateDiT(dit, { ...evalOpts, steps: setup.eulerSteps, cfgScale })));
-        if (!dit.reused) trained++;
       } else {
         throw new Error(`bits: run "${p.label}" has kind ${p.kind}; expected tokenizer, ar or dit`);
       }
     }
-  });
-  return { setup, tokenizers, generators, featureNet: net!.runId, originals, exampleShape, trained };
+  }
+  return { setup, tokenizers, generators, featureNet: net.runId, originals, exampleShape, trained };
 }

@@ -20,8 +20,6 @@ import { trainAr } from "../ar/task";
 import { arEvalDraw } from "../ar/sample";
 import { trainDiT } from "../dit/task";
 import { ditEvalDraw } from "../dit/sample";
-import type { ArConfig } from "../ar/config";
-import type { DiTConfig } from "../dit/config";
 import type { ConvergenceRun } from "./runs";
 import { writeRunFidManifests, type FidManifest } from "../../eval/fid-manifest";
 import { inRunFidManifest, type InRunManifestConfig } from "../fid-manifests";
@@ -63,18 +61,19 @@ function readEntries(file: string, log: (line: string) => void): CacheEntry[] {
 
 /** A convergence run's final model (its EMA weights) and its in-run evaluation's draw. */
 async function loadDraw(env: RunEnv, run: ConvergenceRun): Promise<{ model: { classNames: readonly string[]; dispose(): void }; draw: EvalDraw }> {
-  if (run.kind === "ar") {
-    const model = await trainAr(env, { config: run.config as unknown as ArConfig });
+  const p = run.planned;
+  if (p.kind === "ar") {
+    const model = await trainAr(env, { config: p.config });
     return { model, draw: arEvalDraw(model) };
   }
-  const model = await trainDiT(env, { config: run.config as unknown as DiTConfig });
+  const model = await trainDiT(env, { config: p.config });
   return { model, draw: ditEvalDraw(model) };
 }
 
 /** The guided gFID at the end of one convergence run (computed now, or read from its run folder). */
 export async function cfgEndOfRun(env: RunEnv, run: ConvergenceRun, scale: number): Promise<CfgEnd> {
   if (!Number.isFinite(scale)) throw new Error(`cfgEnd: scale=${scale}; expected a finite CFG scale`);
-  const cfg = run.config as unknown as InRunConfig & { steps: number };
+  const cfg: InRunConfig & { steps: number } = run.planned.config;
   const file = path.join(run.runDir, CACHE);
   const entries = readEntries(file, env.log);
   const manifest = inRunFidManifest(run.kind, run.config as unknown as InRunManifestConfig, { guidanceScale: scale });

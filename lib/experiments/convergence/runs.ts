@@ -1,8 +1,8 @@
 /**
- * The convergence sweep's runs at a preset (sweeps/convergence.ts), trained or reused in declared order, each with its
- * evaluation points: the eval rows of its metrics placed at their cumulative training FLOPs and wall time.
+ * The convergence study's runs of a setup (grid.ts), trained through the one plan runner (../train-plan.ts) and then
+ * read in declared order, each with its evaluation points: the eval rows of its metrics placed at their cumulative training FLOPs and wall time.
  *
- *   const runs = await loadConvergenceRuns(runEnv(), { preset: "quick" });   // trains what is missing, one by one
+ *   const runs = await loadConvergenceRuns(runEnv(), convergenceSetup("quick"));   // trains what is missing
  *
  * Per eval row at completed step s (the trainer writes it after step s, before evaluating):
  *   flops    = s · FLOPs/step                       (FLOPs/step from the train rows, nn/flops.ts convention)
@@ -14,13 +14,13 @@
 import type { MetricsRow } from "../../train/run";
 import type { PresetName } from "../../train/config";
 import { reuseRun, type RunEnv } from "../env";
-import { planSweep } from "../sweeps/sweep";
-import { withSideBySide } from "../sweeps/side-by-side";
-import { convergenceSweep } from "../sweeps/convergence";
+import { planStudy, type PlannedOf } from "../plan";
+import { trainPlan } from "../train-plan";
+import { convergenceStudy, type ConvergenceSetup } from "./grid";
 import { readSampleSnapshots, type SampleSnapshot } from "../sample-snapshots";
 import type { CfgEnd } from "./cfg-end";
 import type { FidManifest } from "../../eval/fid-manifest";
-import { runFidManifests, type InRunManifestConfig } from "../fid-manifests";
+import { runFidManifests } from "../fid-manifests";
 
 export interface EvalPoint {
   step: number;
@@ -43,7 +43,9 @@ export interface ConvergenceRun {
   seed: number;
   runDir: string;
   reused: boolean;
-  config: Record<string, unknown> & { steps: number; batchSize: number; evalSamples: number; seed: number };
+  config: { steps: number; batchSize: number; evalSamples: number; seed: number };
+  /** The planned run (its full typed config: what cfg-end.ts loads). */
+  planned: PlannedOf<"ar"> | PlannedOf<"dit">;
   metrics: MetricsRow[];
   flopsPerStep: number;
   /** Training FLOPs of the whole run. */
@@ -89,35 +91,36 @@ export function evalPoints(metrics: readonly MetricsRow[], flopsPerStep: number,
     });
 }
 
-/** Every run of the convergence sweep at `preset`: reused, or trained now in declared order. */
-export async function loadConvergenceRuns(env: RunEnv, opts: { preset: PresetName | string }): Promise<ConvergenceRun[]> {
-  const planned = planSweep(env.kinds, convergenceSweep, { preset: opts.preset });
+/** Every run of the convergence study's setup: the missing ones trained first (trainPlan), then each read in declared order. */
+export async function loadConvergenceRuns(env: RunEnv, setup: ConvergenceSetup): Promise<ConvergenceRun[]> {
+  const planned = planStudy(convergenceStudy, setup);
+  await trainPlan(env, planned, { name: `convergence @ ${setup.preset}` });
   const out: ConvergenceRun[] = [];
-  await withSideBySide(env, "convergence", String(opts.preset), planned, async () => {
-    for (const p of planned) {
-      const { run, reused } = await reuseRun(env, p.kind, p.config);
-      const config = p.config as ConvergenceRun["config"];
-      const flopsPerStep = flopsPerStepOf(run.metrics, p.id);
-      const points = evalPoints(run.metrics, flopsPerStep, config.steps);
-      if (points.length === 0) throw new Error(`${p.id}: no evaluations in its metrics; the convergence runs evaluate in-run (evalSamples > 0)`);
-      const evalSeconds = points.reduce((s, q) => s + q.evalSeconds, 0);
-      out.push({
-        label: p.label,
-        kind: p.kind as "ar" | "dit",
-        seed: config.seed,
-        runDir: run.dir,
-        reused,
-        config,
-        metrics: run.metrics,
-        flopsPerStep,
-        budget: config.steps * flopsPerStep,
-        points,
-        totalSeconds: Number(run.done.time),
-        evalSeconds,
-        samples: readSampleSnapshots(run.dir),
-        fidManifests: runFidManifests(p.kind as "ar" | "dit", config as unknown as InRunManifestConfig, run.dir),
-      });
-    }
-  }, { trainFirst: true }); // the notebook only loads the runs: it trains beside the helper instead of waiting on it
+  for (const p of planned) {
+    if (p.kind !== "ar" && p.kind !== "dit") throw new Error(`convergence study: run ${p.label} is a ${p.kind}; expected ar or dit`);
+    const { run, reused } = await reuseRun(env, p.kind, p.config);
+    const config = p.config;
+    const flopsPerStep = flopsPerStepOf(run.metrics, p.id);
+    const points = evalPoints(run.metrics, flopsPerStep, config.steps);
+    if (points.length === 0) throw new Error(`${p.id}: no evaluations in its metrics; the convergence runs evaluate in-run (evalSamples > 0)`);
+    const evalSeconds = points.reduce((s, q) => s + q.evalSeconds, 0);
+    out.push({
+      label: p.label,
+      kind: p.kind,
+      seed: config.seed,
+      runDir: run.dir,
+      reused,
+      config,
+      planned: p,
+      metrics: run.metrics,
+      flopsPerStep,
+      budget: config.steps * flopsPerStep,
+      points,
+      totalSeconds: Number(run.done.time),
+      evalSeconds,
+      samples: readSampleSnapshots(run.dir),
+      fidManifests: runFidManifests(p.kind, config, run.dir),
+    });
+  }
   return out;
 }

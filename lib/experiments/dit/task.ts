@@ -11,7 +11,7 @@
  * checks it, and so does loading a finished run).
  * Loss: x_t = t·x₁ + (1 − t)·x₀, x₀ ~ N(0, I), t ~ logit-normal; ‖v̂(x_t, t, y) − (x₁ − x₀)‖² + w·(1 − cos) (lib/flow).
  * With `repa`: + λ·L_REPA of the hidden states after block ℓ, token i aligned with the teacher's patch i
- * (repa/alignment.ts).
+ * (repa-training/alignment.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -28,7 +28,7 @@ import { Run } from "../../train/run";
 import { reuseAndLoad, type ReuseOptions, type ReusedRun, type RunEnv } from "../env";
 import { gatherExamples, trainLatents, type LatentSet } from "../latents";
 import { generatorTokenizer, inRunEvaluation } from "../generator";
-import { setupRepa, type RepaTraining } from "../repa/alignment";
+import { setupRepa, type RepaTraining } from "../repa-training/alignment";
 import { ditConfig, ditArch, type DiTConfig, type DiTConfigSchema } from "./config";
 import { ditEvalDraw, type DiTModel } from "./sample";
 import { inRunFidManifests } from "../fid-manifests";

@@ -1,8 +1,6 @@
-/** Notebook 07's experiment code (REPA): config key, alignment in training, equal FLOPs, the grid, teacher quality, CKNNA per layer. The report is imported by file. */
-export * from "./config";
-export * from "./alignment";
-export * from "./equal-flops";
+/** Notebook 07's study (REPA): the grid and its knobs, training and loading its runs, teacher quality, CKNNA per layer. The report is imported by file; REPA in training is ../repa-training/. */
 export * from "./grid";
+export * from "./runs";
 export * from "./teacher-quality";
 export * from "./cknna-layers";
 export * from "./final-quality";

@@ -12,8 +12,8 @@ import { methodStyle, REFERENCE_COLOR } from "../../view/palette";
 import { compareSeeds, deltaText, summarizeSeeds, verdictPhrase, type SeedComparison } from "../seed-spread";
 import { evalRows, runSummary } from "../run-summary";
 import type { PresetName } from "../../train/config";
-import { REPA_MAIN, type RepaPoint } from "../sweeps/repa";
-import type { RepaRun } from "./grid";
+import type { RepaPoint, RepaSetup } from "./grid";
+import type { RepaRun } from "./runs";
 import type { TeacherQuality } from "./teacher-quality";
 import type { LayerCknna } from "./cknna-layers";
 import type { FinalQuality } from "./final-quality";
@@ -35,25 +35,30 @@ export function teacherRows(q: TeacherQuality): Record<string, string | number>[
 /** One run-summary row per run of the grid. */
 export function repaRunRows(grid: RepaRun[]): Record<string, string | number>[] {
   return grid.map((r) =>
-    runSummary(r, { run: r.label, ℓ: r.point.layer ?? "–", λ: r.point.weight ?? "–" }, { "final gFID": r.finalGfid, "D × depth": `${r.config.dim} × ${r.config.depth}`, "GFLOP/step": r.flopsPerStep / 1e9 }),
+    runSummary(r, { run: r.label, ℓ: r.point.repa?.depth ?? "–", λ: r.point.repa?.weight ?? "–" }, { "final gFID": r.finalGfid, "D × depth": `${r.config.dim} × ${r.config.depth}`, "GFLOP/step": r.flopsPerStep / 1e9 }),
   );
 }
 
-function isMain(preset: PresetName, p: RepaPoint): boolean {
-  const m = REPA_MAIN[preset][p.kind];
-  return p.layer === m.layer && p.weight === m.weight;
+function isMain(main: RepaSetup["main"], p: RepaPoint): boolean {
+  const m = main[p.kind];
+  return p.repa !== null && p.repa.depth === m.depth && p.repa.weight === m.weight;
+}
+
+/** Whether a point is the one without REPA (depth null) or the one at (depth, weight). */
+function pointAt(p: RepaPoint, depth: number | null, weight: number | null): boolean {
+  return p.repa === null ? depth === null : p.repa.depth === depth && p.repa.weight === weight;
 }
 
 /** gFID of each run's in-run evaluations against its cumulative training FLOPs, for one generator. */
-export function gfidVsComputeFigure(grid: RepaRun[], kind: "ar" | "dit", preset: PresetName): PlotlyFigure {
+export function gfidVsComputeFigure(grid: RepaRun[], kind: "ar" | "dit", setup: Pick<RepaSetup, "main">): PlotlyFigure {
   const color = methodStyle(kind).color;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const data: any[] = grid
     .filter((r) => r.point.kind === kind)
     .map((r) => {
       const rows = evalRows(r);
-      const base = r.point.layer === null;
-      const main = !base && isMain(preset, r.point);
+      const base = r.point.repa === null;
+      const main = !base && isMain(setup.main, r.point);
       return {
         x: rows.map((e) => Number(e.step) * r.flopsPerStep),
         y: rows.map((e) => Number(e.gfid)),
@@ -74,16 +79,17 @@ export function gfidVsComputeFigure(grid: RepaRun[], kind: "ar" | "dit", preset:
 export function settingMeans(grid: RepaRun[], kind: "ar" | "dit"): { layer: number; weight: number; values: number[] }[] {
   const by = new Map<string, { layer: number; weight: number; values: number[] }>();
   for (const r of grid) {
-    if (r.point.kind !== kind || r.point.layer === null || !Number.isFinite(r.finalGfid)) continue;
-    const key = `${r.point.layer}|${r.point.weight}`;
-    if (!by.has(key)) by.set(key, { layer: r.point.layer, weight: r.point.weight!, values: [] });
+    const repa = r.point.repa;
+    if (r.point.kind !== kind || repa === null || !Number.isFinite(r.finalGfid)) continue;
+    const key = `${repa.depth}|${repa.weight}`;
+    if (!by.has(key)) by.set(key, { layer: repa.depth, weight: repa.weight, values: [] });
     by.get(key)!.values.push(r.finalGfid);
   }
   return [...by.values()].sort((a, b) => a.layer - b.layer || a.weight - b.weight);
 }
 
 function baselineValues(grid: RepaRun[], kind: "ar" | "dit"): number[] {
-  return grid.filter((r) => r.point.kind === kind && r.point.layer === null && Number.isFinite(r.finalGfid)).map((r) => r.finalGfid);
+  return grid.filter((r) => r.point.kind === kind && r.point.repa === null && Number.isFinite(r.finalGfid)).map((r) => r.finalGfid);
 }
 
 /** The seed spread of the grid's final gFIDs: the largest range over the settings trained at ≥ 2 seeds (null: none). */
@@ -174,7 +180,8 @@ export function cknnaFigure(curves: { name: string; kind: "ar" | "dit"; repa: bo
 
 /** Inputs of the conclusion. */
 export interface RepaFindings {
-  preset: PresetName;
+  /** The knobs the grid was planned with (the headline setting per generator, the preset). */
+  setup: RepaSetup;
   grid: RepaRun[];
   teacher: TeacherQuality;
   /** CKNNA per layer by model: AR / DiT, with or without REPA, one entry per seed. */
@@ -185,14 +192,14 @@ export interface RepaFindings {
 
 function compareFinal(grid: RepaRun[], kind: "ar" | "dit", layer: number, weight: number): SeedComparison | null {
   const base = baselineValues(grid, kind);
-  const mine = grid.filter((r) => r.point.kind === kind && r.point.layer === layer && r.point.weight === weight && Number.isFinite(r.finalGfid)).map((r) => r.finalGfid);
+  const mine = grid.filter((r) => r.point.kind === kind && pointAt(r.point, layer, weight) && Number.isFinite(r.finalGfid)).map((r) => r.finalGfid);
   return base.length && mine.length ? compareSeeds(base, mine, { higherIsBetter: false }) : null;
 }
 
 /** gFID at the first in-run evaluation (the early-convergence point), per run of a setting. */
 /** gFID at each matching run's first in-run evaluation, and that evaluation's share of the run's steps (largest over the runs). */
 function firstEvalValues(grid: RepaRun[], kind: "ar" | "dit", layer: number | null, weight: number | null): { values: number[]; share: number } {
-  const runs = grid.filter((r) => r.point.kind === kind && r.point.layer === layer && r.point.weight === weight && evalRows(r).length > 1);
+  const runs = grid.filter((r) => r.point.kind === kind && pointAt(r.point, layer, weight) && evalRows(r).length > 1);
   return {
     values: runs.map((r) => Number(evalRows(r)[0].gfid)),
     share: runs.reduce((m, r) => Math.max(m, Number(evalRows(r)[0].step) / r.config.steps), 0),
@@ -209,17 +216,17 @@ function pctOf(x: number): string {
 
 /** The computed conclusion (markdown). */
 export function repaConclusion(x: RepaFindings): string {
-  const { preset, grid, teacher } = x;
-  const main = REPA_MAIN[preset];
+  const { setup, grid, teacher } = x;
+  const { preset, main } = setup;
   const lines: string[] = [];
   lines.push(
     `**Teacher.** The self-supervised teacher's linear probe reaches ${(100 * teacher.probeAccuracy).toFixed(1)} % test accuracy ` +
       `(the supervised FID network: ${(100 * teacher.featureNetAccuracy).toFixed(1)} %), and its CKNNA to the FID network is ${teacher.cknnaToFeatureNet.toFixed(3)} ` +
       `on ${teacher.n} test images (1 = the same nearest-neighbour structure, 0 = none in common; no threshold between "different" and "close" is calibrated here).`,
   );
-  const ar = compareFinal(grid, "ar", main.ar.layer, main.ar.weight);
+  const ar = compareFinal(grid, "ar", main.ar.depth, main.ar.weight);
   if (ar) {
-    const early = [firstEvalValues(grid, "ar", null, null), firstEvalValues(grid, "ar", main.ar.layer, main.ar.weight)];
+    const early = [firstEvalValues(grid, "ar", null, null), firstEvalValues(grid, "ar", main.ar.depth, main.ar.weight)];
     const earlyText = early[0].values.length && early[1].values.length ? (() => {
       const c = compareSeeds(early[0].values, early[1].values, { higherIsBetter: false });
       return ` At the first evaluation (${pctOf(Math.max(early[0].share, early[1].share))} of the training steps): Δ gFID ${deltaText(c, 1)}${c.verdict === "unmeasured" ? "" : `, ${c.verdict}`}.`;
@@ -227,7 +234,7 @@ export function repaConclusion(x: RepaFindings): string {
     const depth = grid.find((r) => r.point.kind === "ar")!.config.depth;
     const judged = ar.verdict === "unmeasured" ? "ends at" : `ends ${verdictPhrase(ar.verdict)} the run without REPA:`;
     lines.push(
-      `**Does REPA speed up AR convergence here?** At equal training FLOPs, LlamaGen-REPA (ℓ = ${main.ar.layer} of ${depth}, λ = ${main.ar.weight}) ${judged} ` +
+      `**Does REPA speed up AR convergence here?** At equal training FLOPs, LlamaGen-REPA (ℓ = ${main.ar.depth} of ${depth}, λ = ${main.ar.weight}) ${judged} ` +
         `final gFID ${f(ar.b.mean)} vs ${f(ar.a.mean)} without REPA, Δ ${deltaText(ar, 1)}.${earlyText}` +
         (ar.verdict === "better" ? " This is the paper's finding." : ar.verdict === "unmeasured" ? " With one seed per side this cannot be judged." : " The paper's finding (REPA speeds up AR training) does not show at this scale."),
     );
@@ -247,12 +254,12 @@ export function repaConclusion(x: RepaFindings): string {
         (spread === null ? "the seed spread is unmeasured, so no setting can be called a winner." : `the largest seed range among the settings with two or more seeds is ${f(spread)}, so this ${beyond ? "is beyond" : "is within"} the seed spread${beyond ? "" : ": no depth or λ is distinguishable from the others or from no REPA at this budget"}.`) +
         ` (Paper: ℓ ≈ depth/3, λ ≈ 2.)`,
     );
-    const atMain = settings.filter((s) => s.layer === main.ar.layer);
+    const atMain = settings.filter((s) => s.layer === main.ar.depth);
     if (atMain.length > 1) {
       const bw = atMain.reduce((a, b) => (summarizeSeeds(b.values).mean < summarizeSeeds(a.values).mean ? b : a));
-      const dit = compareFinal(grid, "dit", main.dit.layer, main.dit.weight);
+      const dit = compareFinal(grid, "dit", main.dit.depth, main.dit.weight);
       lines.push(
-        `**Does AR prefer a larger λ than DiT?** At ℓ = ${main.ar.layer} the AR model's best λ is ${bw.weight} (of ${atMain.map((s) => s.weight).join(", ")}). ` +
+        `**Does AR prefer a larger λ than DiT?** At ℓ = ${main.ar.depth} the AR model's best λ is ${bw.weight} (of ${atMain.map((s) => s.weight).join(", ")}). ` +
           `The DiT was trained at λ = ${main.dit.weight} only (the paper's value), so its preferred λ is not measured here; with REPA at λ = ${main.dit.weight} it ends ` +
           (dit ? `${dit.verdict === "unmeasured" ? "at" : verdictPhrase(dit.verdict) + " the DiT without REPA:"} gFID ${f(dit.b.mean)} vs ${f(dit.a.mean)}${dit.verdict === "unmeasured" ? " without REPA" : ""}, Δ ${deltaText(dit, 1)}.` : "(no DiT runs)."),
       );
@@ -271,7 +278,7 @@ export function repaConclusion(x: RepaFindings): string {
     );
   }
   for (const kind of ["ar", "dit"] as const) {
-    const l = main[kind].layer;
+    const l = main[kind].depth;
     const a = cknnaAt(x, kind, false, l);
     const b = cknnaAt(x, kind, true, l);
     if (!a.length || !b.length) continue;

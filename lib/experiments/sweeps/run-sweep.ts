@@ -56,6 +56,22 @@ export interface SweepSummary {
   seconds: number;
 }
 
+/** A duration for progress lines: "4.2 s", "37 s", "12 min", "1.5 h"; "?" when unknown. */
+export function fmtSeconds(s: number | null): string {
+  if (s === null) return "?";
+  if (s < 10) return `${s.toFixed(1)} s`;
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+/** One progress line of a sweep event: "[3/16] trained ar-1a2b… ar l=3 w=2  41 s · 13 left · ETA 9 min". */
+export function eventLine(e: SweepEvent): string {
+  const what = e.outcome === "busy" ? `busy (locked by ${e.holder}), revisited later` : e.outcome === "failed" ? `FAILED: ${e.error}` : `${fmtSeconds(e.seconds)}`;
+  const left = e.total - e.finished - e.failed;
+  return `[${e.finished}/${e.total}] ${e.outcome.padEnd(7)} ${e.run.id}  ${e.run.label}  ${what} · ${left} left${e.busy ? ` (${e.busy} busy)` : ""} · ETA ${fmtSeconds(e.etaSeconds)}`;
+}
+
 /** Seconds per training step by kind, from the finished runs among `runs`. */
 function measuredRates(runs: readonly PlannedRun[], runsDir: string): Map<string, { seconds: number; steps: number }> {
   const rates = new Map<string, { seconds: number; steps: number }>();

@@ -4,14 +4,14 @@
  * steps (never more compute than the baseline; at most one step's worth less). Pure functions of resolved configs
  * (no weights are built): the `repa` sweep's step counts are checked against them in its test.
  */
-import { FSQ } from "../../quant/fsq";
-import { llamaGenFlops, tokenLayout } from "../../models/llamagen";
-import { ditFlops } from "../../models/dit";
-import { FASHION_MNIST_CLASSES } from "../../data/fashion-mnist";
-import { boundOf, tokenizerArch } from "../tokenizer/config";
-import { llamaGenArch, type ArConfig } from "../ar/config";
-import { ditArch, type DiTConfig } from "../dit/config";
-import { repaTrainFlopsPerSample } from "./alignment";
+import { FSQ } from "../quant/fsq";
+import { llamaGenFlops, tokenLayout } from "../models/llamagen";
+import { ditFlops } from "../models/dit";
+import { FASHION_MNIST_CLASSES } from "../data/fashion-mnist";
+import { boundOf, tokenizerArch } from "./tokenizer/config";
+import { llamaGenArch, type ArConfig } from "./ar/config";
+import { ditArch, type DiTConfig } from "./dit/config";
+import { repaTrainFlopsPerSample } from "./repa-training/alignment";
 
 /** Latent grid side of a generator config's tokenizer (32 / 2^(levels of the encoder − 1)). */
 export function latentGrid(cfg: ArConfig | DiTConfig): number {

@@ -12,7 +12,8 @@ import { compareSeeds, deltaText, verdictPhrase, type SeedComparison } from "../
 import { runTotals } from "../run-summary";
 import { checkComparableFids } from "../../eval/fid-manifest";
 import { boundOf, boundStyle, meanPreStd } from "./bin-histograms";
-import type { ComparedBound, ComparedRun, TokenizerComparison } from "./comparison";
+import type { ComparedRun, TokenizerComparison } from "./comparison";
+import type { ComparedBound } from "./grid";
 
 interface MetricDef {
   label: string;

@@ -1,5 +1,5 @@
 /**
- * Notebook 02's figures and tables, from a TokenizerComparison (tokenizer/comparison.ts): the run summary, training
+ * Notebook 02's figures and tables, from a TokenizerComparison (bin-histograms/comparison.ts): the run summary, training
  * loss vs FLOPs, per-channel histograms of the bounded activations with the density a Gaussian pre-activation of the
  * measured mean/std would give, per-channel code occupancy, the per-run metrics, the per-channel table and a
  * reconstruction grid. Histograms, occupancy and reconstructions show the first seed of each bound.
@@ -14,7 +14,8 @@ import { activationDensityCurve } from "../../quant/collapse";
 import type { Bound } from "../../quant/bounds";
 import { lossVsFlopsFigure } from "../loss-vs-flops";
 import { runSummary, trainRows } from "../run-summary";
-import { COMPARED_BOUNDS, type ComparedBound, type ComparedRun, type TokenizerComparison } from "./comparison";
+import type { ComparedRun, TokenizerComparison } from "./comparison";
+import { COMPARED_BOUNDS, type ComparedBound } from "./grid";
 
 /** Name and colour of a bound in this comparison. */
 export function boundStyle(cmp: TokenizerComparison, b: ComparedBound): MethodStyle {

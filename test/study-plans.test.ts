@@ -1,0 +1,77 @@
+/**
+ * Studies as typed plans (issue 26): every study's run folders at every preset are the ones finished runs already have
+ * (fixture), and changing a knob of a notebook's parameter cell (λ in 07, L in 05, the budget and seeds in 06) trains
+ * only the runs that are new. The runs here train stand-in tasks (the toy MLP under each kind's name and real config,
+ * so run folders and locks are the real ones) through the notebooks' planner and trainPlan, in seconds.
+ */
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { initBackend } from "../lib/backend";
+import { kindRegistry, type TrainKind } from "../lib/train/registry";
+import { resolveConfig, type ConfigDef } from "../lib/train/config";
+import { makeToyTask, toyConfig, type ToyConfig } from "../lib/train/toy";
+import { tokenizerConfig } from "../lib/experiments/tokenizer/config";
+import { arConfig } from "../lib/experiments/ar/config";
+import { ditConfig } from "../lib/experiments/dit/config";
+import type { RunEnv } from "../lib/experiments/env";
+import { STUDIES } from "../lib/experiments/studies";
+import { planStudy } from "../lib/experiments/plan";
+import { trainPlan } from "../lib/experiments/train-plan";
+import { repaSetup, repaStudy } from "../lib/experiments/repa/grid";
+import { bitsSetup, bitsStudy } from "../lib/experiments/bits/grid";
+import { convergenceSetup, convergenceStudy } from "../lib/experiments/convergence/grid";
+import { tempDirs } from "./support/temp-dirs";
+
+const tmpDir = tempDirs("ifsq-study-plans-");
+
+before(async () => {
+  await initBackend("cpu", { log: () => {} });
+});
+
+test("every study plans the run folders finished runs already have (tiny, quick, paper-cpu)", () => {
+  const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "study-run-ids.json"), "utf8")) as Record<string, string[]>;
+  let n = 0;
+  for (const s of STUDIES.values()) {
+    for (const preset of ["tiny", "quick", "paper-cpu"] as const) {
+      assert.deepEqual(s.plan(preset).map((r) => r.id).sort(), fixture[`${s.name}@${preset}`], `${s.name}@${preset}`);
+      n++;
+    }
+  }
+  assert.equal(n, Object.keys(fixture).length - 1);
+});
+
+/** An environment whose tokenizer / ar / dit kinds keep their config definitions but train a 2-step toy MLP. */
+function standInEnv(): RunEnv {
+  // the real config (its hash names the run folder), the toy MLP's parameters, batches and loss
+  const standIn = (kind: string, configDef: ConfigDef): TrainKind => ({
+    configDef,
+    makeTask: (config) => ({ ...makeToyTask(resolveConfig(toyConfig, { preset: "tiny", overrides: { seed: Number(config.seed), hidden: 4, batchSize: 4 } })), kind, config: config as unknown as ToyConfig }),
+  });
+  const kinds = kindRegistry({ tokenizer: standIn("tokenizer", tokenizerConfig), ar: standIn("ar", arConfig), dit: standIn("dit", ditConfig) });
+  return { kinds, runsDir: tmpDir(), log: () => {}, progress: false };
+}
+
+test("a changed knob at tiny trains only the new runs: λ (07), L (05), the budget and seeds (06)", async () => {
+  const t0 = Date.now();
+  const env = standInEnv();
+  const count = async (planned: Parameters<typeof trainPlan>[1]) => {
+    const s = await trainPlan(env, planned);
+    return [s.trained.length, s.reused.length];
+  };
+  // 07: the preset's grid, then λ = 3 added to LlamaGen-REPA's weights: one new run (ℓ = 1, λ = 3)
+  const repa = repaSetup("tiny");
+  assert.deepEqual(await count(planStudy(repaStudy, repa)), [5, 0]);
+  assert.deepEqual(await count(planStudy(repaStudy, { ...repa, weights: [2, 3] })), [1, 5]);
+  assert.deepEqual(await count(planStudy(repaStudy, repa)), [0, 5]);
+  // 05: L = 7 added: its 2 iFSQ tokenizers (2 seeds), its AR and its DiT; the AR runs of L = 3, 5 keep their steps
+  assert.deepEqual(await count(planStudy(bitsStudy, bitsSetup({ preset: "tiny" }))), [10, 0]);
+  assert.deepEqual(await count(planStudy(bitsStudy, bitsSetup({ preset: "tiny", levels: [3, 5, 7] }))), [4, 10]);
+  // 06: a new budget changes every run (steps, evaluation points); a third seed adds one run per generator
+  const conv = convergenceSetup("tiny");
+  assert.deepEqual(await count(planStudy(convergenceStudy, conv)), [4, 0]);
+  assert.deepEqual(await count(planStudy(convergenceStudy, { ...conv, budget: 24 })), [4, 0]);
+  assert.deepEqual(await count(planStudy(convergenceStudy, { ...conv, seeds: [0, 1, 2] })), [2, 4]);
+  console.log(`study-plans: knob changes trained and reused as expected in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
