@@ -35,6 +35,7 @@ import { workersSetting } from "../../backend";
 import { lookupKind } from "../../train/registry";
 import { findFinishedRun, projectRoot } from "../../train/run";
 import type { TrainTask } from "../../train/trainer";
+import { watchedChildEnv } from "../../watched-child";
 import type { RunEnv } from "../env";
 import { getSweep } from "./catalog";
 import { runSweep } from "./run-sweep";
@@ -99,7 +100,7 @@ export async function withSideBySide<T>(env: RunEnv, sweep: string, preset: stri
   try {
     child = spawn(process.execPath, [require.resolve("tsx/cli"), path.join(root, "scripts", "sweep.ts"), sweep, "--preset", preset, "--runs-dir", env.runsDir, "--quiet"], {
       cwd: root,
-      env: { ...process.env, IFSQ_WORKERS: "1" },
+      env: watchedChildEnv({ ...process.env, IFSQ_WORKERS: "1" }), // the helper ends when this process does, even by SIGKILL
       stdio: ["ignore", fd, fd],
     });
   } finally {
