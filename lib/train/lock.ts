@@ -114,7 +114,7 @@ export function lockStatus(run: { dir: string }): LockStatus | null {
  * a run's train.lock (a run waiting on another's lock holds none). Used to leave a core to each of them.
  */
 export function otherTrainers(runsDir: string): number[] {
-  if (!fs.existsSync(runsDir)) return [];
+  if (!fs.statSync(runsDir, { throwIfNoEntry: false })?.isDirectory()) return []; // a missing or mistaken runs folder: Run.open says what is wrong
   const pids = new Set<number>();
   for (const d of fs.readdirSync(runsDir)) {
     const lock = readLock(path.join(runsDir, d, "train.lock"));

@@ -27,6 +27,7 @@ import { runsDirSetting } from "../backend";
 import { configHash, canonicalJson } from "./config";
 import { checkpointFileName, loadCheckpoint, CheckpointError } from "./checkpoint";
 import { lockPathOf, takeLock } from "./lock";
+import { ensureRunsDir, explainStorageError } from "./storage-errors";
 
 export { lockStatus, otherTrainers, LOCK_GRACE_MS } from "./lock";
 
@@ -173,10 +174,15 @@ export class Run {
    */
   static open(kind: string, config: Record<string, unknown>, runsDir = defaultRunsDir()): Run {
     const run = new Run(kind, config, runsDir);
-    fs.mkdirSync(run.checkpointsDir, { recursive: true });
-    fs.mkdirSync(run.samplesDir, { recursive: true });
-    if (fs.existsSync(run.configPath)) run.checkConfigFile();
-    else writeFileAtomic(run.configPath, JSON.stringify({ kind, configHash: run.hash, config }, null, 2) + "\n");
+    ensureRunsDir(runsDir, run.dir);
+    try {
+      fs.mkdirSync(run.checkpointsDir, { recursive: true });
+      fs.mkdirSync(run.samplesDir, { recursive: true });
+      if (fs.existsSync(run.configPath)) run.checkConfigFile();
+      else writeFileAtomic(run.configPath, JSON.stringify({ kind, configHash: run.hash, config }, null, 2) + "\n");
+    } catch (e) {
+      throw explainStorageError(e, run.dir, "creating it");
+    }
     return run;
   }
 

@@ -43,6 +43,7 @@ import {
 } from "./checkpoint";
 import { Run, RunFileError, type MetricsRow, type DoneRecord, type FinishedRun } from "./run";
 import { lrAt } from "./schedule";
+import { explainStorageError } from "./storage-errors";
 import * as path from "path";
 
 export interface StepContext {
@@ -343,6 +344,8 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
     opt = new AdamW(params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
     ema = cfg.emaDecay > 0 ? new EMA(params, cfg.emaDecay) : null;
     return await trainLoop(task, cfg, run, opt, ema, resume, opts, log, opts.warn ?? ((l: string) => console.warn(l)));
+  } catch (e) {
+    throw explainStorageError(e, run.dir, "training it", task.kind); // a full disk names the run and how to resume
   } finally {
     opt?.dispose();
     ema?.dispose();
