@@ -23,7 +23,9 @@ test("ownerState: self, alive, gone (dead, or PID started after the lock), unkno
   const now = new Date().toISOString();
   assert.equal(ownerState({ pid: process.pid, host, startedAt: now }), "self");
   assert.equal(ownerState({ pid: process.ppid, host, startedAt: now }), "alive");
-  assert.equal(ownerState({ pid: process.ppid }), "alive", "old-format lock: judged by the PID alone");
+  assert.equal(ownerState({ pid: process.ppid }), "alive", "old-format lock, no file time: judged by the PID alone");
+  assert.equal(ownerState({ pid: process.ppid }, Date.now()), "alive", "old-format lock written now");
+  assert.equal(ownerState({ pid: process.ppid }, Date.parse("2001-01-01T00:00:00Z")), "gone", "old-format lock written before its PID's process started");
   assert.equal(ownerState({ pid: process.ppid, host, startedAt: "2001-01-01T00:00:00.000Z" }), "gone", "PID reused");
   assert.equal(ownerState({ pid: process.pid, host, startedAt: "2001-01-01T00:00:00.000Z" }), "gone", "this PID's earlier life");
   assert.equal(ownerState({ pid: 2147483646, host, startedAt: now }), "gone");

@@ -13,7 +13,8 @@
  *     USER_HZ = 100) and is known to ±1 s, so "after" means more than START_SLACK_MS later;
  *   - self when it is this process (same PID, started before the lock): taking or waiting on it again would deadlock,
  *     so `takeLock` throws at once and trainOrReuse / sweeps do not wait on it;
- *   - alive otherwise (a lock without startedAt, or where /proc cannot be read, is judged by its PID alone).
+ *   - alive otherwise. A lock in the old "<pid>" format is dated by its file's modification time; where /proc cannot
+ *     be read, the PID alone decides.
  * A gone owner's lock is taken over; so is an ownerless lock (written by an older version, or damaged) once it is
  * older than LOCK_GRACE_MS. Any other lock is an error naming its owner.
  */
@@ -58,11 +59,14 @@ export function processStartMs(pid: number): number | null {
   }
 }
 
-/** Whether the lock's owner is this process, another live one, gone (dead or its PID reused), or cannot be told here. */
-export function ownerState(o: LockOwner): OwnerState {
+/**
+ * Whether the lock's owner is this process, another live one, gone (dead or its PID reused), or cannot be told here.
+ * `fileMtimeMs`: the lock file's modification time, standing in for startedAt in the old "<pid>" format.
+ */
+export function ownerState(o: LockOwner, fileMtimeMs?: number): OwnerState {
   if (o.host !== undefined && o.host !== os.hostname()) return "unknown";
   if (!processAlive(o.pid)) return "gone";
-  const locked = o.startedAt !== undefined ? Date.parse(o.startedAt) : NaN;
+  const locked = o.startedAt !== undefined ? Date.parse(o.startedAt) : fileMtimeMs ?? NaN; // old format: the file's time
   const started = processStartMs(o.pid);
   if (Number.isFinite(locked) && started !== null && started > locked + START_SLACK_MS) return "gone";
   return o.pid === process.pid ? "self" : "alive";
@@ -105,7 +109,7 @@ export function lockStatus(run: { dir: string }): LockStatus | null {
   if (!lock) return null;
   const o = lock.owner;
   if (!o) return { holder: lock.raw.trim() || "(empty lock file)", pid: null, state: "unknown", gone: null };
-  const state = ownerState(o);
+  const state = ownerState(o, Date.now() - lock.ageMs);
   return { holder: [String(o.pid), o.host, o.startedAt].filter(Boolean).join(" "), pid: o.pid, state, gone: state === "unknown" ? null : state === "gone" };
 }
 
@@ -119,7 +123,7 @@ export function otherTrainers(runsDir: string): number[] {
   for (const d of fs.readdirSync(runsDir)) {
     const lock = readLock(path.join(runsDir, d, "train.lock"));
     const o = lock?.owner;
-    if (o && ownerState(o) === "alive") pids.add(o.pid);
+    if (o && lock && ownerState(o, Date.now() - lock.ageMs) === "alive") pids.add(o.pid);
   }
   return [...pids].sort((a, b) => a - b);
 }
@@ -180,7 +184,7 @@ function assertStale(dir: string, held: { raw: string; owner: LockOwner | null; 
     );
   }
   const since = o.startedAt ? ` since ${o.startedAt}` : "";
-  const state = ownerState(o);
+  const state = ownerState(o, Date.now() - held.ageMs);
   if (state === "unknown") {
     throw new Error(
       `${dir} is being trained by process ${o.pid} on host ${o.host}${since} (${lockPath}); this host cannot check that process: ` +
