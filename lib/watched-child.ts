@@ -8,11 +8,11 @@ import * as path from "path";
 import { projectRoot } from "./train/run";
 
 interface WatchParentModule {
-  inheritWatch(nodeOptions: string | undefined): string;
+  childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
 }
 
-/** `env` with NODE_OPTIONS set up for the parent watch (a copy; `env` is not changed). */
+/** `env` with NODE_OPTIONS (and the starter's PID) set up for the parent watch (a copy; `env` is not changed). */
 export function watchedChildEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const mod = require(path.join(projectRoot(), "scripts", "watch-parent.js")) as WatchParentModule;
-  return { ...env, NODE_OPTIONS: mod.inheritWatch(env.NODE_OPTIONS) };
+  return mod.childEnv(env);
 }

@@ -679,7 +679,7 @@ def main():
         print("order (longest first): %s" % ", ".join(notebook_stem(p) for p in paths), flush=True)
     passed, failed, not_finished = asyncio.run(run_all(paths, args))
     if STOPPER.signum is not None:
-        stopped = [nb for nb, _ in STOPPER.stopped]
+        stopped = sorted(nb for nb, _ in STOPPER.stopped)
         print("runner: stopped by %s: %s stopped, %s not run" % (
             signal.Signals(STOPPER.signum).name, ", ".join(stopped) or "no notebook",
             ", ".join(n for n in not_finished if n not in stopped) or "none"), flush=True)

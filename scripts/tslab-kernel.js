@@ -81,9 +81,9 @@ queueBinds([zmq.Publisher, zmq.Router, zmq.Reply]);
 module.exports = { serializeSends, queueBinds };
 
 if (require.main === module) {
-  const { watchParent, inheritWatch } = require("./watch-parent.js");
+  const { watchParent, childEnv } = require("./watch-parent.js");
   watchParent();
-  process.env.NODE_OPTIONS = inheritWatch(process.env.NODE_OPTIONS);
+  Object.assign(process.env, childEnv(process.env)); // the node processes a notebook starts watch the kernel
   require("./kernel-edits.js").installEditHandling(tslabDir, (msg) => process.stderr.write(msg));
   require(path.join(tslabDir, "dist", "main.js")).main();
 }

@@ -126,6 +126,9 @@ test("SIGKILL of the runner: its kernel and the kernel's child exit by themselve
   r.child.kill("SIGKILL");
   await r.exit;
   const t0 = Date.now();
-  await until(`kernel ${p.kernel} and child ${p.child} to exit`, 10_000, () => !running(p.kernel) && !running(p.child));
+  const status = (pid: number) => (running(pid) ? fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").filter((l) => /^(State|PPid)/.test(l)).join(", ") : "gone");
+  await until(`kernel ${p.kernel} and child ${p.child} to exit`, 10_000, () => !running(p.kernel) && !running(p.child)).catch((e: Error) => {
+    throw new Error(`${e.message}: kernel ${status(p.kernel)}; child ${status(p.child)}\n${r.out()}`);
+  });
   console.log(`runner SIGKILLed: kernel and child gone after ${Date.now() - t0} ms`);
 });

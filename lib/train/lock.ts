@@ -249,7 +249,14 @@ function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** Whether `pid` runs; a zombie (exited, not yet reaped by its parent) does not. */
 function processAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    // no such process, or no /proc: ask the kernel
+  }
   try {
     process.kill(pid, 0);
     return true;
