@@ -8,9 +8,10 @@ Executes each notebook top to bottom with nbclient and a per-cell timeout. A not
     (<out>/<name>.kernel.log: its stdout/stderr, where a crash such as "Socket is busy writing … EBUSY" lands);
   - an error happens asynchronously after a cell returned (a throwing timer, an un-awaited rejected promise), or the
     kernel dies after the last cell. The runner runs a hidden first cell that records `uncaughtException` /
-    `unhandledRejection` in the kernel, and a hidden last cell that waits until the timers the notebook left pending
-    have run (at most --settle seconds) and reports what was recorded; then it waits --grace seconds and checks that
-    the kernel process is alive and answers kernel_info. It also scans every cell's stderr for tslab's own
+    `unhandledRejection` in the kernel, and a hidden last cell that waits until the timers and child processes the
+    notebook left pending have ended (at most --settle seconds, 60 by default; what is still pending then is named in
+    the report); then it waits --grace seconds and checks that the kernel process is alive and answers kernel_info,
+    and once more when the notebook is done, just before the kernel is shut down. It also scans every cell's stderr for tslab's own
     "UncaughtException" / "Unhandled…" lines;
   - the emulated front end (nb_frontend.py; on unless --no-frontend) got no reply to one of its requests;
   - a cell that calls a view function (show / table / image / markdown) at the start of a line produced fewer
@@ -24,6 +25,9 @@ per notebook every --progress-every seconds plus each bar's final line, prefixed
 The hidden cells are removed again before the executed notebook is written to <out>/<name>.ipynb and <name>.html
 (also on failure, for diagnosis). Each notebook gets IFSQ_FIGURE_DIR=<figures>/<name> (emptied first).
 With --jobs N, N notebooks run at once (one kernel each); reports are printed as notebooks finish.
+On SIGINT/SIGTERM the runner stops every kernel and the processes it started, runs no further notebook, prints what it
+stopped, and exits with 128 + the signal (class Stopper). Kernels exit on their own when the runner is gone, even after
+a SIGKILL (the launcher watches its parent: scripts/watch-parent.js).
 The last line of output is exactly "N passed, N failed"; the exit status is 1 when anything failed.
 """
 import argparse
@@ -33,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 
@@ -52,22 +57,25 @@ PRELUDE = """{
   const g = globalThis as any;
   if (!g.__ifsqRunnerErrors) {
     g.__ifsqRunnerErrors = [];
-    g.__ifsqRunnerTimers = ((process as any).getActiveResourcesInfo?.() ?? []).filter((r: string) => r === "Timeout").length;
+    g.__ifsqRunnerPending = ((process as any).getActiveResourcesInfo?.() ?? []).filter((r: string) => r === "Timeout" || r === "ProcessWrap").length;
     const fmt = (e: any): string => (e && e.stack ? String(e.stack) : String(e));
     process.on("uncaughtException", (e) => { g.__ifsqRunnerErrors.push("UncaughtException: " + fmt(e)); });
     process.on("unhandledRejection", (r) => { g.__ifsqRunnerErrors.push("UnhandledPromiseRejection: " + fmt(r)); });
   }
 }"""
 
-# The hidden last cell: waits (at least 0.5 s, at most SETTLE_MS) until no more timers are pending than when the
-# prelude ran, so a timer that throws or kills the kernel after the last cell fires while the runner still watches.
+# The hidden last cell: waits (at least 0.5 s, at most SETTLE_MS) until no more timers and child processes are pending
+# than when the prelude ran (both hold the event loop: un-ref'd ones do not count), so a timer or a child-process
+# callback that throws or kills the kernel after the last cell does it while the runner still watches.
 SENTINEL = """{
   const g = globalThis as any;
-  const timers = (): number => ((process as any).getActiveResourcesInfo?.() ?? []).filter((r: string) => r === "Timeout").length;
+  const pending = (): string[] => ((process as any).getActiveResourcesInfo?.() ?? []).filter((r: string) => r === "Timeout" || r === "ProcessWrap");
   const t0 = Date.now();
   await new Promise((resolve) => setTimeout(resolve, 500));
-  while (timers() > (g.__ifsqRunnerTimers ?? 0) && Date.now() - t0 < SETTLE_MS) await new Promise((resolve) => setTimeout(resolve, 50));
-  console.log("%s" + JSON.stringify({ errors: g.__ifsqRunnerErrors ?? [], waitedMs: Date.now() - t0, pendingTimers: timers() - (g.__ifsqRunnerTimers ?? 0) }));
+  while (pending().length > (g.__ifsqRunnerPending ?? 0) && Date.now() - t0 < SETTLE_MS) await new Promise((resolve) => setTimeout(resolve, 50));
+  const left = pending();
+  console.log("%s" + JSON.stringify({ errors: g.__ifsqRunnerErrors ?? [], waitedMs: Date.now() - t0, pending: left.length - (g.__ifsqRunnerPending ?? 0),
+    timers: left.filter((r) => r === "Timeout").length, children: left.filter((r) => r === "ProcessWrap").length }));
 }""" % MARKER
 
 
@@ -193,7 +201,9 @@ async def execute_in(client, nb, args, kernel_kwargs, reporter):
     """execute's body: starts the kernel, runs the cells; counts the cells sent in client.cells_sent."""
     timings = {}
     client.cells_sent = 0
+    final_done = time.monotonic()
     async with client.async_setup_kernel(**kernel_kwargs):
+        STOPPER.started(client.km, reporter.name)
         msg_id = await ensure_async(client.kc.kernel_info())
         info = await client.async_wait_for_reply(msg_id)
         if info is not None and "language_info" in info["content"]:
@@ -224,7 +234,7 @@ async def execute_in(client, nb, args, kernel_kwargs, reporter):
                 except DeadKernelError as e:
                     if index == last:  # the hidden cell's source says nothing; the kernel log (appended) does
                         raise Failure("the kernel died after the last cell, while the runner's final check waited "
-                                      "for pending timers (%s)" % e)
+                                      "for pending timers and child processes (%s)" % e)
                     raise Failure("the kernel died in %s (%s)" % (label, e), describe_cell(cell, label))
                 except CellExecutionError:
                     raise Failure("%s failed" % label, describe_cell(cell, label))
@@ -232,6 +242,7 @@ async def execute_in(client, nb, args, kernel_kwargs, reporter):
                     reporter.cell_finished()
                     if not hidden:
                         timings[index] = time.monotonic() - started
+            final_done = time.monotonic()
             if frontend is not None:
                 frontend.where = "the liveness check after the last cell"
             await check_alive_after(client, args.grace)
@@ -243,6 +254,10 @@ async def execute_in(client, nb, args, kernel_kwargs, reporter):
                 # a dead kernel answers nothing: only a live one gets time to answer its backlog
                 alive = failure is None and await ensure_async(client.km.is_alive())
                 fe = await frontend.stop(args.frontend_drain if alive else 0)
+        STOPPER.finished(client.km)
+        if failure is None and not await ensure_async(client.km.is_alive()):
+            failure = Failure("the kernel died after the last cell (found dead at shutdown, %.1f s after the runner's "
+                              "final check)" % (time.monotonic() - final_done))
         if failure is not None:
             raise failure
         if fe is not None and fe["missing"]:
@@ -346,6 +361,134 @@ def write_timing(out, stem, record):
         json.dump(record, f, indent=1)
     os.replace(target + ".tmp", target)
 
+def descendants(pid):
+    """PIDs of every live descendant of pid (from /proc), children before grandchildren."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(0), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def running(pid):
+    """Whether pid runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+        return stat[stat.rindex(")") + 2] != "Z"
+    except OSError:
+        return False
+
+
+def command_of(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            words = f.read().decode(errors="replace").split("\0")
+        return " ".join(os.path.basename(w) if i < 2 else w for i, w in enumerate(words) if w)[:100]
+    except OSError:
+        return "?"
+
+
+def stop_tree(pid, pgid, wait_s=3.0):
+    """SIGTERM to a kernel's process group and to each of its descendants (children that left the group too); SIGKILL
+    to what still runs after wait_s. Returns one line per process: "<pid> <command> (<how it ended>)"."""
+    procs = [pid] + descendants(pid)
+    names = {p: command_of(p) for p in procs}
+    for target in ([("group", pgid)] if pgid else []) + [("pid", p) for p in procs]:
+        try:
+            (os.killpg if target[0] == "group" else os.kill)(target[1], signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and any(running(p) for p in procs):
+        time.sleep(0.05)
+    how = {}
+    for p in procs:
+        if running(p):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+            how[p] = "SIGKILL after %.0f s" % wait_s
+        else:
+            how[p] = "SIGTERM"
+    return ["%d %s (%s)" % (p, names[p], how[p]) for p in procs]
+
+
+class Stopper:
+    """On SIGINT or SIGTERM the runner stops: every running kernel and the processes it started get SIGTERM (then
+    SIGKILL), the running notebooks are cancelled, no further notebook starts, what was stopped is printed, and the
+    exit status is 128 + the signal. A second signal while stopping kills what is left and exits at once. (Should the
+    runner itself be killed with SIGKILL, each kernel notices within a second that its parent is gone and exits:
+    scripts/watch-parent.js, used by the kernel launcher; so do the node processes a kernel starts.)"""
+
+    def __init__(self):
+        self.kernels = {}  # KernelManager -> notebook name
+        self.signum = None
+        self.tasks = []
+        self.stopped = []  # report lines
+
+    def started(self, km, name):
+        if self.signum is not None:
+            raise asyncio.CancelledError()
+        self.kernels[km] = name
+
+    def finished(self, km):
+        self.kernels.pop(km, None)
+
+    def install(self):
+        """Handles SIGINT and SIGTERM on the running loop, for all notebooks. nbclient adds its own handlers per kernel
+        (a cleanup of that one kernel, then the notebook goes on) and removes them at its end, which also removed this
+        one: on this loop, adding or removing a handler for these two signals is ignored from now on."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.on_signal, signum)
+        add, remove, ours = loop.add_signal_handler, loop.remove_signal_handler, (signal.SIGINT, signal.SIGTERM)
+        loop.add_signal_handler = lambda sig, callback, *a: None if sig in ours else add(sig, callback, *a)
+        loop.remove_signal_handler = lambda sig: False if sig in ours else remove(sig)
+
+    def on_signal(self, signum):
+        name = signal.Signals(signum).name
+        if self.signum is not None:
+            print("runner: %s again while stopping: killing what is left and exiting" % name, flush=True)
+            for km in list(self.kernels):
+                proc = getattr(getattr(km, "provisioner", None), "process", None)
+                if proc is not None:
+                    for p in [proc.pid] + descendants(proc.pid):
+                        try:
+                            os.kill(p, signal.SIGKILL)
+                        except OSError:
+                            pass
+            os._exit(128 + signum)
+        self.signum = signum
+        print("runner: %s received: stopping %d running notebook(s) and their processes; no further notebook runs"
+              % (name, len(self.kernels)), flush=True)
+        for km, nb in list(self.kernels.items()):
+            prov = getattr(km, "provisioner", None)
+            proc = getattr(prov, "process", None)
+            if proc is None:
+                continue
+            lines = stop_tree(proc.pid, getattr(prov, "pgid", None))
+            self.stopped.append((nb, lines))
+            print("runner: stopped %s: kernel %s" % (nb, "; ".join(lines)), flush=True)
+        for task in self.tasks:
+            task.cancel()
+
+
+STOPPER = Stopper()
+
 
 async def run_one(path, args):
     """Runs one notebook; returns (ok, report text)."""
@@ -388,6 +531,8 @@ async def run_one(path, args):
             failure = f
         except Exception as e:  # protocol errors, …
             failure = Failure("could not run: %s: %s" % (type(e).__name__, e))
+    if failure is not None and STOPPER.signum is not None:
+        failure = Failure("stopped by %s (%s)" % (signal.Signals(STOPPER.signum).name, failure.summary))
     if failure is not None:
         log = kernel_log_tail(log_path)  # the kernel is shut down: its log is complete
         if log:
@@ -421,6 +566,9 @@ async def run_one(path, args):
             slow += "; front end: %d/%d requests answered, slowest reply %s" % (
                 fe["answered"], fe["sent"], ", ".join("%s %.2f s" % (k.split("/")[1].replace("_request", ""), v)
                                                       for k, v in sorted(fe["slowest"].items())))
+    if failure is None and final is not None and final.get("pending", 0) > 0:
+        slow += ("; note: %d timer(s) / child process(es) were still pending when the final check stopped waiting "
+                 "after %.0f s (--settle); a later error or exit is not watched" % (final["pending"], final["waitedMs"] / 1000.0))
     if failure is None:
         return True, "ok   %s (%.1f s%s)" % (rel, elapsed, slow)
     report = "FAIL %s (%.1f s): %s" % (rel, elapsed, failure.summary)
@@ -459,18 +607,23 @@ def longest_first(paths, out, preset):
 
 
 async def run_all(paths, args):
-    """Runs the notebooks, at most args.jobs at a time; prints each report when its notebook finishes."""
+    """Runs the notebooks, at most args.jobs at a time; prints each report when its notebook finishes. Returns
+    (passed, failed, names of the notebooks stopped or never started because of a signal)."""
     gate = asyncio.Semaphore(max(1, args.jobs))
     counts = {"passed": 0, "failed": 0}
+    done = set()
 
     async def one(path):
         async with gate:
             ok, report = await run_one(path, args)
         counts["passed" if ok else "failed"] += 1
+        done.add(path)
         print(report, flush=True)
 
-    await asyncio.gather(*(one(p) for p in paths))
-    return counts["passed"], counts["failed"]
+    STOPPER.install()
+    STOPPER.tasks = [asyncio.ensure_future(one(p)) for p in paths]
+    await asyncio.gather(*STOPPER.tasks, return_exceptions=True)
+    return counts["passed"], counts["failed"], [notebook_stem(p) for p in paths if p not in done]
 
 
 def main():
@@ -500,8 +653,9 @@ def main():
                         help="no emulated front end")
     parser.add_argument("--frontend-drain", type=float, default=30.0,
                         help="seconds a live kernel gets to answer the front end's last requests (default 30)")
-    parser.add_argument("--settle", type=float, default=10.0,
-                        help="seconds the final check waits at most for timers left pending (default 10)")
+    parser.add_argument("--settle", type=float, default=60.0,
+                        help="seconds the final check waits at most for timers and child processes left pending "
+                             "(default 60); what is still pending then is named in the report")
     parser.add_argument("--grace", type=float, default=1.0,
                         help="seconds after the final check before the kernel must still be alive (default 1)")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -523,7 +677,14 @@ def main():
     if args.longest_first and len(paths) > 1:
         paths = longest_first(paths, args.out, os.environ.get("IFSQ_PRESET", "quick"))
         print("order (longest first): %s" % ", ".join(notebook_stem(p) for p in paths), flush=True)
-    passed, failed = asyncio.run(run_all(paths, args))
+    passed, failed, not_finished = asyncio.run(run_all(paths, args))
+    if STOPPER.signum is not None:
+        stopped = sorted(nb for nb, _ in STOPPER.stopped)
+        print("runner: stopped by %s: %s stopped, %s not run" % (
+            signal.Signals(STOPPER.signum).name, ", ".join(stopped) or "no notebook",
+            ", ".join(n for n in not_finished if n not in stopped) or "none"), flush=True)
+        print("%d passed, %d failed" % (passed, failed + len(not_finished)), flush=True)
+        return 128 + STOPPER.signum
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0
 

@@ -13,6 +13,7 @@
  * and an intact final checkpoint) is reported and not retrained. A run marked finished whose final checkpoint is
  * missing or damaged is an error unless --resume (train again from the newest intact checkpoint) or --fresh.
  */
+import * as fs from "fs";
 import { parseArgs } from "util";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
@@ -65,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
   const run = Run.locate(positionals[0], config, runsDir);
   const ck = newestCheckpoint(run.checkpointsDir);
   if (!values.fresh) {
+    if (fs.existsSync(run.configPath)) run.readConfigFile(); // a damaged config.json is refused here as by sweeps and notebooks
     const st = run.finishedState();
     if (st.state === "finished") {
       console.log(`${positionals[0]}: already finished (final checkpoint ${st.checkpoint} verified) → ${run.dir} (pass --fresh to retrain)`);

@@ -9,7 +9,12 @@
  *
  * Here `Socket.prototype.send` of the zeromq that tslab loads chains each send after the previous one on the same
  * socket (and after a pending bind), so at most one is in flight; order per socket is kept. A send that still fails (socket closed at shutdown)
- * is written to stderr (the kernel log) instead of becoming an unhandled rejection. Nothing in node_modules is edited:
+ * is written to stderr (the kernel log) instead of becoming an unhandled rejection.
+ *
+ * Also: edits of imported files while a cell runs neither kill the kernel nor half-apply (scripts/kernel-edits.js: the
+ * next cell that imports a project file sees the new code), and the kernel exits when the process that started it
+ * (the notebook runner, Jupyter's server) is gone, even after a SIGKILL; node processes the notebook starts inherit the
+ * same watch through NODE_OPTIONS (scripts/watch-parent.js). Nothing in node_modules is edited:
  * `.jupyter/kernels/tslab/kernel.json` runs this file, which then starts tslab's own `main()` with the same arguments.
  */
 "use strict";
@@ -75,4 +80,10 @@ serializeSends(zmq.Socket.prototype);
 queueBinds([zmq.Publisher, zmq.Router, zmq.Reply]);
 module.exports = { serializeSends, queueBinds };
 
-if (require.main === module) require(path.join(tslabDir, "dist", "main.js")).main();
+if (require.main === module) {
+  const { watchParent, childEnv } = require("./watch-parent.js");
+  watchParent();
+  Object.assign(process.env, childEnv(process.env)); // the node processes a notebook starts watch the kernel
+  require("./kernel-edits.js").installEditHandling(tslabDir, (msg) => process.stderr.write(msg));
+  require(path.join(tslabDir, "dist", "main.js")).main();
+}

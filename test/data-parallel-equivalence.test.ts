@@ -195,12 +195,14 @@ test("default workers leave a core to every other process training in the runs f
       fs.writeFileSync(path.join(dir, run, "train.lock"), text);
     };
     assert.deepEqual(otherTrainers(dir), []);
-    lock("ar-aaaaaaaaaaaa", `${child.pid}\n${os.hostname()}\n2026-11-29T00:00:00Z\n`);
-    lock("dit-bbbbbbbbbbbb", `${child.pid}\n${os.hostname()}\n2026-11-29T00:00:00Z\n`); // nested: the same process
-    lock("tokenizer-cccccccccccc", `${process.pid}\n${os.hostname()}\n2026-11-29T00:00:00Z\n`); // this process
-    lock("tokenizer-dddddddddddd", `99999999\n${os.hostname()}\n2026-11-29T00:00:00Z\n`); // gone
-    lock("featurenet-eeeeeeeeeeee", `${child.pid}\nanother-host\n2026-11-29T00:00:00Z\n`); // cannot be told
+    const now = new Date().toISOString(); // after the child started
+    lock("ar-aaaaaaaaaaaa", `${child.pid}\n${os.hostname()}\n${now}\n`);
+    lock("dit-bbbbbbbbbbbb", `${child.pid}\n${os.hostname()}\n${now}\n`); // nested: the same process
+    lock("tokenizer-cccccccccccc", `${process.pid}\n${os.hostname()}\n${now}\n`); // this process
+    lock("tokenizer-dddddddddddd", `99999999\n${os.hostname()}\n${now}\n`); // gone
+    lock("featurenet-eeeeeeeeeeee", `${child.pid}\nanother-host\n${now}\n`); // cannot be told
     lock("teacher-ffffffffffff", ""); // ownerless
+    lock("dit-111111111111", `${process.ppid}\n${os.hostname()}\n2001-01-01T00:00:00Z\n`); // a live PID that started after its lock: reused
     fs.mkdirSync(path.join(dir, "ar-000000000000")); // no lock
     assert.deepEqual(otherTrainers(dir), [child.pid]);
     assert.deepEqual(otherTrainers(path.join(dir, "missing")), []);

@@ -18,6 +18,7 @@ import { sbatchArgs } from "../lib/experiments/sweeps/slurm";
 import { tokenizersStudy } from "../lib/experiments/bin-histograms/grid";
 import { toyStudy } from "../lib/experiments/toy-study";
 import { tempDirs } from "./support/temp-dirs";
+import { holdLockAsOther } from "./support/foreign-lock";
 
 before(async () => {
   await initBackend("cpu", { log: () => {} });
@@ -79,9 +80,9 @@ test("runStatus: missing, resumable step, running (live lock), stale (dead pid),
   t.dispose();
   assert.deepEqual([runStatus(r, runsDir).state, runStatus(r, runsDir).step], ["missing", 20]);
   const folder = Run.locate(r.kind, r.config, runsDir);
-  const release = folder.lock();
+  const { pid, release } = holdLockAsOther(folder.dir);
   assert.equal(runStatus(r, runsDir).state, "running");
-  assert.match(runStatus(r, runsDir).holder ?? "", new RegExp(`^${process.pid} ${os.hostname()} \\d{4}-`));
+  assert.match(runStatus(r, runsDir).holder ?? "", new RegExp(`^${pid} ${os.hostname()} \\d{4}-`));
   release();
   fs.writeFileSync(folder.lockPath, "999999999\n");
   assert.equal(runStatus(r, runsDir).state, "stale");
@@ -100,7 +101,7 @@ test("runSweep: trains what is missing, reuses the rest, revisits a locked run u
   const runsDir = tmpDir();
   const all = toy.plan("tiny");
   const held = Run.open(all[0].kind, all[0].config, runsDir);
-  const release = held.lock(); // another trainer holds run 0
+  const { release } = holdLockAsOther(held.dir); // another trainer holds run 0
   built = 0;
   const events: { id: string; outcome: string; eta: number | null }[] = [];
   const sweep = runSweep(kinds, all, { runsDir, pollMs: 30, log: () => {}, train: { progress: false }, onEvent: (e) => events.push({ id: e.run.id, outcome: e.outcome, eta: e.etaSeconds }) });

@@ -291,7 +291,11 @@ test("train.lock: created whole (pid, host, start time); held locks are errors n
   assert.deepEqual([owner.pid, owner.host, rest], [process.pid, os.hostname(), ""]);
   assert.ok(Date.now() - Date.parse(owner.startedAt) < 60_000);
   assert.deepEqual(fs.readdirSync(run.dir).filter((f) => f.includes("lock")), ["train.lock"], "no temp file left");
-  assert.throws(() => run.lock(), new RegExp(`is being trained by process ${process.pid} since ${owner.startedAt} \\(${run.lockPath}\\); wait for it or stop it first`));
+  assert.throws(() => run.lock(), new RegExp(`is already locked by this process \\(${process.pid} since ${owner.startedAt}, ${run.lockPath}\\).*not waiting on its own lock`));
+  const mine = fs.readFileSync(run.lockPath, "utf8");
+  fs.writeFileSync(run.lockPath, `${process.ppid}\n${os.hostname()}\n${owner.startedAt}\n`); // another live process
+  assert.throws(() => run.lock(), new RegExp(`is being trained by process ${process.ppid} since ${owner.startedAt} \\(${run.lockPath}\\); wait for it or stop it first`));
+  fs.writeFileSync(run.lockPath, mine);
   release();
   assert.ok(!fs.existsSync(run.lockPath));
 

@@ -7,7 +7,9 @@ import * as path from "path";
 import { initBackend } from "../lib/backend";
 import { resolveConfig } from "../lib/train/config";
 import { kindRegistry, lookupKind } from "../lib/train/registry";
-import { trainOrReuse, lockHolder } from "../lib/train/reuse";
+import { trainOrReuse } from "../lib/train/reuse";
+import { lockStatus } from "../lib/train/lock";
+import { holdLockAsOther } from "./support/foreign-lock";
 import { Run, readMetrics } from "../lib/train/run";
 import { train } from "../lib/train/trainer";
 import { toyConfig, makeToyTask, type ToyConfig, type ToyTask } from "../lib/train/toy";
@@ -78,11 +80,11 @@ test("a run locked by a live process: wait: false reports busy with the holder; 
   const { kinds, built } = countingKinds();
   const c = cfg();
   const run = Run.open("toy", c, runsDir);
-  const release = run.lock(); // this process holds it, as another trainer would
+  const { pid, release } = holdLockAsOther(run.dir); // another live trainer holds it
   const busy = await trainOrReuse(kinds, "toy", c, { ...quiet, runsDir, wait: false });
   assert.equal(busy.outcome, "busy");
-  assert.equal(busy.outcome === "busy" && busy.holder, String(process.pid));
-  assert.equal(lockHolder(run), String(process.pid));
+  assert.match(busy.outcome === "busy" ? busy.holder : "", new RegExp(`^${pid} `));
+  assert.equal(lockStatus(run)?.state, "alive");
   assert.equal(built(), 0);
 
   // the holder trains (outside trainOrReuse) while a waiter polls
@@ -97,7 +99,7 @@ test("a run locked by a live process: wait: false reports busy with the holder; 
   assert.ok(r.waitedMs > 0);
   assert.equal(built(), 0, "the waiter never built a task");
   assert.equal(lines.length, 1);
-  assert.match(lines[0], new RegExp(`being trained by ${process.pid}; waiting`));
+  assert.match(lines[0], new RegExp(`being trained by ${pid} .*; waiting`));
 });
 
 test("a lock left by a dead process is taken over and the run resumes from its checkpoint", async () => {
@@ -113,6 +115,30 @@ test("a lock left by a dead process is taken over and the run resumes from its c
   assert.equal(r.outcome, "trained");
   assert.equal(r.outcome === "trained" && r.resumedFrom, 20);
   assert.equal(fs.existsSync(run.lockPath), false);
+});
+
+test("a lock naming a live but unrelated PID (started after the lock: the PID was reused) is taken over; a process never waits on its own lock", async () => {
+  const runsDir = tmpDir();
+  const { kinds } = countingKinds();
+  const c = cfg();
+  const run = Run.open("toy", c, runsDir);
+  // PID 1 and this test's parent are alive, but neither started in 2001: as after a reboot or a container restart
+  for (const pid of [1, process.ppid]) {
+    fs.writeFileSync(run.lockPath, `${pid}\n${os.hostname()}\n2001-01-01T00:00:00.000Z\n`);
+    assert.equal(lockStatus(run)?.state, "gone");
+  }
+  const t0 = Date.now();
+  const r = await trainOrReuse(kinds, "toy", c, { ...quiet, runsDir, pollMs: 60_000 });
+  assert.equal(r.outcome, "trained");
+  assert.ok(Date.now() - t0 < 30_000, "took the stale lock over instead of polling");
+
+  const c2 = cfg(["seed=7"]);
+  const run2 = Run.open("toy", c2, runsDir);
+  const release = run2.lock();
+  const t1 = Date.now();
+  await assert.rejects(trainOrReuse(kinds, "toy", c2, { ...quiet, runsDir, pollMs: 60_000 }), /already locked by this process .*not waiting on its own lock/);
+  assert.ok(Date.now() - t1 < 5_000, `rejected after ${Date.now() - t1} ms`);
+  release();
 });
 
 /** Starts the fixture process; resolves when it has printed "ready", with a promise of its result line. */

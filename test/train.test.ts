@@ -262,9 +262,9 @@ test("a run folder is locked while training; a stale lock (dead process) is take
   const c = cfg(["steps=4"]);
   const dir = path.join(runsDir, runId("toy", c));
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "train.lock"), `${process.pid}\n`); // a live process holds it
+  fs.writeFileSync(path.join(dir, "train.lock"), `${process.ppid}\n`); // another live process holds it
   const t1 = makeToyTask(c);
-  await assert.rejects(train(t1, { ...quiet, runsDir }), new RegExp(`is being trained by process ${process.pid}`));
+  await assert.rejects(train(t1, { ...quiet, runsDir }), new RegExp(`is being trained by process ${process.ppid}`));
   fs.writeFileSync(path.join(dir, "train.lock"), "2147483646\n"); // no such process
   const r = await train(t1, { ...quiet, runsDir });
   assert.equal(r.finished, true);

@@ -14,9 +14,9 @@
  * without finishing; with `wait: false` report "busy" at once so a sweep can move on to another run. So each run is
  * trained by exactly one process, whichever locks it first, and every other reads it.
  */
-import * as fs from "fs";
 import { canonicalJson, type AnyObjectSchema } from "./config";
 import { lookupKind, type KindRegistry } from "./registry";
+import { OwnLockError, lockStatus } from "./lock";
 import { Run, defaultRunsDir, findFinishedRun, type FinishedRun, type MetricsRow } from "./run";
 import type { TrainOptions, TrainTask } from "./trainer";
 import { trainWithWorkers } from "./workers";
@@ -52,16 +52,6 @@ export type TrainOrReuseResult =
   | { outcome: "trained"; dir: string; finished: FinishedRun; waitedMs: number; resumedFrom: number; task?: TrainTask }
   | { outcome: "busy"; dir: string; finished: null; waitedMs: number; holder: string };
 
-/** What `train.lock` says about its holder (its first line, e.g. the pid), or null when there is no lock. */
-export function lockHolder(run: Run): string | null {
-  try {
-    return fs.readFileSync(run.lockPath, "utf8").split("\n")[0].trim() || "(empty lock file)";
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw e;
-  }
-}
-
 /**
  * Checks that `config` is a resolved config of the kind (valid, and equal to its own parse, so no default is
  * missing): its hash names the run folder, so a partial config would silently name a different run.
@@ -88,6 +78,7 @@ export async function trainOrReuse(kinds: KindRegistry, kind: string, config: Re
   const pollMs = opts.pollMs ?? 2000;
   const t0 = Date.now();
   let announced = "";
+  let goneRetries = 0;
   for (;;) {
     const found = findFinishedRun(kind, config, { runsDir });
     if (found) return { outcome: "reused", dir: found.dir, finished: found, waitedMs: Date.now() - t0 };
@@ -96,8 +87,11 @@ export async function trainOrReuse(kinds: KindRegistry, kind: string, config: Re
     try {
       release = run.lock();
     } catch (e) {
-      const holder = lockHolder(run);
-      if (holder === null) throw e; // not a lock held by someone else
+      if (e instanceof OwnLockError) throw e; // this process holds it: waiting would never end
+      const status = lockStatus(run);
+      if (status === null) throw e; // not a lock held by someone else
+      if (status.state === "gone" && goneRetries++ < 3) continue; // its owner stopped just now: take it over
+      const holder = status.holder;
       if (opts.wait === false) return { outcome: "busy", dir: run.dir, finished: null, waitedMs: Date.now() - t0, holder };
       if (opts.waitTimeoutMs !== undefined && Date.now() - t0 > opts.waitTimeoutMs) {
         throw new Error(`trainOrReuse(${kind}): ${run.dir} is still locked by ${holder} after ${Math.round((Date.now() - t0) / 1000)} s`);

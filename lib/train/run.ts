@@ -10,7 +10,7 @@
  *     checkpoints/     step-0000100.safetensors … (see checkpoint.ts), the newest K kept
  *     samples/         images or other artefacts a task writes
  *     done.json        { step, time, finishedAt, final } once the run has finished
- *     train.lock       "<pid>\n<host>\n<startedAt>\n" while a process trains the folder (created whole, see Run.lock)
+ *     train.lock       "<pid>\n<host>\n<startedAt>\n" while a process trains the folder (see lock.ts)
  *
  * config.json and done.json are re-creatable: a damaged one is an error naming the file and saying to delete it (the
  * checkpoints stay); train() itself drops a damaged done.json and finishes the run again from its newest intact
@@ -21,13 +21,16 @@
  * clones (engineers, CI) reuse each other's finished runs; run locks keep each run to one trainer.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { writeFileAtomic, fsyncDir } from "../atomic";
+import { writeFileAtomic } from "../atomic";
 import { runsDirSetting } from "../backend";
 import { projectRoot } from "../project-root";
 import { configHash, canonicalJson } from "./config";
 import { checkpointFileName, loadCheckpoint, CheckpointError } from "./checkpoint";
+import { lockPathOf, takeLock } from "./lock";
+import { ensureRunsDir, explainStorageError } from "./storage-errors";
+
+export { lockStatus, otherTrainers, LOCK_GRACE_MS } from "./lock";
 
 /** `$IFSQ_RUNS_DIR` (relative to the project root unless absolute), else `<repo>/data/runs`. */
 export function defaultRunsDir(): string {
@@ -161,10 +164,15 @@ export class Run {
    */
   static open(kind: string, config: Record<string, unknown>, runsDir = defaultRunsDir()): Run {
     const run = new Run(kind, config, runsDir);
-    fs.mkdirSync(run.checkpointsDir, { recursive: true });
-    fs.mkdirSync(run.samplesDir, { recursive: true });
-    if (fs.existsSync(run.configPath)) run.checkConfigFile();
-    else writeFileAtomic(run.configPath, JSON.stringify({ kind, configHash: run.hash, config }, null, 2) + "\n");
+    ensureRunsDir(runsDir, run.dir);
+    try {
+      fs.mkdirSync(run.checkpointsDir, { recursive: true });
+      fs.mkdirSync(run.samplesDir, { recursive: true });
+      if (fs.existsSync(run.configPath)) run.checkConfigFile();
+      else writeFileAtomic(run.configPath, JSON.stringify({ kind, configHash: run.hash, config }, null, 2) + "\n");
+    } catch (e) {
+      throw explainStorageError(e, run.dir, "creating it");
+    }
     return run;
   }
 
@@ -209,96 +217,12 @@ export class Run {
   }
 
   get lockPath(): string {
-    return path.join(this.dir, "train.lock");
+    return lockPathOf(this.dir);
   }
 
-  /**
-   * Claims the folder for one training process (two writers would interleave metrics and checkpoints) and returns
-   * the release function. The lock is created whole: its lines pid, host, startedAt go to a temp file that is then
-   * hard-linked to train.lock, and link(2) fails when train.lock exists, so no process ever sees a lock without its
-   * owner. A lock whose process is gone (same host, PID not running) is taken over; so is an ownerless lock (written
-   * by an older version, or damaged) once it is older than LOCK_GRACE_MS. Any other lock is an error naming its owner.
-   */
+  /** Claims the folder for one training process and returns the release function (lock.ts: takeLock). */
   lock(): () => void {
-    const me = `${process.pid}\n${os.hostname()}\n${new Date().toISOString()}\n`;
-    removeDeadLockTemps(this.dir);
-    const tmp = path.join(this.dir, `.train.lock.${process.pid}.${lockCounter++}.tmp`);
-    const fd = fs.openSync(tmp, "wx");
-    try {
-      fs.writeSync(fd, me);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      for (let attempt = 0; attempt < 200; attempt++) {
-        try {
-          createLockFile(tmp, this.lockPath, me);
-          fsyncDir(this.dir);
-          return () => {
-            try {
-              if (fs.readFileSync(this.lockPath, "utf8") === me) fs.rmSync(this.lockPath, { force: true });
-            } catch {
-              // already gone
-            }
-          };
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        }
-        const held = readLock(this.lockPath);
-        if (held !== null) {
-          this.assertStale(held);
-          this.breakStaleLock(held.raw, tmp, me);
-        }
-        sleepMs(5);
-      }
-      throw new Error(`${this.lockPath}: could not take the lock in 200 attempts (other processes keep taking it); retry`);
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
-  }
-
-  /** Throws unless the lock `held` belongs to nobody any more. */
-  private assertStale(held: { raw: string; owner: LockOwner | null; ageMs: number }): void {
-    const o = held.owner;
-    if (o === null) {
-      if (held.ageMs >= LOCK_GRACE_MS) return;
-      throw new Error(
-        `${this.lockPath} exists but names no owner (${JSON.stringify(held.raw.slice(0, 60))}); a process of an older version may be creating it: ` +
-          `retry in a minute (it is then taken over), or delete it now if no process trains ${this.dir}`,
-      );
-    }
-    const since = o.startedAt ? ` since ${o.startedAt}` : "";
-    if (o.host !== undefined && o.host !== os.hostname()) {
-      throw new Error(
-        `${this.dir} is being trained by process ${o.pid} on host ${o.host}${since} (${this.lockPath}); this host cannot check that process: ` +
-          `wait for it, or delete the lock file if it no longer runs`,
-      );
-    }
-    if (processAlive(o.pid)) throw new Error(`${this.dir} is being trained by process ${o.pid}${since} (${this.lockPath}); wait for it or stop it first`);
-  }
-
-  /**
-   * Removes the stale lock whose content is `raw`, unless it changed meanwhile. Racing processes take turns through
-   * `train.lock.break` (created by the same link trick), so none of them can remove a lock another has just taken.
-   */
-  private breakStaleLock(raw: string, tmp: string, me: string): void {
-    const breaker = `${this.lockPath}.break`;
-    try {
-      createLockFile(tmp, breaker, me);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      // another process is breaking it right now; a breaker this old was left by a process killed while breaking
-      const b = readLock(breaker);
-      if (b !== null && b.ageMs >= BREAK_GRACE_MS) fs.rmSync(breaker, { force: true });
-      return;
-    }
-    try {
-      const now = readLock(this.lockPath);
-      if (now !== null && now.raw === raw) fs.rmSync(this.lockPath, { force: true });
-    } finally {
-      fs.rmSync(breaker, { force: true });
-    }
+    return takeLock(this.dir);
   }
 
   isDone(): boolean {
@@ -385,108 +309,4 @@ export function findFinishedRun(kind: string, config: Record<string, unknown>, o
   const st = run.finishedState();
   if (st.state !== "finished") return null;
   return { dir: run.dir, kind, config, configHash: run.hash, metrics: run.readMetrics(), done: st.done, checkpoint: st.checkpoint };
-}
-
-/** The content of train.lock: lines `<pid>`, `<host>`, `<startedAt ISO>` (the pid first, so readers of the first
- *  line such as reuse.ts's lockHolder see the pid). Older versions wrote just `<pid>\n`. */
-interface LockOwner {
-  pid: number;
-  host?: string;
-  startedAt?: string;
-}
-
-/** An ownerless lock younger than this is taken to be in creation by an older version (it wrote the PID after creating the file). */
-export const LOCK_GRACE_MS = 60_000;
-const BREAK_GRACE_MS = 10_000;
-let lockCounter = 0;
-
-/** A lock file's text, its parsed owner (null when it names none) and its age; null when the file is gone. */
-function readLock(file: string): { raw: string; owner: LockOwner | null; ageMs: number } | null {
-  let raw: string;
-  let mtime: number;
-  try {
-    raw = fs.readFileSync(file, "utf8");
-    mtime = fs.statSync(file).mtimeMs;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw e;
-  }
-  return { raw, owner: parseLockOwner(raw), ageMs: Date.now() - mtime };
-}
-
-function parseLockOwner(raw: string): LockOwner | null {
-  const [pid, host, startedAt] = raw.split("\n").map((l) => l.trim());
-  if (!/^\d+$/.test(pid) || Number(pid) <= 0) return null;
-  return { pid: Number(pid), host: host || undefined, startedAt: startedAt || undefined };
-}
-
-/**
- * Who holds a run's train.lock, read without taking it: `holder` is the owner as one line ("<pid> <host> <startedAt>",
- * or the raw text when it names no owner), `gone` whether that owner is known to have stopped (a dead pid on this
- * host), null when it cannot be told (another host, or no owner written yet). null when there is no lock.
- */
-export function lockStatus(run: Run): { holder: string; pid: number | null; gone: boolean | null } | null {
-  const lock = readLock(run.lockPath);
-  if (!lock) return null;
-  const o = lock.owner;
-  if (!o) return { holder: lock.raw.trim() || "(empty lock file)", pid: null, gone: null };
-  const holder = [String(o.pid), o.host, o.startedAt].filter(Boolean).join(" ");
-  const alive = ownerAlive(o);
-  return { holder, pid: o.pid, gone: alive === null ? null : !alive };
-}
-
-/** Whether a lock's owner is running: null when it cannot be told from here (another host). */
-function ownerAlive(o: LockOwner): boolean | null {
-  if (o.host !== undefined && o.host !== os.hostname()) return null;
-  return processAlive(o.pid);
-}
-
-/**
- * Other processes training in `runsDir` now: the distinct live PIDs on this host, other than this process, that hold
- * a run's train.lock (a run waiting on another's lock holds none). Used to leave a core to each of them.
- */
-export function otherTrainers(runsDir: string): number[] {
-  if (!fs.existsSync(runsDir)) return [];
-  const pids = new Set<number>();
-  for (const d of fs.readdirSync(runsDir)) {
-    const lock = readLock(path.join(runsDir, d, "train.lock"));
-    const o = lock?.owner;
-    if (o && o.pid !== process.pid && ownerAlive(o) === true) pids.add(o.pid);
-  }
-  return [...pids].sort((a, b) => a - b);
-}
-
-/**
- * Creates `lock` holding `text` unless it exists (EEXIST): a hard link of the finished temp file. Where the file
- * system has no hard links, an exclusive create followed by the write (the ownerless grace period covers the gap).
- */
-function createLockFile(tmp: string, lock: string, text: string): void {
-  try {
-    fs.linkSync(tmp, lock);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw e;
-    fs.writeFileSync(lock, text, { flag: "wx" });
-  }
-}
-
-/** Removes lock temp files of processes that no longer exist (killed between writing the temp and removing it). */
-function removeDeadLockTemps(dir: string): void {
-  for (const f of fs.readdirSync(dir)) {
-    const m = /^\.train\.lock\.(\d+)\.\d+\.tmp$/.exec(f);
-    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) fs.rmSync(path.join(dir, f), { force: true });
-  }
-}
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

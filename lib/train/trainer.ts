@@ -44,6 +44,7 @@ import {
 } from "./checkpoint";
 import { Run, RunFileError, type MetricsRow, type DoneRecord, type FinishedRun } from "./run";
 import { lrAt } from "./schedule";
+import { explainStorageError } from "./storage-errors";
 import * as path from "path";
 
 export interface StepContext {
@@ -345,6 +346,8 @@ export async function train<B>(task: TrainTask<B>, opts: TrainOptions = {}): Pro
     ema = cfg.emaDecay > 0 ? new EMA(params, cfg.emaDecay) : null;
     const resumed = resumePoint(task, cfg, run, opt, ema, resume, log, opts.warn ?? ((l: string) => console.warn(l)));
     return await trainLoop(task, cfg, run, opt, ema, resumed, opts, log);
+  } catch (e) {
+    throw explainStorageError(e, run.dir, "training it", task.kind); // a full disk names the run and how to resume
   } finally {
     opt?.dispose();
     ema?.dispose();
