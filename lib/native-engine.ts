@@ -1,0 +1,192 @@
+/**
+ * The native engine: tfjs-backend-wasm with its heavy kernels replaced by the system BLAS (OpenBLAS, pthread) through
+ * the Node-API addon `build/native/ifsq_native.node` (source native/ifsq_native.c, compiled by scripts/setup.sh).
+ *
+ * Every tensor stays on the wasm heap; a replaced kernel hands the addon Float32Array views of its inputs and of its
+ * freshly allocated output (`dataIdMap` → memoryOffset into the WebAssembly.Memory buffer): no copies. Replaced:
+ *   BatchMatMul, _FusedMatMul (no bias/activation)   C = op(A)·op(B), every transpose variant, batched or broadcast
+ *   Conv2D                                          NHWC, stride h = w, no dilation: im2col + GEMM
+ *   Conv2DBackpropInput, Conv2DBackpropFilter       GEMM + col2im, im2colᵀ·GEMM (wasm has no filter gradient)
+ * Anything outside those cases (other dtypes, dilations, NCHW) runs the original wasm kernel. `installNativeKernels`
+ * and `removeNativeKernels` swap the kernel registry entries of the "wasm" backend, so the plain wasm engine can be
+ * chosen again in the same process (lib/backend.ts does this).
+ */
+import * as path from "path";
+import * as fs from "fs";
+import * as tf from "@tensorflow/tfjs";
+
+/** The addon's functions (native/ifsq_native.c). */
+export interface NativeAddon {
+  setThreads(n: number): void;
+  info(): string;
+  gemm(batch: number, M: number, N: number, K: number, transA: number, transB: number, A: Float32Array, strideA: number, B: Float32Array, strideB: number, C: Float32Array): void;
+  conv2d(...args: [...ConvGeometry, Float32Array, Float32Array, Float32Array]): void;
+  convDx(...args: [...ConvGeometry, Float32Array, Float32Array, Float32Array]): void;
+  convDw(...args: [...ConvGeometry, Float32Array, Float32Array, Float32Array]): void;
+}
+/** B, H, W, C, kh, kw, O, stride, padTop, padLeft, Ho, Wo */
+type ConvGeometry = [number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** Where setup.sh puts the addon. */
+export const ADDON_PATH = path.resolve(__dirname, "..", "build", "native", "ifsq_native.node");
+/** The command that builds it (said whenever the engine is unavailable). */
+export const ENABLE_COMMAND = "bash scripts/setup.sh (as root on Debian: installs gcc and libopenblas-dev, then compiles the addon)";
+
+let addon: NativeAddon | null = null;
+let loadError: string | null = null;
+
+/** Loads the addon once; returns it, or the reason it is unavailable (with the command that would enable it). */
+export function loadNativeAddon(): { addon: NativeAddon } | { reason: string } {
+  if (addon) return { addon };
+  if (loadError) return { reason: loadError };
+  if (!fs.existsSync(ADDON_PATH)) {
+    loadError = `${path.relative(process.cwd(), ADDON_PATH) || ADDON_PATH} is not built; enable it with: ${ENABLE_COMMAND}`;
+    return { reason: loadError };
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require(ADDON_PATH) as NativeAddon;
+    return { addon };
+  } catch (e) {
+    loadError = `${ADDON_PATH} failed to load (${(e as Error).message.split("\n")[0]}); rebuild it with: ${ENABLE_COMMAND}`;
+    return { reason: loadError };
+  }
+}
+
+/** The wasm backend's internals this module uses (tfjs-backend-wasm 4.22 BackendWasm). */
+interface WasmBackend {
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+type KernelArgs = { inputs: Record<string, tf.TensorInfo | undefined>; backend: unknown; attrs?: Record<string, unknown> };
+type KernelFn = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Float32Array view of a tensor on the wasm heap (take views only after the output is allocated: the heap may grow). */
+function view(backend: WasmBackend, t: tf.TensorInfo): Float32Array {
+  const d = backend.dataIdMap.get(t.dataId);
+  if (!d) throw new Error(`native engine: tensor [${t.shape}] has no data on the wasm heap`);
+  return new Float32Array(backend.wasm.HEAPU8.buffer, d.memoryOffset, size(t.shape));
+}
+
+/** C = op(A)·op(B) with tfjs's batch broadcasting (equal batches, or one side of batch 1); null: not handled here. */
+function batchMatMul(lib: NativeAddon, be: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean): tf.TensorInfo | null {
+  if (a.dtype !== "float32" || b.dtype !== "float32") return null;
+  const ra = a.shape.length, rb = b.shape.length;
+  const M = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const N = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  const Kb = tb ? b.shape[rb - 1] : b.shape[rb - 2];
+  if (K !== Kb) throw new Error(`matMul: inner dimensions ${K} (a [${a.shape}]${ta ? "ᵀ" : ""}) and ${Kb} (b [${b.shape}]${tb ? "ᵀ" : ""}) differ`);
+  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+  const batchA = size(outerA), batchB = size(outerB);
+  let outer: number[];
+  if (batchA === batchB && (outerA.length === outerB.length || batchA === 1)) outer = outerA.length >= outerB.length ? outerA : outerB;
+  else if (batchB === 1) outer = outerA.length >= outerB.length ? outerA : [...outerB.slice(0, outerB.length - outerA.length), ...outerA];
+  else if (batchA === 1) outer = outerB.length >= outerA.length ? outerB : [...outerA.slice(0, outerA.length - outerB.length), ...outerB];
+  else return null;
+  if (M * N * K === 0) return null;
+  const out = be.makeOutput([...outer, M, N], "float32");
+  const A = view(be, a), B = view(be, b), C = view(be, out);
+  if (batchB === 1 && batchA > 1 && !ta) lib.gemm(1, batchA * M, N, K, 0, tb ? 1 : 0, A, 0, B, 0, C); // one tall product
+  else lib.gemm(Math.max(batchA, batchB), M, N, K, ta ? 1 : 0, tb ? 1 : 0, A, batchA === 1 ? 0 : M * K, B, batchB === 1 ? 0 : K * N, C);
+  return out;
+}
+
+/** Geometry of an NHWC convolution from tfjs's conv info; null when not handled here. */
+function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometry | null {
+  if (info.dataFormat !== "channelsLast" || info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.strideHeight !== info.strideWidth) return null;
+  return [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth, info.outChannels, info.strideHeight, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth];
+}
+
+type ConvAttrs = { strides: number | [number, number]; pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding; dataFormat?: "NHWC" | "NCHW"; dilations?: number | [number, number]; dimRoundingMode?: "floor" | "round" | "ceil" };
+const fmt = (a: ConvAttrs) => (a.dataFormat === "NCHW" ? "channelsFirst" : "channelsLast");
+
+function makeKernels(lib: NativeAddon, original: Record<string, KernelFn | undefined>): Record<string, KernelFn> {
+  const fallback = (name: string, args: KernelArgs, why: string) => {
+    const f = original[name];
+    if (!f) throw new Error(`native engine: ${name} ${why}, and the wasm backend has no ${name} kernel`);
+    return f(args);
+  };
+  return {
+    BatchMatMul: (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const at = args.attrs as { transposeA: boolean; transposeB: boolean };
+      return batchMatMul(lib, args.backend as WasmBackend, a, b, at.transposeA, at.transposeB) ?? fallback("BatchMatMul", args, "is not float32 or its batch dims do not broadcast simply");
+    },
+    _FusedMatMul: (args) => {
+      const { a, b, bias, preluActivationWeights } = args.inputs;
+      const at = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
+      if (bias || preluActivationWeights || (at.activation && at.activation !== "linear")) return fallback("_FusedMatMul", args, "has a bias or an activation");
+      return batchMatMul(lib, args.backend as WasmBackend, a!, b!, at.transposeA, at.transposeB) ?? fallback("_FusedMatMul", args, "is not a simple float32 product");
+    },
+    Conv2D: (args) => {
+      const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+      const at = args.attrs as ConvAttrs;
+      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], at.strides, at.dilations ?? 1, at.pad, at.dimRoundingMode, false, fmt(at));
+      const g = geometry(info);
+      if (!g || x.dtype !== "float32" || filter.dtype !== "float32") return fallback("Conv2D", args, "has dilations, unequal strides, NCHW or a non-float32 input");
+      const be = args.backend as WasmBackend;
+      const out = be.makeOutput(info.outShape, "float32");
+      lib.conv2d(...g, view(be, x), view(be, filter), view(be, out));
+      return out;
+    },
+    Conv2DBackpropInput: (args) => {
+      const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+      const at = args.attrs as ConvAttrs & { inputShape: [number, number, number, number] };
+      const info = tf.backend_util.computeConv2DInfo(at.inputShape, filter.shape as [number, number, number, number], at.strides, 1, at.pad, at.dimRoundingMode, false, fmt(at));
+      const g = geometry(info);
+      if (!g || dy.dtype !== "float32") return fallback("Conv2DBackpropInput", args, "has unequal strides, NCHW or a non-float32 input");
+      const be = args.backend as WasmBackend;
+      const out = be.makeOutput(at.inputShape, "float32");
+      lib.convDx(...g, view(be, dy), view(be, filter), view(be, out));
+      return out;
+    },
+    Conv2DBackpropFilter: (args) => {
+      const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      const at = args.attrs as ConvAttrs & { filterShape: [number, number, number, number] };
+      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], at.filterShape, at.strides, 1, at.pad, at.dimRoundingMode, false, fmt(at));
+      const g = geometry(info);
+      if (!g || x.dtype !== "float32") return fallback("Conv2DBackpropFilter", args, "has unequal strides, NCHW or a non-float32 input");
+      const be = args.backend as WasmBackend;
+      const out = be.makeOutput(at.filterShape, "float32");
+      lib.convDw(...g, view(be, x), view(be, dy), view(be, out));
+      return out;
+    },
+  };
+}
+
+const NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"];
+let saved: Map<string, tf.KernelConfig | undefined> | null = null;
+
+/** Whether the wasm backend's kernels are the native ones now. */
+export function nativeKernelsActive(): boolean {
+  return saved !== null;
+}
+
+/** Replaces the wasm backend's heavy kernels by the addon's (idempotent); sets the BLAS thread count. */
+export function installNativeKernels(lib: NativeAddon, threads: number): void {
+  lib.setThreads(threads);
+  if (saved) return;
+  const originals = new Map<string, tf.KernelConfig | undefined>();
+  for (const name of NAMES) originals.set(name, tf.getKernel(name, "wasm"));
+  const fns = makeKernels(lib, Object.fromEntries([...originals].map(([n, k]) => [n, k?.kernelFunc as KernelFn | undefined])));
+  for (const name of NAMES) {
+    if (originals.get(name)) tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: fns[name] as unknown as tf.KernelFunc });
+  }
+  saved = originals;
+}
+
+/** Puts the wasm backend's own kernels back (idempotent). */
+export function removeNativeKernels(): void {
+  if (!saved) return;
+  for (const name of NAMES) {
+    tf.unregisterKernel(name, "wasm");
+    const k = saved.get(name);
+    if (k) tf.registerKernel(k);
+  }
+  saved = null;
+}

@@ -1,0 +1,237 @@
+/*
+ * ifsq_native: the heavy float32 kernels of a training step on the system BLAS (OpenBLAS, pthread build), for
+ * lib/native-engine.ts. A Node-API addon (context-aware: loadable in every worker_thread), built by scripts/setup.sh
+ * with the system compiler against the npm package node-api-headers; nothing is downloaded.
+ *
+ * Every function works in place on Float32Arrays (views on the wasm backend's heap: no copies), row-major:
+ *   gemm      C[b] = op(A[b])·op(B[b])            A [batch, M, K] (or [K, M] transposed), stride 0 = broadcast
+ *   conv2d    y  [B, Ho, Wo, O] = x ⋆ w           x [B, H, W, C] (NHWC), w [kh, kw, C, O]; stride s, pads top/left
+ *   convDx    dx [B, H, W, C]  = col2im(dy·wᵀ)    (Conv2DBackpropInput)
+ *   convDw    dw [kh, kw, C, O] = im2col(x)ᵀ·dy   (Conv2DBackpropFilter)
+ * The convolutions run as im2col + GEMM over blocks of output rows, so the patch buffer stays small (≤ ~4 MB).
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>
+
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_config(void);
+extern char *openblas_get_corename(void);
+
+#define CHECK(call)                                                                                                   \
+  do {                                                                                                                \
+    if ((call) != napi_ok) { napi_throw_error(env, NULL, "ifsq_native: Node-API call failed: " #call); return NULL; } \
+  } while (0)
+
+static int get_f32(napi_env env, napi_value v, float **p, size_t *n) {
+  napi_typedarray_type t;
+  size_t len;
+  void *data;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &t, &len, &data, &ab, &off) != napi_ok || t != napi_float32_array) return 0;
+  *p = (float *)data;
+  *n = len;
+  return 1;
+}
+
+static int64_t get_i(napi_env env, napi_value v) {
+  int64_t r = 0;
+  napi_get_value_int64(env, v, &r);
+  return r;
+}
+
+#define ARGS(n)                                                                                                       \
+  size_t argc = n;                                                                                                    \
+  napi_value argv[n];                                                                                                 \
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));                                                        \
+  if (argc != n) { napi_throw_error(env, NULL, "ifsq_native: expected " #n " arguments"); return NULL; }
+
+#define F32(i, name, need)                                                                                            \
+  float *name;                                                                                                        \
+  size_t name##_n;                                                                                                    \
+  if (!get_f32(env, argv[i], &name, &name##_n)) { napi_throw_type_error(env, NULL, "ifsq_native: argument " #i " (" #name ") must be a Float32Array"); return NULL; } \
+  if ((int64_t)name##_n < (int64_t)(need)) { napi_throw_range_error(env, NULL, "ifsq_native: " #name " is shorter than the shape needs"); return NULL; }
+
+/* setThreads(n): OpenBLAS threads for the whole process. */
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  openblas_set_num_threads((int)get_i(env, argv[0]));
+  return NULL;
+}
+
+/* info(): "threads=<n> core=<name> config=<openblas config>". */
+static napi_value get_info(napi_env env, napi_callback_info info) {
+  (void)info;
+  char buf[512];
+  snprintf(buf, sizeof buf, "threads=%d core=%s config=%s", openblas_get_num_threads(), openblas_get_corename(), openblas_get_config());
+  napi_value r;
+  CHECK(napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &r));
+  return r;
+}
+
+/* gemm(batch, M, N, K, transA, transB, A, strideA, B, strideB, C): C[b] = op(A[b])·op(B[b]), C dense [batch, M, N]. */
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  ARGS(11);
+  int64_t batch = get_i(env, argv[0]), M = get_i(env, argv[1]), N = get_i(env, argv[2]), K = get_i(env, argv[3]);
+  int ta = (int)get_i(env, argv[4]), tb = (int)get_i(env, argv[5]);
+  int64_t sa = get_i(env, argv[7]), sb = get_i(env, argv[9]);
+  F32(6, A, sa * (batch - 1) + M * K);
+  F32(8, B, sb * (batch - 1) + K * N);
+  F32(10, C, batch * M * N);
+  for (int64_t b = 0; b < batch; b++) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
+                A + b * sa, ta ? (int)M : (int)K, B + b * sb, tb ? (int)K : (int)N, 0.0f, C + b * M * N, (int)N);
+  }
+  return NULL;
+}
+
+typedef struct {
+  int64_t B, H, W, C, kh, kw, O, s, pt, pl, Ho, Wo;
+} conv_t;
+
+static int read_conv(napi_env env, napi_value *argv, conv_t *c) {
+  int64_t *f = &c->B;
+  for (int i = 0; i < 12; i++) f[i] = get_i(env, argv[i]);
+  return c->B > 0 && c->H > 0 && c->W > 0 && c->C > 0 && c->kh > 0 && c->kw > 0 && c->O > 0 && c->s > 0 && c->Ho > 0 && c->Wo > 0;
+}
+
+/* rows [r0, r1) of the patch matrix [B·Ho·Wo, kh·kw·C] into col. */
+static void im2col(const conv_t *c, const float *x, int64_t r0, int64_t r1, float *col) {
+  const int64_t KC = c->kh * c->kw * c->C, C = c->C;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t b = r / (c->Ho * c->Wo), rem = r % (c->Ho * c->Wo), ho = rem / c->Wo, wo = rem % c->Wo;
+    float *dst = col + (r - r0) * KC;
+    for (int64_t i = 0; i < c->kh; i++) {
+      int64_t h = ho * c->s + i - c->pt;
+      if (h < 0 || h >= c->H) { memset(dst, 0, sizeof(float) * c->kw * C); dst += c->kw * C; continue; }
+      for (int64_t j = 0; j < c->kw; j++, dst += C) {
+        int64_t w = wo * c->s + j - c->pl;
+        if (w < 0 || w >= c->W) memset(dst, 0, sizeof(float) * C);
+        else memcpy(dst, x + ((b * c->H + h) * c->W + w) * C, sizeof(float) * C);
+      }
+    }
+  }
+}
+
+/* dx += col2im(rows [r0, r1) of dcol). */
+static void col2im(const conv_t *c, const float *dcol, int64_t r0, int64_t r1, float *dx) {
+  const int64_t KC = c->kh * c->kw * c->C, C = c->C;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t b = r / (c->Ho * c->Wo), rem = r % (c->Ho * c->Wo), ho = rem / c->Wo, wo = rem % c->Wo;
+    const float *src = dcol + (r - r0) * KC;
+    for (int64_t i = 0; i < c->kh; i++) {
+      int64_t h = ho * c->s + i - c->pt;
+      if (h < 0 || h >= c->H) { src += c->kw * C; continue; }
+      for (int64_t j = 0; j < c->kw; j++, src += C) {
+        int64_t w = wo * c->s + j - c->pl;
+        if (w < 0 || w >= c->W) continue;
+        float *d = dx + ((b * c->H + h) * c->W + w) * C;
+        for (int64_t k = 0; k < C; k++) d[k] += src[k];
+      }
+    }
+  }
+}
+
+/* A 1×1 stride-1 unpadded convolution is a plain GEMM on x itself. */
+static int pointwise(const conv_t *c) {
+  return c->kh == 1 && c->kw == 1 && c->s == 1 && c->pt == 0 && c->pl == 0 && c->Ho == c->H && c->Wo == c->W;
+}
+
+/* rows per block: the patch block stays near 1 M floats, at least 64 rows */
+static int64_t block_rows(const conv_t *c) {
+  int64_t KC = c->kh * c->kw * c->C, r = (1 << 20) / KC;
+  return r < 64 ? 64 : r;
+}
+
+#define CONV_ARGS(n, what)                                                                                            \
+  ARGS(n);                                                                                                            \
+  conv_t c;                                                                                                           \
+  if (!read_conv(env, argv, &c)) { napi_throw_range_error(env, NULL, "ifsq_native: " what ": bad convolution geometry"); return NULL; } \
+  const int64_t M = c.B * c.Ho * c.Wo, KC = c.kh * c.kw * c.C;
+
+/* conv2d(B, H, W, C, kh, kw, O, s, pt, pl, Ho, Wo, x, w, y) */
+static napi_value conv2d(napi_env env, napi_callback_info info) {
+  CONV_ARGS(15, "conv2d");
+  F32(12, x, c.B * c.H * c.W * c.C);
+  F32(13, w, KC * c.O);
+  F32(14, y, M * c.O);
+  if (pointwise(&c)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)c.O, (int)c.C, 1.0f, x, (int)c.C, w, (int)c.O, 0.0f, y, (int)c.O);
+    return NULL;
+  }
+  int64_t R = block_rows(&c);
+  float *col = malloc(sizeof(float) * R * KC);
+  if (!col) { napi_throw_error(env, NULL, "ifsq_native: conv2d: out of memory for the patch buffer"); return NULL; }
+  for (int64_t r0 = 0; r0 < M; r0 += R) {
+    int64_t r1 = r0 + R < M ? r0 + R : M;
+    im2col(&c, x, r0, r1, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)c.O, (int)KC, 1.0f, col, (int)KC, w, (int)c.O, 0.0f,
+                y + r0 * c.O, (int)c.O);
+  }
+  free(col);
+  return NULL;
+}
+
+/* convDx(B, H, W, C, kh, kw, O, s, pt, pl, Ho, Wo, dy, w, dx) */
+static napi_value conv_dx(napi_env env, napi_callback_info info) {
+  CONV_ARGS(15, "convDx");
+  F32(12, dy, M * c.O);
+  F32(13, w, KC * c.O);
+  F32(14, dx, c.B * c.H * c.W * c.C);
+  if (pointwise(&c)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)c.C, (int)c.O, 1.0f, dy, (int)c.O, w, (int)c.O, 0.0f, dx, (int)c.C);
+    return NULL;
+  }
+  memset(dx, 0, sizeof(float) * c.B * c.H * c.W * c.C);
+  int64_t R = block_rows(&c);
+  float *col = malloc(sizeof(float) * R * KC);
+  if (!col) { napi_throw_error(env, NULL, "ifsq_native: convDx: out of memory for the patch buffer"); return NULL; }
+  for (int64_t r0 = 0; r0 < M; r0 += R) {
+    int64_t r1 = r0 + R < M ? r0 + R : M;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)KC, (int)c.O, 1.0f, dy + r0 * c.O, (int)c.O, w, (int)c.O, 0.0f,
+                col, (int)KC);
+    col2im(&c, col, r0, r1, dx);
+  }
+  free(col);
+  return NULL;
+}
+
+/* convDw(B, H, W, C, kh, kw, O, s, pt, pl, Ho, Wo, x, dy, dw) */
+static napi_value conv_dw(napi_env env, napi_callback_info info) {
+  CONV_ARGS(15, "convDw");
+  F32(12, x, c.B * c.H * c.W * c.C);
+  F32(13, dy, M * c.O);
+  F32(14, dw, KC * c.O);
+  if (pointwise(&c)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c.C, (int)c.O, (int)M, 1.0f, x, (int)c.C, dy, (int)c.O, 0.0f, dw, (int)c.O);
+    return NULL;
+  }
+  int64_t R = block_rows(&c);
+  float *col = malloc(sizeof(float) * R * KC);
+  if (!col) { napi_throw_error(env, NULL, "ifsq_native: convDw: out of memory for the patch buffer"); return NULL; }
+  for (int64_t r0 = 0; r0 < M; r0 += R) {
+    int64_t r1 = r0 + R < M ? r0 + R : M;
+    im2col(&c, x, r0, r1, col);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)KC, (int)c.O, (int)(r1 - r0), 1.0f, col, (int)KC, dy + r0 * c.O, (int)c.O,
+                r0 == 0 ? 0.0f : 1.0f, dw, (int)c.O);
+  }
+  free(col);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"info", NULL, get_info, NULL, NULL, NULL, napi_default, NULL},
+      {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_default, NULL},
+      {"convDx", NULL, conv_dx, NULL, NULL, NULL, napi_default, NULL},
+      {"convDw", NULL, conv_dw, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
