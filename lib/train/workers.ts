@@ -14,7 +14,7 @@
  */
 import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
-import { workersSetting } from "../backend";
+import { workersSetting, currentBackend } from "../backend";
 import { train, type TrainOptions, type TrainResult, type TrainTask } from "./trainer";
 import { trainDataParallel } from "./data-parallel";
 import { Run, defaultRunsDir, otherTrainers } from "./run";
@@ -86,7 +86,7 @@ export interface TrainWithWorkersOptions extends TrainOptions {
  */
 export async function trainWithWorkers<B>(task: TrainTask<B>, opts: TrainWithWorkersOptions = {}): Promise<TrainResult> {
   const { workers, kindsModule, dataParallel, ...trainOpts } = opts;
-  const backend = tf.getBackend();
+  const backend = currentBackend()?.name ?? tf.getBackend(); // "native" is wasm with BLAS kernels: say which
   const runsDir = opts.runsDir ?? defaultRunsDir();
   const busy = kindsModule ? otherTrainers(runsDir) : [];
   const plan = kindsModule
@@ -95,5 +95,5 @@ export async function trainWithWorkers<B>(task: TrainTask<B>, opts: TrainWithWor
   Run.open(task.kind, task.config, runsDir).recordExecution({ workers: plan.workers, backend, reason: plan.reason });
   if (plan.workers > 1 || busy.length > 0) (opts.log ?? console.log)(`${task.kind}: ${plan.reason}`);
   if (plan.workers === 1) return train(task, trainOpts);
-  return trainDataParallel(task, { ...trainOpts, workers: plan.workers, backend: backend as "wasm" | "cpu", kindsModule: kindsModule! });
+  return trainDataParallel(task, { ...trainOpts, workers: plan.workers, backend: backend as "native" | "wasm" | "cpu", kindsModule: kindsModule! });
 }
