@@ -35,22 +35,25 @@ export const ENABLE_COMMAND = "bash scripts/setup.sh (as root on Debian: install
 let addon: NativeAddon | null = null;
 let loadError: string | null = null;
 
-/** Loads the addon once; returns it, or the reason it is unavailable (with the command that would enable it). */
+/** Loads an addon file; returns it, or the reason it is unavailable (with the command that would enable it). */
+export function probeNativeAddon(file: string): { addon: NativeAddon } | { reason: string } {
+  if (!fs.existsSync(file)) return { reason: `${path.relative(process.cwd(), file) || file} is not built; enable it with: ${ENABLE_COMMAND}` };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return { addon: require(file) as NativeAddon };
+  } catch (e) {
+    return { reason: `${file} failed to load (${(e as Error).message.split("\n")[0]}); rebuild it with: ${ENABLE_COMMAND}` };
+  }
+}
+
+/** probeNativeAddon(ADDON_PATH), once per thread. */
 export function loadNativeAddon(): { addon: NativeAddon } | { reason: string } {
   if (addon) return { addon };
   if (loadError) return { reason: loadError };
-  if (!fs.existsSync(ADDON_PATH)) {
-    loadError = `${path.relative(process.cwd(), ADDON_PATH) || ADDON_PATH} is not built; enable it with: ${ENABLE_COMMAND}`;
-    return { reason: loadError };
-  }
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(ADDON_PATH) as NativeAddon;
-    return { addon };
-  } catch (e) {
-    loadError = `${ADDON_PATH} failed to load (${(e as Error).message.split("\n")[0]}); rebuild it with: ${ENABLE_COMMAND}`;
-    return { reason: loadError };
-  }
+  const r = probeNativeAddon(ADDON_PATH);
+  if ("addon" in r) addon = r.addon;
+  else loadError = r.reason;
+  return r;
 }
 
 /** The wasm backend's internals this module uses (tfjs-backend-wasm 4.22 BackendWasm). */

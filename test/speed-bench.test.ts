@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { computeGrads } from "../lib/train/trainer";
 import { makeWorkload, WORKLOADS, type WorkloadName } from "../bench/workloads";
 import { installWasmHeapGuard, maxBatchForHeap, wasmHeapBytes, WasmHeapError } from "../lib/train/wasm-heap";
@@ -31,7 +32,7 @@ test("workloads A, B, C have the issue's parameter counts and training FLOPs at 
 
 test("wasm: every workload's loss and gradients equal cpu's (tiny), without tensor leaks", async () => {
   const results: Record<string, Record<string, { loss: number; grads: Record<string, Float32Array> }>> = {};
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     results[backend] = {};
     for (const w of WORKLOADS) {
