@@ -164,9 +164,9 @@ function makeKernels(lib: NativeAddon, original: Record<string, KernelFn | undef
 const NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"];
 let saved: Map<string, tf.KernelConfig | undefined> | null = null;
 
-/** Whether the wasm backend's kernels are the native ones now. */
+/** Whether the current backend is wasm with the native kernels installed. */
 export function nativeKernelsActive(): boolean {
-  return saved !== null;
+  return saved !== null && tf.getBackend() === "wasm";
 }
 
 /** Replaces the wasm backend's heavy kernels by the addon's (idempotent); sets the BLAS thread count. */

@@ -10,7 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
-import { ENGINES } from "./engines";
+import { ENGINES, FAST_ENGINES } from "./engines";
 import { Rng } from "../lib/rng";
 import { softmaxCrossEntropy } from "../lib/nn/cross-entropy";
 import { addBias, sumRows, linearSplit, linear } from "../lib/nn/matmul";
@@ -65,8 +65,10 @@ test("softmaxCrossEntropy equals logSoftmax + one-hot (values, gradients) on cpu
     assert.ok(Number.isFinite(l.dataSync()[0]), "finite for logits ~1e3");
     tf.dispose([t, z, big, l]);
   }
-  close(res.wasm.v, res.cpu.v, "wasm vs cpu loss");
-  close(res.wasm.g, res.cpu.g, "wasm vs cpu gradient", 1e-4);
+  for (const e of FAST_ENGINES) {
+    close(res[e].v, res.cpu.v, `${e} vs cpu loss`);
+    close(res[e].g, res.cpu.g, `${e} vs cpu gradient`, 1e-4);
+  }
   assert.throws(() => softmaxCrossEntropy(tf.zeros([2, 3]) as tf.Tensor2D, tf.tensor1d([0, 1, 2], "int32")), /targets must be int32 \[2\]/);
 });
 
@@ -222,5 +224,5 @@ test("conv2d filter gradient of a one-channel input (an image model's first laye
       tf.dispose([x, w, y, r]);
     }
   }
-  res.cpu.forEach((g, i) => close(res.wasm[i], g, `case ${i}: wasm vs cpu dW`, 1e-4));
+  for (const e of FAST_ENGINES) res.cpu.forEach((g, i) => close(res[e][i], g, `case ${i}: ${e} vs cpu dW`, 1e-4));
 });
