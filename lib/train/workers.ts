@@ -57,7 +57,10 @@ export function chooseWorkers(q: WorkerQuery): WorkerPlan {
     const why = typeof q.dataParallel === "string" ? q.dataParallel : "its loss is not a mean over batch rows";
     return single(`${q.kind} trains in one process: ${why}${explicit && explicit > 1 ? ` (IFSQ_WORKERS=${explicit} ignored)` : ""}`);
   }
-  if (q.backend !== "wasm" && q.backend !== "cpu") return single(`the ${q.backend} engine is multi-threaded by itself${explicit && explicit > 1 ? ` (workers=${explicit} ignored)` : ""}`);
+  // native = wasm with BLAS kernels: its elementwise kernels are single-threaded, so 2 workers × 1 BLAS thread beat
+  // 1 process × 2 BLAS threads (measured, see environment.md); its rate is ~3× wasm's for the short-run estimate
+  const rate = q.backend === "native" ? 3 * FAST_RATE : FAST_RATE;
+  if (q.backend !== "wasm" && q.backend !== "cpu" && q.backend !== "native") return single(`the ${q.backend} engine is multi-threaded by itself${explicit && explicit > 1 ? ` (workers=${explicit} ignored)` : ""}`);
   if (explicit !== null && explicit !== undefined) {
     if (explicit > q.batchSize) return { workers: q.batchSize, reason: `workers=${explicit} capped at the batch size ${q.batchSize}` };
     return { workers: explicit, reason: explicit === 1 ? "workers=1 asked for" : `workers=${explicit} asked for` };
@@ -67,8 +70,8 @@ export function chooseWorkers(q: WorkerQuery): WorkerPlan {
   const busy = q.busy ?? [];
   if (cores - busy.length < 2) return single(`${busy.length} other process${busy.length === 1 ? "" : "es"} training now (pid ${busy.join(", ")}) on ${cores} cores: one core is left`);
   if (q.batchSize < 2) return single(`batch of ${q.batchSize}`);
-  if (q.flops !== undefined && q.flops / FAST_RATE < MIN_DP_SECONDS) return single(`short run (≈ ${(q.flops / FAST_RATE).toFixed(0)} s of training at most): starting workers would cost more`);
-  return { workers: 2, reason: `${cores} cores${busy.length ? `, ${busy.length} of them training other runs` : ""}, single-threaded ${q.backend} engine: 2 data-parallel workers` };
+  if (q.flops !== undefined && q.flops / rate < MIN_DP_SECONDS) return single(`short run (≈ ${(q.flops / rate).toFixed(0)} s of training at most): starting workers would cost more`);
+  return { workers: 2, reason: `${cores} cores${busy.length ? `, ${busy.length} of them training other runs` : ""}, ${q.backend === "native" ? "native engine (wasm + BLAS, 1 BLAS thread per worker)" : `single-threaded ${q.backend} engine`}: 2 data-parallel workers` };
 }
 
 export interface TrainWithWorkersOptions extends TrainOptions {
