@@ -28,7 +28,7 @@ export interface NativeAddon {
 type ConvGeometry = [number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** Where setup.sh puts the addon. */
-export const ADDON_PATH = path.resolve(__dirname, "..", "build", "native", "ifsq_native.node");
+export const ADDON_PATH = path.resolve(fs.realpathSync(__dirname), "..", "build", "native", "ifsq_native.node"); // notebooks/lib is a symlink
 /** The command that builds it (said whenever the engine is unavailable). */
 export const ENABLE_COMMAND = "bash scripts/setup.sh (as root on Debian: installs gcc and libopenblas-dev, then compiles the addon)";
 
