@@ -85,16 +85,15 @@ function batchMatMul(lib: NativeAddon, be: WasmBackend, a: tf.TensorInfo, b: tf.
   if (K !== Kb) throw new Error(`matMul: inner dimensions ${K} (a [${a.shape}]${ta ? "ᵀ" : ""}) and ${Kb} (b [${b.shape}]${tb ? "ᵀ" : ""}) differ`);
   const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
   const batchA = size(outerA), batchB = size(outerB);
-  let outer: number[];
-  if (batchA === batchB && (outerA.length === outerB.length || batchA === 1)) outer = outerA.length >= outerB.length ? outerA : outerB;
-  else if (batchB === 1) outer = outerA.length >= outerB.length ? outerA : [...outerB.slice(0, outerB.length - outerA.length), ...outerA];
-  else if (batchA === 1) outer = outerB.length >= outerA.length ? outerB : [...outerA.slice(0, outerA.length - outerB.length), ...outerB];
-  else return null;
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const batch = size(outer);
+  // each side is either the whole batch (same order as the output's) or one matrix shared by all
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
   if (M * N * K === 0) return null;
   const out = be.makeOutput([...outer, M, N], "float32");
   const A = view(be, a), B = view(be, b), C = view(be, out);
   if (batchB === 1 && batchA > 1 && !ta) lib.gemm(1, batchA * M, N, K, 0, tb ? 1 : 0, A, 0, B, 0, C); // one tall product
-  else lib.gemm(Math.max(batchA, batchB), M, N, K, ta ? 1 : 0, tb ? 1 : 0, A, batchA === 1 ? 0 : M * K, B, batchB === 1 ? 0 : K * N, C);
+  else lib.gemm(batch, M, N, K, ta ? 1 : 0, tb ? 1 : 0, A, batchA === 1 ? 0 : M * K, B, batchB === 1 ? 0 : K * N, C);
   return out;
 }
 

@@ -30,6 +30,8 @@ const MATMULS: [string, number[], number[], boolean, boolean][] = [
   ["batched a · shared b", [3, 5, 7], [7, 4], false, false],
   ["batched aᵀ · shared bᵀ", [3, 7, 5], [4, 7], true, true],
   ["shared a · batched b", [5, 7], [3, 7, 4], false, false],
+  ["leading 1 · batched b", [1, 3, 5, 7], [3, 7, 4], false, false],
+  ["2-d broadcast (wasm's own kernel)", [2, 1, 5, 7], [3, 7, 4], false, false],
 ];
 const CONVS: [number, "same" | "valid", number, number, number][] = [
   [1, "same", 3, 3, 5],
