@@ -7,6 +7,7 @@
  *   BatchMatMul, _FusedMatMul (no bias/activation)   C = op(A)·op(B), every transpose variant, batched or broadcast
  *   Conv2D                                          NHWC, stride h = w, no dilation: im2col + GEMM
  *   Conv2DBackpropInput, Conv2DBackpropFilter       GEMM + col2im, im2colᵀ·GEMM (wasm has no filter gradient)
+ *   Sum, Max over one contiguous block of axes      plain loops (wasm transposes first; its Max is slow)
  * Anything outside those cases (other dtypes, dilations, NCHW) runs the original wasm kernel. `installNativeKernels`
  * and `removeNativeKernels` swap the kernel registry entries of the "wasm" backend, so the plain wasm engine can be
  * chosen again in the same process (lib/backend.ts does this).
@@ -23,6 +24,7 @@ export interface NativeAddon {
   conv2d(...args: [...ConvGeometry, Float32Array, Float32Array, Float32Array]): void;
   convDx(...args: [...ConvGeometry, Float32Array, Float32Array, Float32Array]): void;
   convDw(...args: [...ConvGeometry, Float32Array, Float32Array, Float32Array]): void;
+  reduce(op: 0 | 1, outer: number, mid: number, inner: number, x: Float32Array, out: Float32Array): void;
 }
 /** B, H, W, C, kh, kw, O, stride, padTop, padLeft, Ho, Wo */
 type ConvGeometry = [number, number, number, number, number, number, number, number, number, number, number, number];
@@ -103,6 +105,24 @@ function geometry(info: tf.backend_util.Conv2DInfo): ConvGeometry | null {
   return [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth, info.outChannels, info.strideHeight, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth];
 }
 
+/**
+ * Σ (op 0) or max (op 1) of float32 x over `axes` when they are one contiguous block: x viewed as [outer, mid, inner]
+ * → [outer, inner] (wasm's Sum/Max over anything but the last axis transpose first, and its Max is a slow loop:
+ * 32 ms for the [4096, 4096] logits of workload B).
+ */
+function reduceBlock(lib: NativeAddon, be: WasmBackend, x: tf.TensorInfo, axisAttr: number | number[], keepDims: boolean, op: 0 | 1): tf.TensorInfo | null {
+  if (x.dtype !== "float32" || x.shape.length === 0) return null;
+  const axes = [...tf.util.parseAxisParam(axisAttr, x.shape)].sort((a, b) => a - b);
+  if (axes.length === 0 || axes.some((a, i) => i > 0 && a !== axes[i - 1] + 1)) return null;
+  const lo = axes[0], hi = axes[axes.length - 1] + 1;
+  const outer = size(x.shape.slice(0, lo)), mid = size(x.shape.slice(lo, hi)), inner = size(x.shape.slice(hi));
+  if (outer * mid * inner === 0) return null;
+  const shape = keepDims ? x.shape.map((d, i) => (i >= lo && i < hi ? 1 : d)) : [...x.shape.slice(0, lo), ...x.shape.slice(hi)];
+  const out = be.makeOutput(shape, "float32");
+  lib.reduce(op, outer, mid, inner, view(be, x), view(be, out));
+  return out;
+}
+
 type ConvAttrs = { strides: number | [number, number]; pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding; dataFormat?: "NHWC" | "NCHW"; dilations?: number | [number, number]; dimRoundingMode?: "floor" | "round" | "ceil" };
 const fmt = (a: ConvAttrs) => (a.dataFormat === "NCHW" ? "channelsFirst" : "channelsLast");
 
@@ -123,6 +143,14 @@ function makeKernels(lib: NativeAddon, original: Record<string, KernelFn | undef
       const at = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
       if (bias || preluActivationWeights || (at.activation && at.activation !== "linear")) return fallback("_FusedMatMul", args, "has a bias or an activation");
       return batchMatMul(lib, args.backend as WasmBackend, a!, b!, at.transposeA, at.transposeB) ?? fallback("_FusedMatMul", args, "is not a simple float32 product");
+    },
+    Sum: (args) => {
+      const at = args.attrs as { axis: number | number[]; keepDims: boolean };
+      return reduceBlock(lib, args.backend as WasmBackend, args.inputs.x!, at.axis, at.keepDims, 0) ?? fallback("Sum", args, "is not a float32 sum over one block of axes");
+    },
+    Max: (args) => {
+      const at = args.attrs as { reductionIndices: number | number[]; keepDims: boolean };
+      return reduceBlock(lib, args.backend as WasmBackend, args.inputs.x!, at.reductionIndices, at.keepDims, 1) ?? fallback("Max", args, "is not a float32 max over one block of axes");
     },
     Conv2D: (args) => {
       const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
@@ -160,7 +188,7 @@ function makeKernels(lib: NativeAddon, original: Record<string, KernelFn | undef
   };
 }
 
-const NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"];
+const NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Sum", "Max"];
 let saved: Map<string, tf.KernelConfig | undefined> | null = null;
 
 /** Whether the current backend is wasm with the native kernels installed. */

@@ -8,6 +8,7 @@
  *   conv2d    y  [B, Ho, Wo, O] = x ⋆ w           x [B, H, W, C] (NHWC), w [kh, kw, C, O]; stride s, pads top/left
  *   convDx    dx [B, H, W, C]  = col2im(dy·wᵀ)    (Conv2DBackpropInput)
  *   convDw    dw [kh, kw, C, O] = im2col(x)ᵀ·dy   (Conv2DBackpropFilter)
+ *   reduce    out [outer, inner] = Σ or max over the middle of x [outer, mid, inner]   (Sum, Max over a block of axes)
  * The convolutions run as im2col + GEMM over blocks of output rows, so the patch buffer stays small (≤ ~4 MB).
  */
 #include <node_api.h>
@@ -223,6 +224,39 @@ static napi_value conv_dw(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* reduce(op, outer, mid, inner, x, out): out[o, i] = op_m x[o, m, i], op 0 = sum, 1 = max (a contiguous block of axes). */
+static napi_value reduce(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  int op = (int)get_i(env, argv[0]);
+  int64_t nO = get_i(env, argv[1]), nM = get_i(env, argv[2]), nI = get_i(env, argv[3]);
+  F32(4, x, nO * nM * nI);
+  F32(5, out, nO * nI);
+  if (nM <= 0) { napi_throw_range_error(env, NULL, "ifsq_native: reduce over an empty axis"); return NULL; }
+  for (int64_t o = 0; o < nO; o++) {
+    const float *src = x + o * nM * nI;
+    float *dst = out + o * nI;
+    if (nI == 1) { /* a row: 16 independent accumulators (vectorised) */
+      float acc[16];
+      int64_t m = 0;
+      for (int k = 0; k < 16; k++) acc[k] = op ? src[0] : 0.0f;
+      for (; m + 16 <= nM; m += 16)
+        for (int k = 0; k < 16; k++) acc[k] = op ? (src[m + k] > acc[k] ? src[m + k] : acc[k]) : acc[k] + src[m + k];
+      float r = acc[0];
+      for (int k = 1; k < 16; k++) r = op ? (acc[k] > r ? acc[k] : r) : r + acc[k];
+      for (; m < nM; m++) r = op ? (src[m] > r ? src[m] : r) : r + src[m];
+      dst[0] = r;
+      continue;
+    }
+    memcpy(dst, src, sizeof(float) * nI);
+    for (int64_t m = 1; m < nM; m++) {
+      const float *row = src + m * nI;
+      if (op) for (int64_t i = 0; i < nI; i++) dst[i] = row[i] > dst[i] ? row[i] : dst[i];
+      else for (int64_t i = 0; i < nI; i++) dst[i] += row[i];
+    }
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
@@ -231,6 +265,7 @@ NAPI_MODULE_INIT() {
       {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_default, NULL},
       {"convDx", NULL, conv_dx, NULL, NULL, NULL, napi_default, NULL},
       {"convDw", NULL, conv_dw, NULL, NULL, NULL, napi_default, NULL},
+      {"reduce", NULL, reduce, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

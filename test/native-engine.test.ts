@@ -61,6 +61,24 @@ const CASES: Case[] = [
   })),
 ];
 
+const REDUCTIONS: [string, number[], number | number[], boolean][] = [
+  ["last axis", [6, 37], -1, false],
+  ["middle axis", [4, 5, 6], 1, false],
+  ["a block of axes, keepDims", [3, 4, 5, 2], [1, 2], true],
+  ["first axis", [5, 3], 0, true],
+  ["every axis", [3, 17], [0, 1], false],
+  ["two separate axes (wasm's own kernel)", [3, 4, 5], [0, 2], false],
+];
+CASES.push(
+  ...REDUCTIONS.map(([name, shape, axis, keep]) => ({
+    name: `sum and max over ${name}`,
+    run: () => {
+      const x = rnd(shape, 5);
+      return [tf.sum(x, axis, keep), tf.max(x, axis, keep)];
+    },
+  })),
+);
+
 function results(): Map<string, Float32Array[]> {
   const out = new Map<string, Float32Array[]>();
   for (const c of CASES) {
@@ -71,7 +89,7 @@ function results(): Map<string, Float32Array[]> {
   return out;
 }
 
-test("native kernels (every matMul transpose/broadcast variant; conv2d and both gradients) equal tfjs cpu", { skip }, async () => {
+test("native kernels (every matMul transpose/broadcast variant; conv2d and both gradients; sum/max over blocks of axes) equal tfjs cpu", { skip }, async () => {
   await initBackend("cpu", quiet);
   const ref = results();
   await initBackend("native", quiet);
