@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the native engine's Node-API addon: native/ifsq_native.c → build/native/ifsq_native.node, with the system C
 # compiler ($CC, default gcc), the npm package node-api-headers (a devDependency: headers only, nothing compiled at
-# `npm ci`) and OpenBLAS (Debian: libopenblas-dev, pthread variant). Nothing is downloaded. Called by scripts/setup.sh;
+# `npm ci`), OpenBLAS (Debian: libopenblas-dev, pthread variant) and, where installed, oneDNN for the convolutions
+# (Debian: libdnnl-dev). Nothing is downloaded. Called by scripts/setup.sh;
 # fast (no compile) when the addon is newer than its source. When something is missing it says what and how to get it,
 # and exits 0: lib/backend.ts then falls back to wasm and names the reason.
 set -euo pipefail
@@ -10,7 +11,7 @@ say() { echo "setup: native engine: $*"; }
 src=native/ifsq_native.c
 out=build/native/ifsq_native.node
 hdr=node_modules/node-api-headers/include
-enable="as root on Debian: apt-get install -y gcc libc6-dev libopenblas-dev libopenblas-pthread-dev, then bash scripts/setup.sh"
+enable="as root on Debian: apt-get install -y gcc libc6-dev libopenblas-dev libopenblas-pthread-dev libdnnl-dev, then bash scripts/setup.sh"
 
 if [ -f "$out" ] && [ "$out" -nt "$src" ] && [ "$out" -nt "$0" ]; then exit 0; fi
 CC=${CC:-gcc}
@@ -28,11 +29,16 @@ for d in /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/aarch64-lin
 done
 mkdir -p build/native
 tmp=$(mktemp --suffix=.node build/native/.ifsq_native.XXXXXX)
-if ! log=$("$CC" -O3 -fPIC -shared -Wall -I "$hdr" "${blas_inc[@]}" "$src" -o "$tmp" -lopenblas 2>&1); then
-  rm -f "$tmp"
-  say "not built: the compile failed (is OpenBLAS installed?); training runs on wasm. To enable it: $enable"
-  echo "$log" | head -5 | sed 's/^/  /'
-  exit 0
+# with oneDNN's convolutions where libdnnl-dev is installed, else im2col + OpenBLAS only
+dnnl=(-DIFSQ_DNNL -fopenmp -ldnnl)
+if ! log=$("$CC" -O3 -fPIC -shared -Wall -I "$hdr" "${blas_inc[@]}" "$src" -o "$tmp" -lopenblas "${dnnl[@]}" 2>&1); then
+  if ! log=$("$CC" -O3 -fPIC -shared -Wall -I "$hdr" "${blas_inc[@]}" "$src" -o "$tmp" -lopenblas 2>&1); then
+    rm -f "$tmp"
+    say "not built: the compile failed (is OpenBLAS installed?); training runs on wasm. To enable it: $enable"
+    echo "$log" | head -5 | sed 's/^/  /'
+    exit 0
+  fi
+  say "oneDNN not found (Debian: libdnnl-dev): convolutions use im2col + OpenBLAS"
 fi
 # it must load and multiply correctly, or it is not installed
 if ! node -e '

@@ -7,7 +7,7 @@
 #        chromium                                            static figure export (npm run figures)
 #        slurmctld slurmd slurm-client munge                 only in CI (CI=true) or with IFSQ_WITH_SLURM=1: the
 #                                                            job-array test's one-node cluster (no daemon is started)
-#        gcc libc6-dev libopenblas-dev libopenblas-pthread-dev   the native engine's compiler and BLAS (step 3)
+#        gcc libc6-dev libopenblas-dev libopenblas-pthread-dev libdnnl-dev   the native engine's compiler, BLAS, oneDNN
 #      Elsewhere it prints the exact commands to run and carries on.
 #   3. The native engine's addon (scripts/build-native.sh: native/ifsq_native.c → build/native/ifsq_native.node with
 #      the system compiler, node-api-headers and OpenBLAS; skipped when up to date). Without a compiler or OpenBLAS it
@@ -38,7 +38,7 @@ fi
 
 # ---- 2. system packages --------------------------------------------------------------------------------------------
 system_packages() {
-  wanted=(jupyter-nbconvert python3-nbclient jupyter-client dataset-fashion-mnist gcc libc6-dev libopenblas-dev libopenblas-pthread-dev)
+  wanted=(jupyter-nbconvert python3-nbclient jupyter-client dataset-fashion-mnist gcc libc6-dev libopenblas-dev libopenblas-pthread-dev libdnnl-dev)
   [ "${IFSQ_WITHOUT_CHROMIUM:-0}" = 1 ] || wanted+=(chromium)
   if [ "${CI:-}" = true ] || [ "${IFSQ_WITH_SLURM:-0}" = 1 ]; then wanted+=(slurmctld slurmd slurm-client munge); fi
 
