@@ -9,6 +9,7 @@
  *   convDx    dx [B, H, W, C]  = col2im(dy·wᵀ)    (Conv2DBackpropInput)
  *   convDw    dw [kh, kw, C, O] = im2col(x)ᵀ·dy   (Conv2DBackpropFilter)
  *   reduce    out [outer, inner] = Σ or max over the middle of x [outer, mid, inner]   (Sum, Max over a block of axes)
+ *   binary    out = a + − × ÷ b with broadcasting (Add, Sub, Multiply, RealDiv)
  * The convolutions run on oneDNN where the addon is built with it (-DIFSQ_DNNL, Debian libdnnl-dev), else (and for any
  * shape oneDNN refuses) as im2col + GEMM over blocks of output rows, so the patch buffer stays small (≤ ~4 MB).
  */
@@ -389,6 +390,69 @@ static napi_value reduce(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * binary(op, rank, outShape[], aStrides[], bStrides[], a, b, out): out = a op b with broadcasting (stride 0 along a
+ * broadcast axis), op 0 add, 1 sub, 2 mul, 3 div; rank ≤ 8, row-major, the last axis innermost.
+ */
+static void binary_rec(int op, int d, int rank, const int64_t *shape, const int64_t *sa, const int64_t *sb, const float *a, const float *b, float **out) {
+  int64_t n = shape[d];
+  if (d == rank - 1) {
+    float *o = *out;
+    int64_t ia = sa[d], ib = sb[d];
+    if (ia == 1 && ib == 1) {
+      if (op == 0) for (int64_t i = 0; i < n; i++) o[i] = a[i] + b[i];
+      else if (op == 1) for (int64_t i = 0; i < n; i++) o[i] = a[i] - b[i];
+      else if (op == 2) for (int64_t i = 0; i < n; i++) o[i] = a[i] * b[i];
+      else for (int64_t i = 0; i < n; i++) o[i] = a[i] / b[i];
+    } else if (ia == 1) {
+      float v = b[0];
+      if (op == 0) for (int64_t i = 0; i < n; i++) o[i] = a[i] + v;
+      else if (op == 1) for (int64_t i = 0; i < n; i++) o[i] = a[i] - v;
+      else if (op == 2) for (int64_t i = 0; i < n; i++) o[i] = a[i] * v;
+      else for (int64_t i = 0; i < n; i++) o[i] = a[i] / v;
+    } else if (ib == 1) {
+      float v = a[0];
+      if (op == 0) for (int64_t i = 0; i < n; i++) o[i] = v + b[i];
+      else if (op == 1) for (int64_t i = 0; i < n; i++) o[i] = v - b[i];
+      else if (op == 2) for (int64_t i = 0; i < n; i++) o[i] = v * b[i];
+      else for (int64_t i = 0; i < n; i++) o[i] = v / b[i];
+    } else {
+      float va = a[0], vb = b[0], r = op == 0 ? va + vb : op == 1 ? va - vb : op == 2 ? va * vb : va / vb;
+      for (int64_t i = 0; i < n; i++) o[i] = r;
+    }
+    *out += n;
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) binary_rec(op, d + 1, rank, shape, sa, sb, a + i * sa[d], b + i * sb[d], out);
+}
+
+static napi_value binary(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  int op = (int)get_i(env, argv[0]), rank = (int)get_i(env, argv[1]);
+  if (rank < 1 || rank > 8) { napi_throw_range_error(env, NULL, "ifsq_native: binary: rank must be 1..8"); return NULL; }
+  int64_t shape[8], sa[8], sb[8], n = 1, na = 1, nb = 1;
+  for (int k = 0; k < 3; k++) {
+    int64_t *dst = k == 0 ? shape : k == 1 ? sa : sb;
+    for (int d = 0; d < rank; d++) {
+      napi_value e;
+      CHECK(napi_get_element(env, argv[2 + k], (uint32_t)d, &e));
+      dst[d] = get_i(env, e);
+    }
+  }
+  for (int d = 0; d < rank; d++) {
+    n *= shape[d];
+    na += (shape[d] - 1) * sa[d];
+    nb += (shape[d] - 1) * sb[d];
+  }
+  F32(5, a, na);
+  F32(6, b, nb);
+  F32(7, out, n);
+  if (n == 0) return NULL;
+  float *o = out;
+  binary_rec(op, 0, rank, shape, sa, sb, a, b, &o);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
@@ -398,6 +462,7 @@ NAPI_MODULE_INIT() {
       {"convDx", NULL, conv_dx, NULL, NULL, NULL, napi_default, NULL},
       {"convDw", NULL, conv_dw, NULL, NULL, NULL, napi_default, NULL},
       {"reduce", NULL, reduce, NULL, NULL, NULL, napi_default, NULL},
+      {"binary", NULL, binary, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

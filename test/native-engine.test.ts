@@ -79,6 +79,25 @@ CASES.push(
   })),
 );
 
+const BROADCASTS: [number[], number[]][] = [
+  [[4, 6], [4, 6]],
+  [[3, 5, 4, 2], [3, 1, 4, 1]],
+  [[3, 5], [5]],
+  [[3, 1], [1, 4]],
+  [[2, 3, 4], []],
+  [[], [2, 3]],
+  [[1], [1]],
+];
+CASES.push(
+  ...BROADCASTS.map(([sa, sb]) => ({
+    name: `add/sub/mul/div [${sa}] with [${sb}]`,
+    run: () => {
+      const [a, b] = [rnd(sa, 8), tf.add(rnd(sb, 9), 2)]; // b away from 0 for the division
+      return [tf.add(a, b), tf.sub(a, b), tf.mul(a, b), tf.div(a, b), tf.sub(b, a), tf.div(b, a)];
+    },
+  })),
+);
+
 function results(): Map<string, Float32Array[]> {
   const out = new Map<string, Float32Array[]>();
   for (const c of CASES) {
@@ -89,7 +108,7 @@ function results(): Map<string, Float32Array[]> {
   return out;
 }
 
-test("native kernels (every matMul transpose/broadcast variant; conv2d and both gradients; sum/max over blocks of axes) equal tfjs cpu", { skip }, async () => {
+test("native kernels (every matMul transpose/broadcast variant; conv2d and both gradients; sum/max over blocks of axes; broadcast arithmetic) equal tfjs cpu", { skip }, async () => {
   await initBackend("cpu", quiet);
   const ref = results();
   await initBackend("native", quiet);
