@@ -5,8 +5,8 @@
  * → native (wasm with its matmul/conv kernels on the system BLAS, ./native-engine; the addon is built by
  * scripts/setup.sh) → wasm (SIMD, from node_modules) → cpu (pure JS). `IFSQ_BACKEND` (or the `prefer` argument) picks
  * one explicitly. The native engines are optional: absent means skipped with the reason and the enabling command,
- * never a crash. `IFSQ_NATIVE_THREADS` sets the native engine's BLAS threads (default: every core in the main thread,
- * 1 in a data-parallel worker thread). The danfojs shim that answers to the name
+ * never a crash. `IFSQ_NATIVE_THREADS` sets the native engine's BLAS/oneDNN threads (default 1: both cores come from
+ * the data-parallel workers). The danfojs shim that answers to the name
  * `@tensorflow/tfjs-node` (shims/tfjs-node, `"ifsqShim": true`) is not a native engine and is never chosen.
  *
  * This module and the config loader are the only places in lib/ that read environment variables (with view/files.ts's
@@ -17,8 +17,6 @@
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
 import * as path from "path";
-import * as os from "os";
-import { isMainThread } from "worker_threads";
 import { loadNativeAddon, installNativeKernels, removeNativeKernels } from "./native-engine";
 
 export const BACKENDS = ["tensorflow-gpu", "tensorflow", "native", "wasm", "cpu"] as const;
@@ -89,7 +87,9 @@ async function tryInit(name: BackendName): Promise<string | null> {
       if ("reason" in loaded) return loaded.reason;
       const why = await tryInit("wasm");
       if (why) return why;
-      installNativeKernels(loaded.addon, nativeThreadsSetting() ?? (isMainThread ? cores() : 1));
+      // 1 thread by default: OpenBLAS's and oneDNN's (OpenMP) pools together oversubscribe 2 cores, measured A 822 ms
+      // per step with 2 threads vs 255 with 1 in one process; both cores come from the data-parallel workers
+      installNativeKernels(loaded.addon, nativeThreadsSetting() ?? 1);
       return null;
     }
     case "wasm": {
@@ -139,8 +139,6 @@ export async function initBackend(prefer?: BackendName | string, opts: { log?: (
   }
   throw new Error(`no TensorFlow.js backend could be initialised: ${skipped.join("; ")}`);
 }
-
-const cores = (): number => (typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
 
 /** `$IFSQ_NATIVE_THREADS`: BLAS threads of the native engine (a positive integer), or null when unset. */
 export function nativeThreadsSetting(): number | null {

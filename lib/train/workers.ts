@@ -57,8 +57,8 @@ export function chooseWorkers(q: WorkerQuery): WorkerPlan {
     const why = typeof q.dataParallel === "string" ? q.dataParallel : "its loss is not a mean over batch rows";
     return single(`${q.kind} trains in one process: ${why}${explicit && explicit > 1 ? ` (IFSQ_WORKERS=${explicit} ignored)` : ""}`);
   }
-  // native = wasm with BLAS kernels: its elementwise kernels are single-threaded, so 2 workers × 1 BLAS thread beat
-  // 1 process × 2 BLAS threads (measured, see environment.md); its rate is ~3× wasm's for the short-run estimate
+  // native = wasm with BLAS/oneDNN kernels on 1 thread (2 threads oversubscribe the cores, see environment.md): both
+  // cores come from the workers, as on wasm; its rate is ~3× wasm's for the short-run estimate
   const rate = q.backend === "native" ? 3 * FAST_RATE : FAST_RATE;
   if (q.backend !== "wasm" && q.backend !== "cpu" && q.backend !== "native") return single(`the ${q.backend} engine is multi-threaded by itself${explicit && explicit > 1 ? ` (workers=${explicit} ignored)` : ""}`);
   if (explicit !== null && explicit !== undefined) {
