@@ -34,7 +34,7 @@ type ConvGeometry = [number, number, number, number, number, number, number, num
 /** Where setup.sh puts the addon. */
 export const ADDON_PATH = path.resolve(fs.realpathSync(__dirname), "..", "build", "native", "ifsq_native.node"); // notebooks/lib is a symlink
 /** The command that builds it (said whenever the engine is unavailable). */
-export const ENABLE_COMMAND = "bash scripts/setup.sh (as root on Debian: installs gcc and libopenblas-dev, then compiles the addon)";
+export const ENABLE_COMMAND = "bash scripts/setup.sh (as root on Debian: installs gcc, libopenblas-dev and libdnnl-dev, then compiles the addon)";
 
 let addon: NativeAddon | null = null;
 let loadError: string | null = null;
