@@ -8,6 +8,7 @@
  * lib/train/trainer without clipping, EMA, metrics and checkpoints.
  */
 import * as tf from "@tensorflow/tfjs";
+import { currentBackend } from "../lib/backend";
 import { mixSeed } from "../lib/rng";
 import { AdamW } from "../lib/nn/adamw";
 import { gradTensors, type TrainTask } from "../lib/train/trainer";
@@ -84,7 +85,7 @@ export async function measureTraining<B>(task: TrainTask<B>, info: TaskInfo, opt
   const cfg = task.config;
   const opt = new AdamW(task.params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: 0 });
   const dp = opts.dpWorkers
-    ? await DataParallel.start({ kind: task.kind, config: task.config, params: task.params, workers: opts.dpWorkers, kindsModule: opts.dpKindsModule ?? require.resolve("./workloads"), runsDir: opts.dpRunsDir, backend: tf.getBackend() === "cpu" ? "cpu" : "wasm" })
+    ? await DataParallel.start({ kind: task.kind, config: task.config, params: task.params, workers: opts.dpWorkers, kindsModule: opts.dpKindsModule ?? require.resolve("./workloads"), runsDir: opts.dpRunsDir, backend: tf.getBackend() === "cpu" ? "cpu" : (currentBackend()?.name === "native" ? "native" : "wasm") })
     : null;
   const times: number[] = [];
   const cpuTimes: number[] = [];

@@ -2,8 +2,11 @@
  * Engine choice for TensorFlow.js.
  *
  * Order when nothing is asked for: tensorflow-gpu (@tensorflow/tfjs-node-gpu) → tensorflow (@tensorflow/tfjs-node)
- * → wasm (SIMD, from node_modules) → cpu (pure JS). `IFSQ_BACKEND` (or the `prefer` argument) picks one explicitly.
- * The native engines are optional: absent means skipped, never a crash. The danfojs shim that answers to the name
+ * → native (wasm with its matmul/conv kernels on the system BLAS, ./native-engine; the addon is built by
+ * scripts/setup.sh) → wasm (SIMD, from node_modules) → cpu (pure JS). `IFSQ_BACKEND` (or the `prefer` argument) picks
+ * one explicitly. The native engines are optional: absent means skipped with the reason and the enabling command,
+ * never a crash. `IFSQ_NATIVE_THREADS` sets the native engine's BLAS/oneDNN threads (default 1: both cores come from
+ * the data-parallel workers). The danfojs shim that answers to the name
  * `@tensorflow/tfjs-node` (shims/tfjs-node, `"ifsqShim": true`) is not a native engine and is never chosen.
  *
  * This module and the config loader are the only places in lib/ that read environment variables; so the data folder
@@ -14,8 +17,9 @@
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
 import * as path from "path";
+import { loadNativeAddon, installNativeKernels, removeNativeKernels } from "./native-engine";
 
-export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
+export const BACKENDS = ["tensorflow-gpu", "tensorflow", "native", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export interface BackendInfo {
@@ -78,7 +82,18 @@ async function tryInit(name: BackendName): Promise<string | null> {
       if (!(await tf.setBackend("tensorflow"))) return `${pkg} loaded but its backend did not initialise`;
       return null;
     }
+    case "native": {
+      const loaded = loadNativeAddon();
+      if ("reason" in loaded) return loaded.reason;
+      const why = await tryInit("wasm");
+      if (why) return why;
+      // 1 thread by default: OpenBLAS's and oneDNN's (OpenMP) pools together oversubscribe 2 cores, measured A 822 ms
+      // per step with 2 threads vs 255 with 1 in one process; both cores come from the data-parallel workers
+      installNativeKernels(loaded.addon, nativeThreadsSetting() ?? 1);
+      return null;
+    }
     case "wasm": {
+      removeNativeKernels();
       try {
         // eslint-disable-next-line @typescript-eslint/no-var-requires
         const wasm = require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
@@ -123,6 +138,15 @@ export async function initBackend(prefer?: BackendName | string, opts: { log?: (
     skipped.push(`${name}: ${why}`);
   }
   throw new Error(`no TensorFlow.js backend could be initialised: ${skipped.join("; ")}`);
+}
+
+/** `$IFSQ_NATIVE_THREADS`: BLAS threads of the native engine (a positive integer), or null when unset. */
+export function nativeThreadsSetting(): number | null {
+  const v = process.env.IFSQ_NATIVE_THREADS;
+  if (v === undefined || v === "") return null;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`IFSQ_NATIVE_THREADS=${JSON.stringify(v)} is not a thread count; expected a positive integer`);
+  return n;
 }
 
 /** The engine chosen by the last initBackend call, or null. */

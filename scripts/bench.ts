@@ -3,11 +3,12 @@
  * bench/workloads.ts, per backend, plus the project's own tokenizer / LlamaGen / DiT at their quick presets and
  * their sampling throughput; optionally PyTorch on the same workloads (bench/torch_reference.py).
  *
- *   npm run bench                                   wasm and 2 data-parallel wasm workers; models; sampling (a few minutes)
+ *   npm run bench                                   native (BLAS kernels, when built) and wasm, each in 1 process and on 2
+ *                                                   data-parallel workers; models; sampling (a few minutes)
  *   npm run bench -- --vs-torch                     + PyTorch (Debian python3-torch, 1 and 2 threads): ours / torch best
  *   npm run bench -- --workloads B --backends wasm --steps 200     the 200-step tensor-count check
  *   npm run bench -- --profile A                    per-kernel profile of one training step of A on wasm
- *   options: --workloads A,B,C  --backends wasm,wasm-dp2,cpu  --batch 64  --steps 20  --warmup 3  --no-models
+ *   options: --workloads A,B,C  --backends native,native-dp2,wasm,wasm-dp2,cpu  --batch 64  --steps 20  --warmup 3  --no-models
  *            --json FILE  --torch-threads 1,2  --python /usr/bin/python3  --sample-n 32  --profile-top 25
  *            --runs-dir DIR (whose finished runs give the evaluation-share table; default data/runs)
  *   npm run bench -- --trainers all --runs-dir DIR --workloads "" --no-models
@@ -27,6 +28,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { loadNativeAddon } from "../lib/native-engine";
 import { defaultRunsDir } from "../lib/train/run";
 import { evalShares } from "../lib/experiments/eval-share";
 import { WORKLOADS, makeWorkload, type WorkloadName } from "../bench/workloads";
@@ -60,10 +62,10 @@ const TRAINERS: Record<string, { kind: string; preset: string; overrides?: Recor
   dit: { kind: "dit", preset: "quick" },
 };
 
-function backendOf(label: string): { engine: "wasm" | "cpu"; workers: number } {
-  const m = /^(wasm|cpu)(?:-dp(\d+))?$/.exec(label);
-  if (!m) throw new Error(`--backends: "${label}" is not a backend; expected wasm, cpu, wasm-dp2 (N data-parallel wasm workers: wasm-dpN) or cpu-dpN`);
-  return { engine: m[1] as "wasm" | "cpu", workers: m[2] ? Number(m[2]) : 0 };
+function backendOf(label: string): { engine: "native" | "wasm" | "cpu"; workers: number } {
+  const m = /^(native|wasm|cpu)(?:-dp(\d+))?$/.exec(label);
+  if (!m) throw new Error(`--backends: "${label}" is not a backend; expected native, wasm, cpu, wasm-dp2 (N data-parallel wasm workers: wasm-dpN), native-dpN or cpu-dpN`);
+  return { engine: m[1] as "native" | "wasm" | "cpu", workers: m[2] ? Number(m[2]) : 0 };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -197,7 +199,7 @@ async function main(): Promise<number> {
     options: {
       child: { type: "string" },
       workloads: { type: "string", default: "A,B,C" },
-      backends: { type: "string", default: "wasm,wasm-dp2" },
+      backends: { type: "string", default: "reason" in loadNativeAddon() ? "wasm,wasm-dp2" : "native,native-dp2,wasm,wasm-dp2" },
       batch: { type: "string", default: "64" },
       steps: { type: "string", default: "20" },
       warmup: { type: "string", default: "3" },

@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { Tokenizer } from "../lib/models/tokenizer";
 import { LlamaGen, tokenLayout, codesToTokens, tokensToCodes, indicesToTokenArray, type TokenLayout } from "../lib/models/llamagen";
 import { FSQ } from "../lib/quant/fsq";
@@ -211,7 +212,7 @@ test("bad input is a clear error: class out of range, wrong sequence length or g
 
 test("forward + backward on wasm and cpu: every parameter gets a finite gradient, and the backends agree", async () => {
   const result: Record<string, { loss: number; grads: Record<string, Float32Array> }> = {};
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     const { tokens, classes, layout, tokenizer } = realData(4);
     const m = tinyModel(layout.groupSizes, 5);

@@ -15,6 +15,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { NATIVE_SKIP } from "./engines";
 import { runEnv } from "../lib/experiments/kinds";
 import { trainOrReuse } from "../lib/train/reuse";
 import { computeGrads, train, type GradResult, type StepContext, type TrainTask } from "../lib/train/trainer";
@@ -104,9 +105,11 @@ const CASES: { kind: string; overrides: Record<string, unknown> }[] = [
   { kind: "dit", overrides: { steps: 4, logEvery: 1, labelDropout: 0.5 } },
 ];
 
-for (const c of CASES) {
-  test(`${c.kind}: 2 data-parallel workers train the 1-process run (bit for bit on the same shards; float32 order against the unsharded batch)`, async () => {
-    await initBackend("wasm", { log: quiet });
+// every kind on wasm; on the native engine (BLAS kernels in each worker thread too) the DiT, where it is built
+const RUNS = [...CASES.map((c) => ({ ...c, engine: "wasm" as const })), ...(NATIVE_SKIP ? [] : CASES.filter((c) => c.kind === "dit").map((c) => ({ ...c, engine: "native" as const })))];
+for (const c of RUNS) {
+  test(`${c.kind} (${c.engine}): 2 data-parallel workers train the 1-process run (bit for bit on the same shards; float32 order against the unsharded batch)`, async () => {
+    await initBackend(c.engine, { log: quiet });
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `ifsq-dpeq-${c.kind}-`));
     try {
       const one = await trainWith(path.join(root, "one"), c.kind, c.overrides, 1);
@@ -119,6 +122,7 @@ for (const c of CASES) {
       const seq = await trainShardedInProcess(path.join(root, "seq"), c.kind, c.overrides);
       assert.equal(one.execution.workers, 1);
       assert.equal(two.execution.workers, 2, `config.json records 2 workers: ${JSON.stringify(two.execution)}`);
+      assert.equal(two.execution.backend, c.engine, `config.json records the engine: ${JSON.stringify(two.execution)}`);
       assert.equal(two.losses.length, 4);
       assert.deepEqual(two.losses, seq.losses, "2 workers = the same shards in one process, bit for bit (losses)");
       assert.equal(maxParamDiff(two.tensors, seq.tensors), 0, "… and final weights");
@@ -151,7 +155,7 @@ test("a 2-worker run with per-shard noise would differ: the shards' draws are th
   assert.equal(tf.memory().numTensors, before);
 });
 
-test("default workers: 2 on ≥ 2 cores for long wasm/cpu runs; 1 for short runs, one core, native engines, row-coupled losses; IFSQ_WORKERS overrides", () => {
+test("default workers: 2 on ≥ 2 cores for long wasm/cpu/native runs; 1 for short runs, one core, native engines, row-coupled losses; IFSQ_WORKERS overrides", () => {
   const long = { kind: "dit", backend: "wasm", batchSize: 32, flops: 1e14, cores: 2 };
   assert.equal(chooseWorkers(long).workers, 2);
   assert.equal(chooseWorkers({ ...long, backend: "cpu" }).workers, 2);
@@ -159,6 +163,10 @@ test("default workers: 2 on ≥ 2 cores for long wasm/cpu runs; 1 for short runs
   assert.match(chooseWorkers({ ...long, flops: 1e11 }).reason, /short run/);
   assert.equal(chooseWorkers({ ...long, cores: 1 }).workers, 1);
   assert.equal(chooseWorkers({ ...long, backend: "tensorflow" }).workers, 1);
+  assert.equal(chooseWorkers({ ...long, backend: "native" }).workers, 2, "native: 2 workers × 1 BLAS thread");
+  assert.match(chooseWorkers({ ...long, backend: "native" }).reason, /native engine .*2 data-parallel workers/);
+  assert.equal(chooseWorkers({ ...long, flops: 3e12 }).workers, 2, "2 min of wasm training");
+  assert.equal(chooseWorkers({ ...long, backend: "native", flops: 3e12 }).workers, 1, "the same FLOPs are a short run on native");
   assert.equal(chooseWorkers({ ...long, batchSize: 1 }).workers, 1);
   const teacher = chooseWorkers({ ...long, kind: "teacher", dataParallel: "its NT-Xent loss couples rows", workers: 2 });
   assert.equal(teacher.workers, 1);

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { DiT, ditFlops, timestepEmbedding, sincosPosEmbed2d, validateDiTArch, type DiTArch } from "../lib/models/dit";
 import { blockMacs } from "../lib/nn/flops";
 import { guidedVelocityFn, sampleFlow } from "../lib/flow/sampler";
@@ -37,7 +38,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-for (const backend of ["cpu", "wasm"] as const) {
+for (const backend of ENGINES) {
   test(`at initialisation the DiT outputs exactly zero (${backend})`, async () => {
     await initBackend(backend, quiet);
     const m = new DiT(TINY, 0);

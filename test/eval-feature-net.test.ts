@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { FAST_ENGINES } from "./engines";
 import { Classifier, DEFAULT_CLASSIFIER_ARCH, meanPool2 } from "../lib/models/classifier";
 import { classifierArch, featureNetConfig, featureNetConfigOf } from "../lib/experiments/featurenet/config";
 import { clearFeatureNetCache, extractorOf, loadFeatureNet } from "../lib/experiments/featurenet/task";
@@ -33,9 +34,9 @@ test("classifier: shapes, same seed ⇒ same weights, mean-pool values", async (
   b.dispose();
 });
 
-test("classifier: the same features on cpu and wasm", async () => {
+test("classifier: the same features on cpu, wasm and native", async () => {
   const x = Float32Array.from({ length: 2 * 1024 }, (_, i) => Math.sin(i * 0.37));
-  const run = async (backend: "cpu" | "wasm") => {
+  const run = async (backend: "cpu" | "wasm" | "native") => {
     await initBackend(backend, { log: () => {} });
     const net = new Classifier(DEFAULT_CLASSIFIER_ARCH, 11);
     const f = tf.tidy(() => Array.from(net.forward(tf.tensor4d(x, [2, 32, 32, 1])).features.dataSync()));
@@ -43,9 +44,11 @@ test("classifier: the same features on cpu and wasm", async () => {
     return f;
   };
   const a = await run("cpu");
-  const b = await run("wasm");
-  const maxDiff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
-  assert.ok(maxDiff < 1e-4, `max |cpu − wasm| = ${maxDiff}`);
+  for (const e of FAST_ENGINES) {
+    const b = await run(e);
+    const maxDiff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    assert.ok(maxDiff < 1e-4, `max |cpu − ${e}| = ${maxDiff}`);
+  }
 });
 
 test("feature net kind: trained by the one trainer, deterministic from the seed, no tensor leak per step", async () => {

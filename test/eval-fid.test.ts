@@ -7,6 +7,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { FAST_ENGINES } from "./engines";
 import { loadFashionMnist } from "../lib/data/fashion-mnist";
 import type { ImageDataset } from "../lib/data/fashion-mnist";
 import { subset } from "../lib/data/batches";
@@ -58,7 +59,7 @@ let testSet: ImageDataset;
 let trainSet: ImageDataset;
 
 before(async () => {
-  await initBackend("wasm", { log: () => {} });
+  await initBackend(FAST_ENGINES[FAST_ENGINES.length - 1], { log: () => {} }); // the default engine: native where built
   tiny = extractorOf(await loadFeatureNet(runEnv({ progress: false }), "tiny"));
   testSet = loadFashionMnist("test", { limit: 600 });
   trainSet = subset(loadFashionMnist("train"), Array.from({ length: 600 }, (_, i) => 10000 + i));

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { interpolate, velocityTarget, flowPair } from "../lib/flow/path";
 import { sampleTimesteps, logitNormalDensity } from "../lib/flow/timesteps";
 import { flowMatchingLoss, cosineDistance } from "../lib/flow/loss";
@@ -20,7 +21,7 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: st
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol, `${what}[${i}]: ${a[i]} vs ${b[i]} (tol ${tol})`);
 }
 
-for (const backend of ["cpu", "wasm"] as const) {
+for (const backend of ENGINES) {
   test(`flow path, target and pair (${backend})`, async () => {
     await initBackend(backend, quiet);
     const x0 = tf.tensor2d([[1, 2], [3, 4]]);

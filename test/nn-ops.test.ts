@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { FAST_ENGINES } from "./engines";
 import { Rng } from "../lib/rng";
 import { matmul, linear, groupMatmul } from "../lib/nn/matmul";
 import { attention, attentionTokensFirst, causalMask } from "../lib/nn/attention";
@@ -255,12 +256,13 @@ test("activations hit known values", async () => {
   x.dispose();
 });
 
-test("wasm: the same ops run forward + backward and agree with cpu", async () => {
-  await initBackend("wasm", { log: () => {} });
+for (const engine of FAST_ENGINES)
+test(`${engine}: the same ops run forward + backward and agree with cpu`, async () => {
+  await initBackend(engine, { log: () => {} });
   for (const c of CASES) {
     const cpu = cpuResults.get(c.name);
     assert.ok(cpu, `no cpu result for ${c.name}`);
-    assertSame(evaluate(c, c.fast), cpu, `wasm ${c.name}`);
+    assertSame(evaluate(c, c.fast), cpu, `${engine} ${c.name}`);
   }
 });
 

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { Rng } from "../lib/rng";
 import { ParamStore } from "../lib/nn/params";
 import { ropeTable, applyRope, ropeAngles } from "../lib/nn/rope";
@@ -87,7 +88,7 @@ test("causal attention: changing a later token never changes earlier outputs (Ll
   store.dispose();
 });
 
-for (const backend of ["cpu", "wasm"] as const)
+for (const backend of ENGINES)
 test(`KV cache: prefill + one token at a time equals full recomputation (${backend})`, async () => {
   await initBackend(backend, { log: () => {} });
   const store = new ParamStore(2);
@@ -150,7 +151,7 @@ test("attention with a cache offset matches the masked full attention", async ()
 });
 
 test("a single query over a cache (a decoding step): every implementation, both layouts, equals the full causal attention's last row", async () => {
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     tf.tidy(() => {
       const [B, H, T, Dh] = [3, 2, 7, 4];
@@ -186,7 +187,7 @@ function paramGrads(store: ParamStore, loss: () => tf.Scalar): Record<string, Fl
 
 test("gradients flow on wasm and match cpu (LlamaGen and DiT configurations); no leaks", async () => {
   const results: Record<string, Record<string, Float32Array>> = {};
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     for (const [label, cfg] of [["llama", LLAMA], ["dit", DIT]] as const) {
       const store = new ParamStore(5);

@@ -2,10 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { FSQ, roundSte } from "../lib/quant/fsq";
 import { boundDerivative, boundInverse, boundConstants, boundValue } from "../lib/quant/bounds";
 
-const BACKENDS = ["cpu", "wasm"] as const;
+const BACKENDS = ENGINES;
 const quiet = { log: () => {} };
 
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {

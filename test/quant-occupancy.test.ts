@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { FSQ } from "../lib/quant/fsq";
 import { codeProbabilities } from "../lib/quant/collapse";
 import { codeCounts, sampleOccupancy } from "../lib/quant/histogram";
@@ -9,7 +10,7 @@ import { codeCounts, sampleOccupancy } from "../lib/quant/histogram";
 // Monte Carlo through the tfjs quantizer vs the exact analysis: ≤ 2e-3 per bin (issue 3), and within 5 standard errors.
 const N = 2_000_000;
 
-for (const backend of ["cpu", "wasm"] as const) {
+for (const backend of ENGINES) {
   test(`analytic code probabilities match Monte Carlo through FSQ.quantize, ${N} samples (${backend})`, async () => {
     await initBackend(backend, { log: () => {} });
     // the pure-JS cpu engine is slower: it gets fewer channels

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { ParamStore } from "../lib/nn/params";
 import { repaProjector, repaProject, repaLoss, repaProjectorMacs, isRepaParam } from "../lib/nn/repa";
 import { ntXent } from "../lib/nn/nt-xent";
@@ -31,7 +32,7 @@ before(async () => {
   await initBackend("cpu", { log: () => {} });
 });
 
-for (const backend of ["cpu", "wasm"] as const) {
+for (const backend of ENGINES) {
   test(`repaLoss (${backend}): −1 for targets equal to the projection, +1 for their negation, −mean cos by hand; the projector learns to align`, async () => {
     await initBackend(backend, { log: () => {} });
     const store = new ParamStore(3);

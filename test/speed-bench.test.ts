@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { computeGrads } from "../lib/train/trainer";
 import { makeWorkload, WORKLOADS, type WorkloadName } from "../bench/workloads";
 import { installWasmHeapGuard, maxBatchForHeap, wasmHeapBytes, WasmHeapError } from "../lib/train/wasm-heap";
@@ -29,9 +30,9 @@ test("workloads A, B, C have the issue's parameter counts and training FLOPs at 
   bigV.dispose();
 });
 
-test("wasm: every workload's loss and gradients equal cpu's (tiny), without tensor leaks", async () => {
+test("wasm and native: every workload's loss and gradients equal cpu's (tiny), without tensor leaks", async () => {
   const results: Record<string, Record<string, { loss: number; grads: Record<string, Float32Array> }>> = {};
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     results[backend] = {};
     for (const w of WORKLOADS) {
@@ -45,10 +46,10 @@ test("wasm: every workload's loss and gradients equal cpu's (tiny), without tens
       t.dispose();
     }
   }
-  for (const w of WORKLOADS) {
+  for (const w of WORKLOADS) for (const engine of ENGINES.filter((e) => e !== "cpu")) {
     const c = results.cpu[w];
-    const m = results.wasm[w];
-    assert.ok(Math.abs(c.loss - m.loss) <= 1e-4 * Math.abs(c.loss), `${w} loss cpu ${c.loss} vs wasm ${m.loss}`);
+    const m = results[engine][w];
+    assert.ok(Math.abs(c.loss - m.loss) <= 1e-4 * Math.abs(c.loss), `${w} loss cpu ${c.loss} vs ${engine} ${m.loss}`);
     for (const [k, g] of Object.entries(c.grads)) {
       let ref = 1e-6;
       let d = 0;
@@ -57,7 +58,7 @@ test("wasm: every workload's loss and gradients equal cpu's (tiny), without tens
         d = Math.max(d, Math.abs(g[i] - m.grads[k][i]));
       }
       // A's straight-through round can flip a code on a float-level difference; allow a little more there
-      assert.ok(d <= (w === "A" ? 2e-2 : 1e-3) * ref, `${w} grad ${k}: max |Δ| ${d} vs max |g| ${ref}`);
+      assert.ok(d <= (w === "A" ? 2e-2 : 1e-3) * ref, `${w} ${engine} grad ${k}: max |Δ| ${d} vs max |g| ${ref}`);
     }
   }
 });

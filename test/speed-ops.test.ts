@@ -10,6 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES, FAST_ENGINES } from "./engines";
 import { Rng } from "../lib/rng";
 import { softmaxCrossEntropy } from "../lib/nn/cross-entropy";
 import { addBias, sumRows, linearSplit, linear } from "../lib/nn/matmul";
@@ -50,7 +51,7 @@ const plainCE = (z: tf.Tensor, t: tf.Tensor1D) => tf.neg(tf.mean(tf.sum(tf.mul(t
 
 test("softmaxCrossEntropy equals logSoftmax + one-hot (values, gradients) on cpu and wasm; large logits stay finite", async () => {
   const res: Record<string, { v: Float32Array; g: Float32Array }> = {};
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     const t = targetsOf();
     const z = tf.tensor2d(normal(N * V, "ce", 3), [N, V]);
@@ -64,13 +65,15 @@ test("softmaxCrossEntropy equals logSoftmax + one-hot (values, gradients) on cpu
     assert.ok(Number.isFinite(l.dataSync()[0]), "finite for logits ~1e3");
     tf.dispose([t, z, big, l]);
   }
-  close(res.wasm.v, res.cpu.v, "wasm vs cpu loss");
-  close(res.wasm.g, res.cpu.g, "wasm vs cpu gradient", 1e-4);
+  for (const e of FAST_ENGINES) {
+    close(res[e].v, res.cpu.v, `${e} vs cpu loss`);
+    close(res[e].g, res.cpu.g, `${e} vs cpu gradient`, 1e-4);
+  }
   assert.throws(() => softmaxCrossEntropy(tf.zeros([2, 3]) as tf.Tensor2D, tf.tensor1d([0, 1, 2], "int32")), /targets must be int32 \[2\]/);
 });
 
 test("addBias / sumRows: the GEMM bias gradient equals tfjs's broadcast add on cpu and wasm", async () => {
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     const x = tf.tensor3d(normal(2 * 5 * 4, "x"), [2, 5, 4]);
     const b = tf.tensor1d(normal(4, "b"));
@@ -103,7 +106,7 @@ test("norms without γ/β, and GroupNorm on [B, T, C], equal the plain formulas 
     const n = tf.div(tf.sub(v, m), tf.sqrt(tf.add(tf.mean(tf.square(tf.sub(v, m)), [1, 3], true), 1e-6)));
     return tf.add(tf.mul(tf.reshape(n, x.shape), g), b);
   };
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     const x = tf.tensor4d(normal(2 * 3 * 2 * 8, "nx", 2), [2, 3, 2, 8]);
     const r = tf.tensor4d(normal(2 * 3 * 2 * 8, "nr"), [2, 3, 2, 8]);
@@ -154,7 +157,7 @@ test("conv2d stride-2 input gradient by phases: 1-pixel sides, phases without ta
 });
 
 test("linearSplit equals separate products of the weight's column blocks (values; gradients of x, W, b); swiglu equals its formula", async () => {
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     const x = tf.tensor3d(normal(2 * 3 * 5, "lsx"), [2, 3, 5]);
     const w = tf.tensor2d(normal(5 * 9, "lsw"), [5, 9]);
@@ -203,7 +206,7 @@ test("conv2d filter gradient of a one-channel input (an image model's first laye
     [[2, 5, 6, 1], 4, [2, 1, 0, 3]],
   ];
   const res: Record<string, Float32Array[]> = {};
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     res[backend] = [];
     for (const [xs, k, pad] of cases) {
@@ -221,5 +224,5 @@ test("conv2d filter gradient of a one-channel input (an image model's first laye
       tf.dispose([x, w, y, r]);
     }
   }
-  res.cpu.forEach((g, i) => close(res.wasm[i], g, `case ${i}: wasm vs cpu dW`, 1e-4));
+  for (const e of FAST_ENGINES) res.cpu.forEach((g, i) => close(res[e][i], g, `case ${i}: ${e} vs cpu dW`, 1e-4));
 });

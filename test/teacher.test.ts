@@ -2,6 +2,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { PatchTeacher, patchesToGrid } from "../lib/models/teacher";
 import { ntXent } from "../lib/nn/nt-xent";
 import { loadFashionMnist } from "../lib/data/fashion-mnist";
@@ -20,7 +21,7 @@ before(async () => {
 test("PatchTeacher: shapes, pooled = mean of the patches, cpu and wasm agree on outputs and gradients", async () => {
   const ds = loadFashionMnist("train", { limit: 4 });
   const result: Record<string, { patches: Float32Array; grads: Float32Array[] }> = {};
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     const t = new PatchTeacher(arch, 9);
     const x = imageBatch(ds, [0, 1, 2, 3]);

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { ENGINES } from "./engines";
 import { Tokenizer, DEFAULT_TOKENIZER_ARCH, tokenizerFlops, validateTokenizerArch, type TokenizerArch } from "../lib/models/tokenizer";
 
 const TINY: TokenizerArch = { ...DEFAULT_TOKENIZER_ARCH, channels: [8, 16, 16], resBlocks: 1, midBlocks: 1, levels: [17, 17, 17, 17], latentDim: 4 };
@@ -87,7 +88,7 @@ test("FLOP count matches a hand count for a minimal architecture", () => {
 
 test("forward + backward on cpu and wasm: every parameter gets a finite gradient, and the backends agree", async () => {
   const results: { loss: number; gradNorms: Record<string, number> }[] = [];
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ENGINES) {
     await initBackend(backend, { log: () => {} });
     const tok = new Tokenizer(TINY, 5);
     const x = images(2, 9);

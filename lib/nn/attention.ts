@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { matmul, swapLast, groupMatmul } from "./matmul";
+import { nativeKernelsActive } from "../native-engine";
 
 export interface AttentionOptions {
   /** each query sees only keys at its own or earlier positions */
@@ -22,7 +23,8 @@ export interface AttentionOptions {
   scale?: number;
   /**
    * How the batched products run: "grouped" (one depthwise convolution per product, see groupMatmul: ~10× faster on
-   * wasm) or "batched" (BatchMatMul). Default: "grouped" on wasm, "batched" elsewhere.
+   * wasm) or "batched" (BatchMatMul). Default: "grouped" on wasm, "batched" elsewhere (the native engine's BLAS
+   * BatchMatMul takes the transposed key directly).
    */
   impl?: "grouped" | "batched";
 }
@@ -63,14 +65,15 @@ function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, layout: "BHTD" |
     throw new Error(`attention: shapes disagree (layout ${name}): q [${q.shape}], k [${k.shape}], v [${v.shape}]`);
   }
   const scale = opts.scale ?? 1 / Math.sqrt(Dh);
-  const impl = opts.impl ?? (tf.getBackend() === "wasm" ? "grouped" : "batched");
+  const impl = opts.impl ?? (tf.getBackend() === "wasm" && !nativeKernelsActive() ? "grouped" : "batched");
   return tf.tidy(() => {
     if (impl === "batched") {
       const toHeads = (t: tf.Tensor4D) => (layout === "BHTD" ? t : (tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D));
-      let s: tf.Tensor = tf.mul(matmul(toHeads(q), swapLast(toHeads(k))), scale); // [B, H, Tq, Tk]
+      // [B, H, Tq, Tk]; the native engine's BLAS reads kᵀ in place (tfjs's BatchMatMul gradient is then transposed products too)
+      let s: tf.Tensor = tf.mul(nativeKernelsActive() ? tf.matMul(toHeads(q), toHeads(k), false, true) : matmul(toHeads(q), swapLast(toHeads(k))), scale);
       if (opts.causal && Tk > 1) s = tf.add(s, causalMask(Tq, Tk));
       if (opts.mask) s = tf.add(s, opts.mask);
-      const o = matmul(tf.softmax(s), toHeads(v)) as tf.Tensor4D;
+      const o = (nativeKernelsActive() ? tf.matMul(tf.softmax(s) as tf.Tensor4D, toHeads(v)) : matmul(tf.softmax(s), toHeads(v))) as tf.Tensor4D;
       return layout === "BHTD" ? o : (tf.transpose(o, [0, 2, 1, 3]) as tf.Tensor4D);
     }
     const bhtd = layout === "BHTD";

@@ -9,10 +9,13 @@
  *        phase (row and column parity) with that phase's filter taps, interleaved by concat + reshape (exactly the
  *        useful MACs; zero-dilating dy instead costs 4×). Taps are flipped by a gather (wasm's Reverse is slow).
  * Gradients are lazy (./custom): an input that needs no gradient costs nothing.
+ * On the native engine (../native-engine) both gradients are the Conv2DBackpropInput / Conv2DBackpropFilter kernels
+ * themselves (im2col + BLAS GEMM), without the transposes and phase splits above.
  */
 import * as tf from "@tensorflow/tfjs";
 import { customOp } from "./custom";
 import { addBias } from "./matmul";
+import { nativeKernelsActive } from "../native-engine";
 
 /** Padding: "same" (TensorFlow's rule: output ⌈H/s⌉, extra pixel at the bottom/right), "valid", or explicit [top, bottom, left, right]. */
 export type ConvPad = "same" | "valid" | [number, number, number, number];
@@ -196,10 +199,13 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: ConvOptions = {}): 
       save([x, w]);
       return tf.conv2d(x, w, s, explicit(p));
     },
-    (dy, saved) => [
-      () => inputGrad(xShape, saved[1] as tf.Tensor4D, dy as tf.Tensor4D, s, p),
-      () => filterGrad(saved[0] as tf.Tensor4D, dy as tf.Tensor4D, kh, kw, s, p),
-    ],
+    (dy, saved) =>
+      nativeKernelsActive()
+        ? [
+            () => tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: saved[1] }, { strides: s, pad: explicit(p), dataFormat: "NHWC", inputShape: xShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+            () => tf.engine().runKernel("Conv2DBackpropFilter", { x: saved[0], dy }, { strides: s, pad: explicit(p), dataFormat: "NHWC", filterShape: saved[1].shape } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+          ]
+        : [() => inputGrad(xShape, saved[1] as tf.Tensor4D, dy as tf.Tensor4D, s, p), () => filterGrad(saved[0] as tf.Tensor4D, dy as tf.Tensor4D, kh, kw, s, p)],
   ) as tf.Tensor4D;
 }
 

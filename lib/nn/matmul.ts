@@ -9,9 +9,12 @@
  * Bias gradients (Σ over rows) are a product with a row of ones: wasm's Sum over a leading axis transposes its
  * input first (~50× slower than the GEMM at [2048, 4096]).
  * Gradients are lazy: a constant input costs nothing (see ./custom).
+ * On the native engine (../native-engine: BLAS kernels take every transpose variant in place) the gradients are the
+ * transposed products themselves, dA = matMul(dY, B, transposeB), dB = matMul(A, dY, transposeA), with no copy.
  */
 import * as tf from "@tensorflow/tfjs";
 import { customOp, customOpMulti } from "./custom";
+import { nativeKernelsActive } from "../native-engine";
 
 /** Swaps the last two axes (explicit transpose, rank ≥ 2). */
 export function swapLast(x: tf.Tensor): tf.Tensor {
@@ -31,8 +34,9 @@ function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
       return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
     },
     (dy, [sa, sb]) => [
-      () => tf.matMul(dy as tf.Tensor2D, tf.transpose(sb) as tf.Tensor2D),
+      () => (nativeKernelsActive() ? tf.matMul(dy as tf.Tensor2D, sb as tf.Tensor2D, false, true) : tf.matMul(dy as tf.Tensor2D, tf.transpose(sb) as tf.Tensor2D)),
       () => {
+        if (nativeKernelsActive()) return tf.matMul(sa as tf.Tensor2D, dy as tf.Tensor2D, true, false);
         const [m, k] = sa.shape;
         const n = dy.shape[1] as number;
         // Aᵀ·dY copies A (m·k) for the transpose; (dYᵀ·A)ᵀ copies dY (m·n) and the small result (k·n)
@@ -79,10 +83,10 @@ function bmm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
       save([a, b]);
       return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
     },
-    (dy, [sa, sb]) => [
-      () => tf.matMul(dy as tf.Tensor3D, swapLast(sb) as tf.Tensor3D),
-      () => tf.matMul(swapLast(sa) as tf.Tensor3D, dy as tf.Tensor3D),
-    ],
+    (dy, [sa, sb]) =>
+      nativeKernelsActive()
+        ? [() => tf.matMul(dy as tf.Tensor3D, sb as tf.Tensor3D, false, true), () => tf.matMul(sa as tf.Tensor3D, dy as tf.Tensor3D, true, false)]
+        : [() => tf.matMul(dy as tf.Tensor3D, swapLast(sb) as tf.Tensor3D), () => tf.matMul(swapLast(sa) as tf.Tensor3D, dy as tf.Tensor3D)],
   );
 }
 
@@ -157,9 +161,10 @@ export function linearSplit(x: tf.Tensor, p: LinearParams, sizes: number[]): tf.
     },
     (dys, [sx, sw]) => {
       const dY = (dys.length === 1 ? dys[0] : tf.concat(dys, 1)) as tf.Tensor2D; // [M, N], freed with the backward pass
+      const native = nativeKernelsActive();
       const thunks: Array<() => tf.Tensor> = [
-        () => tf.matMul(dY, tf.transpose(sw) as tf.Tensor2D),
-        () => (M * N + K * N < M * K ? tf.transpose(tf.matMul(tf.transpose(dY) as tf.Tensor2D, sx as tf.Tensor2D)) : tf.matMul(tf.transpose(sx) as tf.Tensor2D, dY)),
+        () => (native ? tf.matMul(dY, sw as tf.Tensor2D, false, true) : tf.matMul(dY, tf.transpose(sw) as tf.Tensor2D)),
+        () => native ? tf.matMul(sx as tf.Tensor2D, dY, true, false) : (M * N + K * N < M * K ? tf.transpose(tf.matMul(tf.transpose(dY) as tf.Tensor2D, sx as tf.Tensor2D)) : tf.matMul(tf.transpose(sx) as tf.Tensor2D, dY)),
       ];
       if (b) thunks.push(() => sumRows(dY));
       return thunks;

@@ -46,7 +46,7 @@ export interface DataParallelOptions {
   /** Number of workers (default 2: one per core of the project machine). */
   workers?: number;
   /** Backend of every worker (default "wasm"). */
-  backend?: "wasm" | "cpu";
+  backend?: "native" | "wasm" | "cpu";
   /** Absolute path of a module exporting `makeKinds(opts: { runsDir?: string }): KindRegistry` that holds `kind`. */
   kindsModule: string;
   /** Runs folder passed to `makeKinds` (where a generator task finds its tokenizer run). */

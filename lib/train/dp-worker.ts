@@ -18,7 +18,7 @@ interface Init {
   workers: number;
   kind: string;
   config: Record<string, unknown>;
-  backend: "wasm" | "cpu";
+  backend: "native" | "wasm" | "cpu";
   kindsModule: string;
   runsDir?: string;
   layout: { name: string; shape: number[]; offset: number; size: number }[];

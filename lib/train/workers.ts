@@ -19,7 +19,7 @@
  */
 import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
-import { workersSetting } from "../backend";
+import { workersSetting, currentBackend } from "../backend";
 import { train, type TrainOptions, type TrainResult, type TrainTask } from "./trainer";
 import { trainDataParallel } from "./data-parallel";
 import { Run, defaultRunsDir, otherTrainers } from "./run";
@@ -62,7 +62,10 @@ export function chooseWorkers(q: WorkerQuery): WorkerPlan {
     const why = typeof q.dataParallel === "string" ? q.dataParallel : "its loss is not a mean over batch rows";
     return single(`${q.kind} trains in one process: ${why}${explicit && explicit > 1 ? ` (IFSQ_WORKERS=${explicit} ignored)` : ""}`);
   }
-  if (q.backend !== "wasm" && q.backend !== "cpu") return single(`the ${q.backend} engine is multi-threaded by itself${explicit && explicit > 1 ? ` (workers=${explicit} ignored)` : ""}`);
+  // native = wasm with BLAS/oneDNN kernels on 1 thread (2 threads oversubscribe the cores, see environment.md): both
+  // cores come from the workers, as on wasm; its rate is ~3× wasm's for the short-run estimate
+  const rate = q.backend === "native" ? 3 * FAST_RATE : FAST_RATE;
+  if (q.backend !== "wasm" && q.backend !== "cpu" && q.backend !== "native") return single(`the ${q.backend} engine is multi-threaded by itself${explicit && explicit > 1 ? ` (workers=${explicit} ignored)` : ""}`);
   if (explicit !== null && explicit !== undefined) {
     if (explicit > q.batchSize) return { workers: q.batchSize, reason: `workers=${explicit} capped at the batch size ${q.batchSize}` };
     return { workers: explicit, reason: explicit === 1 ? "workers=1 asked for" : `workers=${explicit} asked for` };
@@ -72,8 +75,8 @@ export function chooseWorkers(q: WorkerQuery): WorkerPlan {
   const busy = q.busy ?? [];
   if (cores - busy.length < 2) return single(`${busy.length} other process${busy.length === 1 ? "" : "es"} training now (pid ${busy.join(", ")}) on ${cores} cores: one core is left`);
   if (q.batchSize < 2) return single(`batch of ${q.batchSize}`);
-  if (q.flops !== undefined && q.flops / FAST_RATE < MIN_DP_SECONDS) return single(`short run (≈ ${(q.flops / FAST_RATE).toFixed(0)} s of training at most): starting workers would cost more`);
-  return { workers: 2, reason: `${cores} cores${busy.length ? `, ${busy.length} of them training other runs` : ""}, single-threaded ${q.backend} engine: 2 data-parallel workers` };
+  if (q.flops !== undefined && q.flops / rate < MIN_DP_SECONDS) return single(`short run (≈ ${(q.flops / rate).toFixed(0)} s of training at most): starting workers would cost more`);
+  return { workers: 2, reason: `${cores} cores${busy.length ? `, ${busy.length} of them training other runs` : ""}, ${q.backend === "native" ? "native engine (wasm + BLAS, 1 BLAS thread per worker)" : `single-threaded ${q.backend} engine`}: 2 data-parallel workers` };
 }
 
 export interface TrainWithWorkersOptions extends TrainOptions {
@@ -91,7 +94,7 @@ export interface TrainWithWorkersOptions extends TrainOptions {
  */
 export async function trainWithWorkers<B>(task: TrainTask<B>, opts: TrainWithWorkersOptions = {}): Promise<TrainResult> {
   const { workers, kindsModule, dataParallel, ...trainOpts } = opts;
-  const backend = tf.getBackend();
+  const backend = currentBackend()?.name ?? tf.getBackend(); // "native" is wasm with BLAS kernels: say which
   const runsDir = opts.runsDir ?? defaultRunsDir();
   const busy = kindsModule ? otherTrainers(runsDir) : [];
   const plan = kindsModule
@@ -100,5 +103,5 @@ export async function trainWithWorkers<B>(task: TrainTask<B>, opts: TrainWithWor
   Run.open(task.kind, task.config, runsDir).recordExecution({ workers: plan.workers, backend, reason: plan.reason });
   if (plan.workers > 1 || busy.length > 0) (opts.log ?? console.log)(`${task.kind}: ${plan.reason}`);
   if (plan.workers === 1) return train(task, trainOpts);
-  return trainDataParallel(task, { ...trainOpts, workers: plan.workers, backend: backend as "wasm" | "cpu", kindsModule: kindsModule! });
+  return trainDataParallel(task, { ...trainOpts, workers: plan.workers, backend: backend as "native" | "wasm" | "cpu", kindsModule: kindsModule! });
 }
