@@ -61,7 +61,7 @@ test("npm run doctor: exit 0 here, 1 with an engine that cannot be used", () => 
   };
   const good = run({});
   assert.equal(good.code, 0, good.out);
-  assert.match(good.out, /^ok {3}engine (wasm|cpu|tensorflow): available, ACTIVE/m);
+  assert.match(good.out, /^ok {3}engine (native|wasm|cpu|tensorflow): available, ACTIVE/m);
   assert.match(good.out, /^ok {3}jupyter: .*kernel "tslab" → \.jupyter\/kernels\/tslab$/m);
   const bad = run({ IFSQ_BACKEND: "tensorflow" });
   assert.equal(bad.code, 1, bad.out);
