@@ -41,3 +41,18 @@ test("repa study: in the catalog; REPA runs have their baseline's training FLOPs
   assert.throws(() => repaPoints({ ...repaSetup("quick"), weights: [0] }), /weight λ=0; expected λ > 0/);
   assert.throws(() => repaPoints({ ...repaSetup("quick"), depths: [9] }), /depth ℓ=9; expected an integer in \[1, 8\]/);
 });
+
+test("repa study: every run that evaluates in-run has EMA warm-up, so its first evaluation does not average in the initial weights", () => {
+  for (const preset of PRESET_NAMES) {
+    for (const r of planStudy(repaStudy, repaSetup(preset))) {
+      if (r.kind !== "ar" && r.kind !== "dit") continue;
+      if (r.config.evalEvery === 0 && !(r.config.evalAt ?? []).length) continue;
+      assert.equal(r.config.emaWarmup, true, `${preset} ${r.label}: emaWarmup=${r.config.emaWarmup}`);
+      // with warm-up the weight of the initial parameters in the EMA at the first evaluation is ∏ d_t ≈ 0, not d^step
+      const first = r.config.evalEvery > 0 ? r.config.evalEvery : r.config.evalAt![0];
+      let w = 1;
+      for (let t = 0; t < first; t++) w *= Math.min(r.config.emaDecay, (1 + t) / (10 + t));
+      assert.ok(w < 1e-3, `${preset} ${r.label}: initial weights keep ${w} of the EMA at step ${first}`);
+    }
+  }
+});

@@ -6,8 +6,9 @@
  * parameter cell; `repaSetup(preset)` gives the preset's values, `repaStudy.runs(setup)` the runs.
  *
  *   tiny       2-block models, ℓ ∈ {1, 2} at λ = 2, DiT ±REPA; one seed (CI smoke run, seconds).
- *   quick      8-block, D = 64 models on 10 000 training images, 100 AR / 200 DiT steps (equal FLOPs for the two
- *              generators): ℓ ∈ {2, 3, 4, 5} (≈ ¼, ⅓, ½, ⅔ of 8) at λ = 2, then λ ∈ {0.5, 1, 4} at ℓ = 3 (the paper's
+ *   quick      8-block, D = 64 models on 10 000 training images, 100 AR / 200 DiT steps (not equal FLOPs across the
+ *              two generators, ≈ 8.7e11 vs 1.13e12: REPA is judged within a generator; EMA with warm-up, nn/ema.ts
+ *              `emaDecayAt`, so the first evaluation does not average in the initial weights): ℓ ∈ {2, 3, 4, 5} (≈ ¼, ⅓, ½, ⅔ of 8) at λ = 2, then λ ∈ {0.5, 1, 4} at ℓ = 3 (the paper's
  *              ⅓ depth); two seeds of the no-REPA baseline and of ℓ = 3, λ = 2; DiT ±REPA (ℓ = 3, λ = 0.5), two seeds
  *              each. 14 runs; sized for ≤ 30 min on an idle 2-core machine with the tokenizer and feature net reused.
  *              The DiT samples with 10 Euler steps, as notebook 06's in-run evaluations (notebook 04 at quick: within
@@ -28,12 +29,12 @@ export const REPA_SCALE: Record<PresetName, { ar: DeepPartial<ArConfig>; dit: De
     dit: { steps: 20, trainLimit: 512, evalSamples: 130, evalEvery: 0, evalSteps: 5 },
   },
   quick: {
-    ar: { dim: 64, depth: 8, heads: 2, steps: 100, warmupSteps: 10, emaDecay: 0.95, trainLimit: 10000, evalSamples: 250, evalEvery: 50, ckptEvery: 50 },
-    dit: { dim: 64, depth: 8, heads: 2, steps: 200, warmupSteps: 20, emaDecay: 0.97, trainLimit: 10000, evalSamples: 250, evalEvery: 100, ckptEvery: 100, evalSteps: 10 },
+    ar: { dim: 64, depth: 8, heads: 2, steps: 100, warmupSteps: 10, emaDecay: 0.95, emaWarmup: true, trainLimit: 10000, evalSamples: 250, evalEvery: 50, ckptEvery: 50 },
+    dit: { dim: 64, depth: 8, heads: 2, steps: 200, warmupSteps: 20, emaDecay: 0.97, emaWarmup: true, trainLimit: 10000, evalSamples: 250, evalEvery: 100, ckptEvery: 100, evalSteps: 10 },
   },
   "paper-cpu": {
-    ar: { dim: 128, depth: 12, heads: 4, steps: 1500, evalEvery: 250, ckptEvery: 250 },
-    dit: { dim: 128, depth: 12, heads: 4, steps: 3000, evalEvery: 500, ckptEvery: 500 },
+    ar: { dim: 128, depth: 12, heads: 4, steps: 1500, emaWarmup: true, evalEvery: 250, ckptEvery: 250 },
+    dit: { dim: 128, depth: 12, heads: 4, steps: 3000, emaWarmup: true, evalEvery: 500, ckptEvery: 500 },
   },
 };
 
