@@ -340,7 +340,7 @@ async function main(): Promise<number> {
   }
   const torch = train.filter((r) => String(r.backend).startsWith("torch"));
   if (torch.length) {
-    console.log("\nOurs over PyTorch's best (time ratio; lower is better; target: B, C ≤ 2, A ≤ 4 with both cores)\n");
+    console.log("\nOurs over PyTorch's best (time ratio; lower is better; targets with both cores: B, C ≤ 1.3, A ≤ 1.5)\n");
     const out: Record<string, unknown>[] = [];
     for (const w of workloads) {
       const best = torch.filter((r) => r.workload === w).sort((a, b) => (a.msPerStep as number) - (b.msPerStep as number))[0];

@@ -17,7 +17,11 @@ function run(kind: "ar" | "dit", layer: number | null, weight: number | null, se
     { type: "train", step: 100, time: 20, loss: 4, flops: 1e12, stepsPerSec: 5 },
     { type: "eval", step: 100, time: 20, gfid: gfids[1] },
   ];
-  return { point, label: `${kind} ${layer ?? "base"} ${weight ?? ""} ${seed}`, runDir: `/runs/${kind}-${layer}-${weight}-${seed}`, reused: true, metrics, config: { steps: 100, batchSize: 32, depth: 8, dim: 64 }, flopsPerStep: 1e10, finalGfid: gfids[1], ar: null, dit: null };
+  return { point, label: `${kind} ${layer ?? "base"} ${weight ?? ""} ${seed}`, runDir: `/runs/${kind}-${layer}-${weight}-${seed}`, reused: true, metrics, config: { steps: 100, batchSize: 32, depth: 8, dim: 64 }, flopsPerStep: 1e10, finalGfid: gfids[1], fidManifests: { gfid: inRunManifest(kind, seed) }, ar: null, dit: null };
+}
+
+function inRunManifest(kind: "ar" | "dit", seed: number) {
+  return samplerManifest({ samples: 250, numClasses: 10, generator: kind, guidanceScale: 1, samplingSteps: kind === "dit" ? 10 : null, ema: true, featureNet: "featurenet-t", seed });
 }
 
 // baseline 200, 204 (range 4); headline ℓ=3 λ=2: 190, 193 (range 3); ℓ=2 λ=2: 201; ℓ=4 λ=2: 180; ℓ=3 λ=4: 203
@@ -99,4 +103,13 @@ test("linearProbe: perfectly separable classes, chance on noise, the bias is fit
   assert.throws(() => linearProbe({ ...set, labels: [...labels.slice(0, 59), 7] }, set, 2, 3), /train label\[59\]=7; expected 0…2/);
   assert.throws(() => linearProbe({ features: feats.slice(0, 4), labels: [0, 1], n: 2 }, set, 2, 3), /2 training rows for 2 features/);
   assert.throws(() => linearProbe(set, { ...set, features: feats.slice(1) }, 2, 3), /test features have 119 values; expected n·d = 60·2/);
+});
+
+test("REPA report: in-run gFIDs of one generator measured differently are refused, naming the run and the field", () => {
+  const other = run("ar", 3, 2, 1, [250, 190]);
+  const changed: RepaRun = { ...other, fidManifests: { gfid: { ...inRunManifest("ar", 1), guidanceScale: 2 } } };
+  assert.throws(() => settingMeans([...grid, changed], "ar"), /REPA \(ar\): in-run gFID with vs without REPA: FIDs measured differently: .* has guidanceScale=1 but ar 3 2 1 has guidanceScale=2/);
+  assert.throws(() => repaConclusion({ setup: repaSetup("quick"), grid: [...grid, changed], teacher, cknna: [] }), /guidanceScale/);
+  // the DiT runs are another generator: their manifests are not compared with the AR runs'
+  assert.doesNotThrow(() => settingMeans(grid, "dit"));
 });

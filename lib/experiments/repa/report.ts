@@ -49,8 +49,15 @@ function pointAt(p: RepaPoint, depth: number | null, weight: number | null): boo
   return p.repa === null ? depth === null : p.repa.depth === depth && p.repa.weight === weight;
 }
 
+/** The in-run gFIDs of one generator's runs are compared with each other only when measured alike (seeds may differ). */
+function checkInRunFids(grid: RepaRun[], kind: "ar" | "dit"): void {
+  const runs = grid.filter((r) => r.point.kind === kind);
+  checkComparableFids(runs.map((r) => ({ label: r.label, manifest: r.fidManifests.gfid })), { what: `REPA (${kind}): in-run gFID with vs without REPA` });
+}
+
 /** gFID of each run's in-run evaluations against its cumulative training FLOPs, for one generator. */
 export function gfidVsComputeFigure(grid: RepaRun[], kind: "ar" | "dit", setup: Pick<RepaSetup, "main">): PlotlyFigure {
+  checkInRunFids(grid, kind);
   const color = methodStyle(kind).color;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const data: any[] = grid
@@ -77,6 +84,7 @@ export function gfidVsComputeFigure(grid: RepaRun[], kind: "ar" | "dit", setup: 
 
 /** Mean final gFID per (ℓ, λ) of the AR REPA runs, with the seeds behind each mean. */
 export function settingMeans(grid: RepaRun[], kind: "ar" | "dit"): { layer: number; weight: number; values: number[] }[] {
+  checkInRunFids(grid, kind);
   const by = new Map<string, { layer: number; weight: number; values: number[] }>();
   for (const r of grid) {
     const repa = r.point.repa;
@@ -89,6 +97,7 @@ export function settingMeans(grid: RepaRun[], kind: "ar" | "dit"): { layer: numb
 }
 
 function baselineValues(grid: RepaRun[], kind: "ar" | "dit"): number[] {
+  checkInRunFids(grid, kind);
   return grid.filter((r) => r.point.kind === kind && r.point.repa === null && Number.isFinite(r.finalGfid)).map((r) => r.finalGfid);
 }
 
@@ -196,9 +205,9 @@ function compareFinal(grid: RepaRun[], kind: "ar" | "dit", layer: number, weight
   return base.length && mine.length ? compareSeeds(base, mine, { higherIsBetter: false }) : null;
 }
 
-/** gFID at the first in-run evaluation (the early-convergence point), per run of a setting. */
 /** gFID at each matching run's first in-run evaluation, and that evaluation's share of the run's steps (largest over the runs). */
 function firstEvalValues(grid: RepaRun[], kind: "ar" | "dit", layer: number | null, weight: number | null): { values: number[]; share: number } {
+  checkInRunFids(grid, kind);
   const runs = grid.filter((r) => r.point.kind === kind && pointAt(r.point, layer, weight) && evalRows(r).length > 1);
   return {
     values: runs.map((r) => Number(evalRows(r)[0].gfid)),

@@ -6,6 +6,8 @@
  *
  *   const grid = await trainRepaGrid(env, repaSetup("quick"), { keep: (p) => p.seed === 0 && … });   // models kept for CKNNA
  */
+import type { FidManifest } from "../../eval/fid-manifest";
+import { runFidManifests } from "../fid-manifests";
 import { findFinishedRun, type MetricsRow } from "../../train/run";
 import type { RunEnv } from "../env";
 import { evalRows } from "../run-summary";
@@ -28,6 +30,8 @@ export interface RepaRun {
   flopsPerStep: number;
   /** gFID of the last in-run evaluation (EMA weights). */
   finalGfid: number;
+  /** How its in-run gFIDs were measured, by metrics key ("gfid", …; lib/eval/fid-manifest.ts). */
+  fidManifests: Record<string, FidManifest>;
   /** The loaded model when `keep` asked for it (the caller disposes it), else null. */
   ar: TrainedAr | null;
   dit: TrainedDiT | null;
@@ -74,6 +78,7 @@ export async function trainRepaGrid(env: RunEnv, setup: RepaSetup, opts: { keep?
       config: { steps: cfg.steps, batchSize: cfg.batchSize, depth: cfg.depth, dim: cfg.dim },
       flopsPerStep: generatorTrainFlopsPerSample(run.kind, cfg) * cfg.batchSize,
       finalGfid: evals.length ? Number(evals[evals.length - 1].gfid) : NaN,
+      fidManifests: runFidManifests(run.kind, cfg, loaded.runDir),
       ar: keep ? ar : null,
       dit: keep ? dit : null,
     });
