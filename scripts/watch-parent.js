@@ -7,7 +7,7 @@
  * (a sweep that started a helper kills it there), and children that watch this process follow within one interval.
  *
  * Used by the tslab kernel launcher (scripts/tslab-kernel.js), which also puts `--require <this file>` in the
- * NODE_OPTIONS its children inherit, and by child processes spawned with `childEnv` (lib/watched-child.ts): preloaded
+ * NODE_OPTIONS its children inherit, and by child processes spawned with `childEnv`: preloaded
  * that way (no main module yet) it starts watching at once. tsx's CLI runs a script in a second node process; both
  * watch their own parent, so the chain ends link by link. A child whose starter died before the child's own watch
  * began (node takes a moment to boot) sees that through $IFSQ_WATCH_PARENT_PID and exits at once.

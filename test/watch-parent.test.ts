@@ -1,5 +1,5 @@
 /**
- * scripts/watch-parent.js through lib/watched-child.ts (how side-by-side.ts starts its sweep helper): a helper started
+ * scripts/watch-parent.js through its `childEnv` (how a helper process is spawned): a helper started
  * through tsx's CLI (two node processes) ends within seconds when the process that started it is killed with SIGKILL,
  * which runs no exit handler. Without the watch it keeps running, re-parented.
  */
@@ -30,7 +30,7 @@ async function until(what: string, ms: number, f: () => boolean): Promise<number
   return Date.now() - t0;
 }
 
-test("a helper started with watchedChildEnv (through tsx's CLI) ends when its starter is killed with SIGKILL", async () => {
+test("a helper started with childEnv (through tsx's CLI) ends when its starter is killed with SIGKILL", async () => {
   const pidFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ifsq-watch-")), "child.pid");
   const parent = spawn(process.execPath, [require.resolve("tsx/cli"), "test/fixtures/watched-helper.ts", "parent", pidFile], { cwd: ROOT, stdio: "ignore" });
   let helper = 0;

@@ -208,10 +208,13 @@ function compareFinal(grid: RepaRun[], kind: "ar" | "dit", layer: number, weight
 /** gFID at each matching run's first in-run evaluation, and that evaluation's share of the run's steps (largest over the runs). */
 function firstEvalValues(grid: RepaRun[], kind: "ar" | "dit", layer: number | null, weight: number | null): { values: number[]; share: number } {
   checkInRunFids(grid, kind);
-  const runs = grid.filter((r) => r.point.kind === kind && pointAt(r.point, layer, weight) && evalRows(r).length > 1);
+  const firsts = grid
+    .filter((r) => r.point.kind === kind && pointAt(r.point, layer, weight))
+    .map((r) => ({ rows: evalRows(r), steps: r.config.steps }))
+    .filter((x) => x.rows.length > 1);
   return {
-    values: runs.map((r) => Number(evalRows(r)[0].gfid)),
-    share: runs.reduce((m, r) => Math.max(m, Number(evalRows(r)[0].step) / r.config.steps), 0),
+    values: firsts.map((x) => Number(x.rows[0].gfid)),
+    share: firsts.reduce((m, x) => Math.max(m, Number(x.rows[0].step) / x.steps), 0),
   };
 }
 
