@@ -29,14 +29,25 @@ import { tempDirs } from "./support/temp-dirs";
 
 const tmpDir = tempDirs("ifsq-bits-");
 
-test("grid: quick has 16 tokenizers (iFSQ at 5 L, tanh at 5/17/33, 2 seeds), one AR and one DiT per L on the seed-0 iFSQ tokenizer, equal budgets", () => {
-  const plan = getStudy("bits").plan("quick");
+test("grid: quick has 12 tokenizers (iFSQ at 5 L, tanh at 17, 2 seeds) + 2 half-budget ones, AR and DiT per L × 2 seeds on the seed-0 iFSQ tokenizer, equal budgets", () => {
+  const all = getStudy("bits").plan("quick");
+  const half = all.filter((r) => r.label.endsWith("half-budget"));
+  const plan = all.filter((r) => !r.label.endsWith("half-budget"));
   const tk = plan.filter((r) => r.kind === "tokenizer");
-  assert.equal(tk.length, 16);
-  assert.equal(plan.filter((r) => r.kind === "ar").length, 5);
-  assert.equal(plan.filter((r) => r.kind === "dit").length, 5);
+  assert.equal(tk.length, 12);
+  assert.equal(plan.filter((r) => r.kind === "ar").length, 10);
+  assert.equal(plan.filter((r) => r.kind === "dit").length, 10);
   const cfg = (r: (typeof plan)[number]) => r.config as Record<string, any>;
-  assert.deepEqual([...new Set(tk.filter((r) => cfg(r).bound === "tanh").map((r) => cfg(r).levels[0]))], [5, 17, 33]);
+  assert.deepEqual([...new Set(tk.filter((r) => cfg(r).bound === "tanh").map((r) => cfg(r).levels[0]))], [17]);
+  // the budget check: L = 3 and 17 at half the steps, otherwise the seed-0 iFSQ run's config
+  assert.deepEqual(half.map((r) => [cfg(r).levels[0], cfg(r).steps, cfg(r).seed, cfg(r).bound]), [[3, 400, 0, "ifsq"], [17, 400, 0, "ifsq"]]);
+  for (const h of half) {
+    const full = tk.find((r) => cfg(r).levels[0] === cfg(h).levels[0] && cfg(r).seed === 0 && cfg(r).bound === "ifsq")!;
+    assert.deepEqual({ ...cfg(h), steps: 0 }, { ...cfg(full), steps: 0 });
+    assert.equal(cfg(full).steps, 800);
+  }
+  // generators: seeds 0 and 1 at every L
+  assert.deepEqual(plan.filter((r) => r.kind === "dit").map((r) => [cfg(r).tokenizer.levels[0], cfg(r).seed]), [0, 1].flatMap((seed) => [3, 5, 9, 17, 33].map((L) => [L, seed])));
   assert.deepEqual([...new Set(tk.map((r) => cfg(r).levels[0]))], [3, 5, 9, 17, 33]);
   for (const r of tk) {
     assert.deepEqual(cfg(r).levels, new Array(4).fill(cfg(r).levels[0]));
@@ -49,22 +60,25 @@ test("grid: quick has 16 tokenizers (iFSQ at 5 L, tanh at 5/17/33, 2 seeds), one
   }
   // DiT: the same steps at every L; AR: the same training FLOPs within half a step of any of them
   assert.equal(new Set(plan.filter((r) => r.kind === "dit").map((r) => cfg(r).steps)).size, 1);
+  assert.equal(new Set(plan.filter((r) => r.kind === "ar").map((r) => `${cfg(r).tokenizer.levels[0]}:${cfg(r).steps}`)).size, 5, "both AR seeds of an L get the same steps");
   const spec = BITS_GRID.quick;
-  const arFlops = plan.filter((r) => r.kind === "ar").map((r) => ({ total: cfg(r).steps * arFlopsPerStep(spec, "quick", cfg(r).tokenizer.levels[0]), step: arFlopsPerStep(spec, "quick", cfg(r).tokenizer.levels[0]) }));
+  const arFlops = plan.filter((r) => r.kind === "ar" && cfg(r).seed === 0).map((r) => ({ total: cfg(r).steps * arFlopsPerStep(spec, "quick", cfg(r).tokenizer.levels[0]), step: arFlopsPerStep(spec, "quick", cfg(r).tokenizer.levels[0]) }));
   const ref = arFlops[arFlops.length - 1].total;
   for (const f of arFlops) assert.ok(Math.abs(f.total - ref) <= f.step / 2 + 1e-3, `AR FLOPs ${f.total} vs ${ref}`);
   // the steps differ across L (the output projections cost T·D·ΣL), so the equalisation is not vacuous
   assert.ok(new Set(plan.filter((r) => r.kind === "ar").map((r) => cfg(r).steps)).size > 1);
 });
 
-test("grid: tiny is smaller (L ∈ {3, 5}, tanh at 5: 6 tokenizers + 2 AR + 2 DiT); bad grids are errors naming the value", () => {
+test("grid: tiny is smaller (L ∈ {3, 5}, tanh at 5: 6 tokenizers + 1 half-budget + 2 AR + 2 DiT); bad grids are errors naming the value", () => {
   const plan = getStudy("bits").plan("tiny");
-  assert.deepEqual(plan.map((r) => r.kind).join(","), "tokenizer,tokenizer,tokenizer,tokenizer,tokenizer,tokenizer,ar,ar,dit,dit");
+  assert.deepEqual(plan.map((r) => r.kind).join(","), "tokenizer,tokenizer,tokenizer,tokenizer,tokenizer,tokenizer,tokenizer,ar,ar,dit,dit");
   const base = BITS_GRID.tiny;
   assert.throws(() => checkBitsGrid({ ...base, levels: [3, 4] }, "t"), /levels\[1\]=4 is even; the ifsq bound needs odd levels/);
   assert.throws(() => checkBitsGrid({ ...base, levels: [5, 3] }, "t"), /strictly ascending/);
   assert.throws(() => checkBitsGrid({ ...base, tanhLevels: [9] }, "t"), /tanhLevels has 9/);
   assert.throws(() => checkBitsGrid({ ...base, generatorSeed: 7 }, "t"), /generatorSeed=7/);
+  assert.throws(() => checkBitsGrid({ ...base, halfBudgetLevels: [9] }, "t"), /halfBudgetLevels has 9/);
+  assert.throws(() => checkBitsGrid({ ...base, generatorSeeds: [] }, "t"), /generatorSeeds=\[\] must be distinct and non-empty/);
 });
 
 test("llamaGenFlops(arch) equals the model's own count (pure, no weights)", async () => {
@@ -161,10 +175,10 @@ function tok(L: number, bound: "tanh" | "ifsq", seed: number, psnr: number, rfid
   const run = { label: `t ${L}`, runDir: `/r/tokenizer-${L}${bound}${seed}`, reused: true, metrics: [{ type: "train" as const, step: 90, time: 30, loss: 0.2, flops: 1e12, stepsPerSec: 3 }], config: { steps: 90, batchSize: 32 }, flops: 1e12 };
   return { L, bits: Math.log2(L), bound, seed, run, row, rfidManifest: rfidManifest(1000, "featurenet-test"), entropyPerChannel: [1, 1, 1, 1], endBinMassPerChannel: [0.01, 0.01, 0.01, 0.01], usedCodes: 10, codebookSize: L ** 4, reconstructions: new Float32Array(2 * 4) };
 }
-function gen(kind: "ar" | "dit", L: number, gfid: number, gfidCfg: number, noise: number): BitsGeneratorResult {
+function gen(kind: "ar" | "dit", L: number, gfid: number, gfidCfg: number, noise: number, seed = 0): BitsGeneratorResult {
   const ev = (g: number, s: number) => ({ cfgScale: s, gfid: g, precision: 0.5, recall: 0.4, halves: [g + noise, g] as [number, number], samplesPerSec: 10, n: 300, manifest: samplerManifest({ samples: 300, numClasses: 10, generator: "ar", guidanceScale: s, samplingSteps: null, ema: true, featureNet: "featurenet-test", seed: 0 }) });
   const run = { label: `${kind} ${L}`, runDir: `/r/${kind}-${L}`, reused: true, metrics: [{ type: "train" as const, step: 90, time: 60, loss: 3, flops: 2e12, stepsPerSec: 1.5 }], config: { steps: 90, batchSize: 32 }, flops: 2e12 };
-  return { kind, L, bits: Math.log2(L), run, tokenizerRun: `tokenizer-${L}`, detail: "", unguided: ev(gfid, 1), guided: ev(gfidCfg, 2) };
+  return { kind, L, seed, bits: Math.log2(L), run, tokenizerRun: `tokenizer-${L}`, detail: "", unguided: ev(gfid, 1), guided: ev(gfidCfg, 2) };
 }
 function fixture(): BitsResults {
   const psnr: Record<number, number> = { 3: 14, 5: 17, 9: 19, 17: 20, 33: 20.4 };
@@ -181,7 +195,8 @@ function fixture(): BitsResults {
   const dit = { 3: 110, 5: 80, 9: 52, 17: 50, 33: 51 } as Record<number, number>;
   const generators = [...LV.map((L) => gen("ar", L, ar[L], ar[L] - 5, 4)), ...LV.map((L) => gen("dit", L, dit[L], dit[L] - 3, 4))];
   const setup = bitsSetup({ preset: "quick" });
-  return { setup, tokenizers, generators, featureNet: "featurenet-x", originals: new Float32Array(2 * 4), exampleShape: [2, 2, 2, 1], trained: 0 };
+  const halfBudget = [tok(3, "ifsq", 0, 13.0, 95), tok(17, "ifsq", 0, 19.98, 23)];
+  return { setup, tokenizers, halfBudget, generators, featureNet: "featurenet-x", originals: new Float32Array(2 * 4), exampleShape: [2, 2, 2, 1], trained: 0 };
 }
 
 test("aggregation on fixed results: seed summaries, iFSQ vs FSQ verdicts, monotone with diminishing returns, gFID curves and knees", () => {
@@ -212,13 +227,20 @@ test("aggregation on fixed results: seed summaries, iFSQ vs FSQ verdicts, monoto
   assert.equal(paperOptimumShows(ditC).shows, false);
 });
 
+test("generator curves with two seeds: mean per L, the seed range joins the tolerance", () => {
+  const gens = [gen("dit", 3, 100, 90, 2, 0), gen("dit", 3, 110, 95, 1, 1), gen("dit", 5, 80, 70, 3, 0), gen("dit", 5, 84, 72, 2, 1)];
+  const c = generatorCurve(gens, "dit", false);
+  assert.deepEqual(c.points.map((p) => [p.L, p.gfid, p.seedRange, p.noise, p.gfids]), [[3, 105, 10, 2, [100, 110]], [5, 82, 4, 3, [80, 84]]]);
+  assert.equal(c.tolerance, 10);
+});
+
 test("conclusions and tables on fixed results: every claim computed from the numbers", () => {
   const res = fixture();
   const text = bitsConclusion(res);
   assert.match(text, /PSNR \(dB\): 14\.05 \(L=3\), 17\.05 \(L=5\), 19\.05 \(L=9\), 20\.05 \(L=17\), 20\.45 \(L=33\); it rises monotonically/);
   assert.match(text, /with diminishing returns: \+4\.07 dB per added bit from L=3 to L=5, \+0\.42 dB per bit from L=17 to L=33/);
   assert.match(text, /Overall: iFSQ ≥ FSQ beyond the seed spread at every compared L/);
-  assert.match(text, /AR \(LlamaGen\) without CFG: gFID 120\.0 \(L=3\), 90\.0 \(L=5\), 70\.0 \(L=9\), 60\.0 \(L=17\), 85\.0 \(L=33\); best 60\.0 at L=17 \(4\.09 bits\); noise \(largest half-sample gap\) 4\.0: an interior optimum at L=17/);
+  assert.match(text, /AR \(LlamaGen\) without CFG: gFID 120\.0 \(L=3\), 90\.0 \(L=5\), 70\.0 \(L=9\), 60\.0 \(L=17\), 85\.0 \(L=33\) \(mean over 1 seed\); best 60\.0 at L=17 \(4\.09 bits\); noise \(largest seed range or half-sample gap\) 4\.0: an interior optimum at L=17/);
   assert.match(text, /DiT \(flow matching\) without CFG: .*no optimum but a knee at L=9 \(3\.17 bits\)/);
   assert.match(text, /AR \(LlamaGen\): \*\*shows\*\*/);
   assert.match(text, /DiT \(flow matching\): \*\*does not show\*\* \(gFID at L=17 \(4\.09 bits\) is 50\.0, the best/);
@@ -226,6 +248,9 @@ test("conclusions and tables on fixed results: every claim computed from the num
   // perplexity seed range 200 of mean 200 (100%) vs PSNR's 0.1 of 14.05 (0.7%)
   assert.match(text, /joint-code perplexity's seed range reaches 100% of its mean \(iFSQ, L=3\); per-channel utilisation's 0\.0% \(L=3\), PSNR's 0\.7% \(L=3\)\. So how the 4 channels combine/);
   assert.match(text, /Every run was reused/);
+  // budget check: L=3 moved 14.05 − 13.0 = +1.05 dB (spread 0.1) → still moving; L=17 +0.07 dB within 0.1
+  assert.match(text, /L=3: 13\.00 dB at 90 steps → 14\.05 dB at 90 \(\+1\.05 dB; seed spread 0\.10 dB\); L=17: 19\.98 dB at 90 steps → 20\.05 dB at 90 \(\+0\.07 dB; seed spread 0\.10 dB\): \*\*still moving beyond the seed spread\*\* at L=3:/);
+  assert.match(text, /The gap between L=3 and L=17 was 6\.98 dB at half the steps and 6\.00 dB at the full budget/);
   const rows = bitsSummaryRows(res);
   assert.equal(rows.length, 5);
   assert.equal(rows[3]["iFSQ PSNR (dB)"], "20.05 ± 0.05");
@@ -248,14 +273,15 @@ test("runBits: a second call over the same runs folder trains nothing and gives 
     dit: { ...BITS_GRID.tiny.dit, steps: 2 },
   };
   const setup = bitsSetup({ preset: "tiny", grid, testImages: 130, evalSamples: 258, eulerSteps: 2, examples: 2 });
-  assert.equal(bitsSweepRuns(grid, "tiny").length, 3);
+  assert.equal(bitsSweepRuns(grid, "tiny").length, 4);
   const first = await runBits(env, setup);
-  assert.equal(first.trained, 3);
+  assert.equal(first.trained, 4);
+  assert.deepEqual([first.tokenizers.length, first.halfBudget.length, first.halfBudget[0].run.config.steps], [1, 1, 1]);
   const second = await runBits(env, setup);
   assert.equal(second.trained, 0);
   assert.ok(second.tokenizers.every((t) => t.run.reused) && second.generators.every((g) => g.run.reused));
   assert.deepEqual(second.tokenizers.map((t) => t.row.psnr), first.tokenizers.map((t) => t.row.psnr));
   assert.deepEqual(second.generators.map((g) => g.unguided.gfid), first.generators.map((g) => g.unguided.gfid));
   // the notebook's plan names the sweep's run folders
-  assert.deepEqual(planStudy(bitsStudy, setup).map((r) => r.id), first.tokenizers.map((t) => t.run.runDir.split("/").pop()).concat(first.generators.map((g) => g.run.runDir.split("/").pop()!)));
+  assert.deepEqual(planStudy(bitsStudy, setup).map((r) => r.id), first.tokenizers.concat(first.halfBudget).map((t) => t.run.runDir.split("/").pop()).concat(first.generators.map((g) => g.run.runDir.split("/").pop()!)));
 });

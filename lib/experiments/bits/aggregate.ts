@@ -104,12 +104,28 @@ export function bitsTrend(points: readonly LevelSummary[], higherIsBetter: boole
   return { monotone: violations.length === 0, violations, slopes, diminishing: slopes[slopes.length - 1] < slopes[0], total, significant: Math.abs(total) > Math.max(first.range, last.range) };
 }
 
+export interface GeneratorPoint {
+  L: number;
+  bits: number;
+  /** Mean over the generator seeds. */
+  gfid: number;
+  /** Per seed, in seed order. */
+  seeds: number[];
+  gfids: number[];
+  /** Largest half-sample gap over the seeds (sampling noise). */
+  noise: number;
+  /** max − min of gFID over the seeds (training-seed spread; 0 with one seed). */
+  seedRange: number;
+  precision: number;
+  recall: number;
+}
+
 export interface GeneratorCurve {
   kind: GeneratorKind;
   guided: boolean;
   cfgScale: number;
-  points: { L: number; bits: number; gfid: number; noise: number; precision: number; recall: number }[];
-  /** The largest sampling noise over the points: the knee's tolerance. */
+  points: GeneratorPoint[];
+  /** The knee's tolerance: the largest of every point's sampling noise and training-seed spread. */
   tolerance: number;
   knee: Knee;
 }
@@ -119,18 +135,54 @@ export function samplingNoise(e: BitsGenEval): number {
   return Math.abs(e.halves[0] - e.halves[1]);
 }
 
-/** gFID vs bits of one generator kind, unguided or guided, with its knee. */
+/** gFID vs bits of one generator kind, unguided or guided: per L the mean over the generator seeds, and its knee. */
 export function generatorCurve(generators: readonly BitsGeneratorResult[], kind: GeneratorKind, guided: boolean): GeneratorCurve {
-  const runs = generators.filter((g) => g.kind === kind).sort((a, b) => a.L - b.L);
+  const runs = generators.filter((g) => g.kind === kind).sort((a, b) => a.L - b.L || a.seed - b.seed);
   if (runs.length === 0) throw new Error(`generatorCurve: no ${kind} runs in the results`);
-  checkComparableFids(runs.map((g) => ({ label: `${kind} L=${g.L}${guided ? " guided" : ""}`, manifest: (guided ? g.guided : g.unguided).manifest })), { what: `bits sweep: ${kind} gFID across L` });
-  const points = runs.map((g) => {
-    const e = guided ? g.guided : g.unguided;
-    return { L: g.L, bits: g.bits, gfid: e.gfid, noise: samplingNoise(e), precision: e.precision, recall: e.recall };
+  checkComparableFids(runs.map((g) => ({ label: `${kind} L=${g.L} seed ${g.seed}${guided ? " guided" : ""}`, manifest: (guided ? g.guided : g.unguided).manifest })), { what: `bits sweep: ${kind} gFID across L` });
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const levels = [...new Set(runs.map((g) => g.L))];
+  const points = levels.map((L): GeneratorPoint => {
+    const at = runs.filter((g) => g.L === L);
+    const evals = at.map((g) => (guided ? g.guided : g.unguided));
+    const gfids = evals.map((e) => e.gfid);
+    return {
+      L, bits: at[0].bits, gfid: mean(gfids), seeds: at.map((g) => g.seed), gfids,
+      noise: Math.max(...evals.map(samplingNoise)), seedRange: Math.max(...gfids) - Math.min(...gfids),
+      precision: mean(evals.map((e) => e.precision)), recall: mean(evals.map((e) => e.recall)),
+    };
   });
-  const tolerance = Math.max(...points.map((p) => p.noise));
+  const tolerance = Math.max(...points.map((p) => Math.max(p.noise, p.seedRange)));
   const knee = findKnee(points.map((p) => ({ bits: p.bits, value: p.gfid })), { lowerIsBetter: true, tolerance });
   return { kind, guided, cfgScale: guided ? runs[0].guided.cfgScale : 1, points, tolerance, knee };
+}
+
+/** The budget check at one L: the full-budget reconstruction (mean over seeds) against the half-budget run's. */
+export interface BudgetCheck {
+  L: number;
+  halfSteps: number;
+  fullSteps: number;
+  half: number;
+  full: number;
+  /** full − half, oriented so that positive = better with more steps. */
+  change: number;
+  /** max − min over the full-budget seeds at this L. */
+  seedRange: number;
+  /** |change| ≤ seedRange: the last doubling of steps moves the metric by no more than the seed spread. */
+  settled: boolean;
+}
+
+/** For every half-budget tokenizer: how much the metric moved over the last doubling of steps, against the seed spread. */
+export function budgetChecks(full: readonly BitsTokenizerResult[], half: readonly BitsTokenizerResult[], key: ReconKey): BudgetCheck[] {
+  const m = RECON_METRICS[key];
+  const sign = m.higherIsBetter ? 1 : -1;
+  return half.map((h) => {
+    const runs = full.filter((r) => r.bound === "ifsq" && r.L === h.L);
+    if (runs.length === 0) throw new Error(`budgetChecks: no full-budget iFSQ tokenizer at L=${h.L} for the half-budget run ${h.run.label}`);
+    const s = summarizeSeeds(runs.map(m.of), `${m.label} of ifsq L=${h.L}`);
+    const change = sign * (s.mean - m.of(h));
+    return { L: h.L, halfSteps: h.run.config.steps, fullSteps: runs[0].run.config.steps, half: m.of(h), full: s.mean, change, seedRange: s.range, settled: Math.abs(change) <= s.range };
+  });
 }
 
 /** Spearman rank correlation of two equally long lists (average ranks for ties); NaN below 3 points. */

@@ -22,7 +22,7 @@ import { FASHION_MNIST_CLASSES } from "../../data/fashion-mnist";
 import { checkLevel, type Bound } from "../../quant/bounds";
 import { arConfig, llamaGenArch, type ArConfig } from "../ar/config";
 import type { DiTConfig } from "../dit/config";
-import type { TokenizerConfig } from "../tokenizer/config";
+import { tokenizerConfig, type TokenizerConfig } from "../tokenizer/config";
 import type { FeatureNetName } from "../featurenet/config";
 import { defineStudy, type StudyRun } from "../plan";
 
@@ -40,6 +40,13 @@ export interface BitsGridSpec {
   seeds: number[];
   /** The tokenizer seed both generators train on. */
   generatorSeed: number;
+  /** Training seeds of the generators (each trains on the same tokenizer; ≥ 2 for a training-seed spread of gFID). */
+  generatorSeeds: number[];
+  /**
+   * Levels whose iFSQ tokenizer (seed `generatorSeed`) is also trained at half the steps: the budget check, how much
+   * the reconstruction still moves over the last doubling of steps against the seed spread.
+   */
+  halfBudgetLevels: number[];
   /** iFSQ slope α. */
   alpha: number;
   /** Tokenizer overrides shared by every L, bound and seed (architecture and budget), over the tokenizer preset. */
@@ -97,10 +104,25 @@ export function checkBitsGrid(spec: BitsGridSpec, preset: string): BitsGridSpec 
   for (const L of spec.tanhLevels) if (!spec.levels.includes(L)) throw new Error(`${where}: tanhLevels has ${L}, which is not in levels=[${spec.levels}]`);
   if (new Set(spec.seeds).size !== spec.seeds.length || spec.seeds.length === 0) throw new Error(`${where}: seeds=[${spec.seeds}] must be distinct and non-empty`);
   if (!spec.seeds.includes(spec.generatorSeed)) throw new Error(`${where}: generatorSeed=${spec.generatorSeed} is not among the tokenizer seeds [${spec.seeds}]`);
+  if (new Set(spec.generatorSeeds).size !== spec.generatorSeeds.length || spec.generatorSeeds.length === 0) throw new Error(`${where}: generatorSeeds=[${spec.generatorSeeds}] must be distinct and non-empty`);
+  for (const L of spec.halfBudgetLevels) if (!spec.levels.includes(L)) throw new Error(`${where}: halfBudgetLevels has ${L}, which is not in levels=[${spec.levels}]`);
   return spec;
 }
 
-/** Every run of the grid as sweep entries: tokenizers (by L, bound, seed), then one AR and one DiT per L. */
+/** The label of a half-budget tokenizer run (the budget check). */
+export function halfBudgetLabel(L: number, seed: number): string {
+  return `tokenizer L=${L} bound=ifsq seed=${seed} half-budget`;
+}
+
+/** Steps of the tokenizers at a preset (the grid's override, else the tokenizer preset's). */
+export function tokenizerSteps(spec: BitsGridSpec, preset: PresetName): number {
+  return resolveConfig(tokenizerConfig, { preset, overrides: bitsTokenizerOverrides(spec, spec.levels[0], "ifsq", spec.generatorSeed) }).steps;
+}
+
+/**
+ * Every run of the grid as sweep entries: tokenizers (by L, bound, seed), the half-budget tokenizers, then AR and
+ * DiT per L and generator seed.
+ */
 export function bitsSweepRuns(spec: BitsGridSpec, preset: PresetName): StudyRun[] {
   checkBitsGrid(spec, preset);
   const runs: StudyRun[] = [];
@@ -110,39 +132,47 @@ export function bitsSweepRuns(spec: BitsGridSpec, preset: PresetName): StudyRun[
       for (const seed of spec.seeds) runs.push({ label: `tokenizer L=${L} bound=${bound} seed=${seed}`, kind: "tokenizer", overrides: bitsTokenizerOverrides(spec, L, bound, seed) });
     }
   }
-  const arSteps = arStepsByLevel(spec, preset);
-  for (const L of spec.levels) {
-    const tokenizer = bitsTokenizerOverrides(spec, L, "ifsq", spec.generatorSeed);
-    runs.push({ label: `ar L=${L}`, kind: "ar", overrides: { ...spec.ar, steps: arSteps.get(L)!, tokenizer } });
+  const half = Math.max(1, Math.round(tokenizerSteps(spec, preset) / 2));
+  for (const L of spec.halfBudgetLevels) {
+    runs.push({ label: halfBudgetLabel(L, spec.generatorSeed), kind: "tokenizer", overrides: { ...bitsTokenizerOverrides(spec, L, "ifsq", spec.generatorSeed), steps: half } });
   }
-  for (const L of spec.levels) {
-    const tokenizer = bitsTokenizerOverrides(spec, L, "ifsq", spec.generatorSeed);
-    runs.push({ label: `dit L=${L}`, kind: "dit", overrides: { ...spec.dit, tokenizer } });
+  const arSteps = arStepsByLevel(spec, preset);
+  for (const seed of spec.generatorSeeds) {
+    for (const L of spec.levels) {
+      const tokenizer = bitsTokenizerOverrides(spec, L, "ifsq", spec.generatorSeed);
+      runs.push({ label: `ar L=${L} seed=${seed}`, kind: "ar", overrides: { ...spec.ar, seed, steps: arSteps.get(L)!, tokenizer } });
+    }
+  }
+  for (const seed of spec.generatorSeeds) {
+    for (const L of spec.levels) {
+      const tokenizer = bitsTokenizerOverrides(spec, L, "ifsq", spec.generatorSeed);
+      runs.push({ label: `dit L=${L} seed=${seed}`, kind: "dit", overrides: { ...spec.dit, seed, tokenizer } });
+    }
   }
   return runs;
 }
 
 /**
- * The grid at each preset, sized by measured speed (wasm, 2-core project machine; CPU seconds per step, which is the
- * idle machine's wall time for the single-threaded wasm backend):
+ * The grid at each preset. One tokenizer family per preset: the tokenizers are the `tokenizer` kind's preset with
+ * only levels, bound, α and seed set, so at L = 17 they ARE notebook 02's runs (iFSQ and tanh, seeds 0 and 1) and the
+ * seed-0 iFSQ one is the tokenizer of notebooks 03, 04, 06 and 07 (a reproduce trains each once; test/study-plans).
  *
- * quick (≤ 25 min for notebook 05 on an idle machine, feature network already trained, e.g. by notebook 02):
- *   16 tokenizers = 5 L (iFSQ) + 3 L (tanh: 5, 17, 33), 2 seeds each. Channels [8,16,16], no res block per encoder
- *     level (decoder: one), one middle block: 14.2 MFLOP forward per image, 0.37 s per step at batch 32; 90 steps
- *     → 33 s per run, 16 × 33 = 530 s. hflip on (as the official training); latentInitGain 5 at every L (z starts
- *     near N(0, 1); with the default init L = 3 starts with all-zero codes and never trains, see ../tokenizer/config.ts).
- *   5 AR (D = 64, 2 blocks, 2 heads, head depth 1, batch 32): 4.2 GFLOP per step, 0.68 s; 90 steps at L = 33
- *     (the others equal FLOPs) → 5 × 61 = 305 s.
- *   5 DiT (D = 64, 2 blocks, 2 heads, batch 32): 1.4 GFLOP per step, 0.22 s; 150 steps → 5 × 33 = 165 s.
- *   Both generators train on the first 10 000 training images (token cache: 5 × ≈ 5 s) and run no in-run
- *   evaluation. Evaluation in the notebook (bits/run.ts): 1 000 test images per tokenizer with rFID (≈ 5 s each,
- *   80 s), 300 samples per generator with and without CFG (AR ≈ 20 s, DiT with 10 Euler steps ≈ 15 s per run,
- *   175 s). With ≈ 100 s of kernel overhead: ≈ 1 360 s ≈ 23 min.
- * tiny (CI, seconds): L ∈ {3, 5}, tanh at 5, 2 seeds (6 tokenizers of 8 steps), 2 AR and 2 DiT of a few steps at
- *   D = 32 with one block; the numbers mean nothing.
- * paper-cpu (hours; through `npm run sweep -- bits`, sharded or on Slurm): every L with both bounds, 3 seeds, the
- *   paper-cpu tokenizer preset (+ hflip), AR and DiT at their paper-cpu presets (AR: 1 500 steps at L = 33, equal
- *   FLOPs at the others).
+ * quick (measured on the 2-core Intel Xeon model 167, native engine, 2 data-parallel workers, beside other work):
+ *   tokenizers: the quick preset (channels [8,16,32], one res block, 800 steps × 32 images, cosine lr 2e-3,
+ *     latentInitGain 5), ≈ 150–200 s per run. L ∈ {3, 5, 9, 17, 33} with iFSQ, tanh at L = 17 only (02's comparison;
+ *     tanh at other L is a paper-cpu question), 2 seeds each: 12 runs, 4 of them notebook 02's. Calibration (seed 0,
+ *     first 2 000 test images): L = 3 gives 19.78 dB at 400 steps and 21.31 dB at 800, L = 17 19.82 / 21.92 dB; a
+ *     90-step budget (this grid before) left every L at ≈ 14.5 dB. Still rising over the last doubling, so the budget
+ *     check trains L = 3 and 17 at half the steps and the notebook reports that change against the seed spread.
+ *   generators: 2 seeds each on the seed-0 tokenizer of every L (a training-seed spread of gFID, not only the
+ *     half-sample noise). AR D = 64, 2 blocks, 90 steps at L = 33 (equal FLOPs at the other L); DiT D = 64, 2 blocks,
+ *     150 steps. Small budgets: their gFIDs are far from converged (notebook 06 measures how far at L = 17);
+ *     sharing them with 06's runs would need 06's budget (400 / 930 steps at depth 3) at every L and seed, ≈ 10× this.
+ *   Evaluation: the full test split (10 000 images) per tokenizer, 300 samples per generator with and without CFG.
+ * tiny (CI, seconds): L ∈ {3, 5}, tanh at 5, 2 seeds of a smaller tokenizer of 8 steps, one generator seed; the
+ *   numbers mean nothing.
+ * paper-cpu (hours; `npm run sweep -- bits`, sharded or on Slurm): the paper-cpu tokenizer preset at every L with both
+ *   bounds, 3 seeds; AR and DiT at their paper-cpu presets (AR 1 500 steps at L = 33, equal FLOPs at the others).
  */
 export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
   tiny: {
@@ -152,6 +182,8 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
     channels: 4,
     seeds: [0, 1],
     generatorSeed: 0,
+    generatorSeeds: [0],
+    halfBudgetLevels: [3],
     alpha: 1.6,
     tokenizer: { channels: [8, 16, 16], resBlocks: 0, midBlocks: 1, latentInitGain: 5, steps: 8, batchSize: 16, warmupSteps: 2, logEvery: 4, evalLimit: 128, hflip: true },
     ar: { dim: 32, depth: 1, heads: 2, steps: 6, warmupSteps: 2, trainLimit: 512, logEvery: 3 },
@@ -159,13 +191,15 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
   },
   quick: {
     levels: [3, 5, 9, 17, 33],
-    tanhLevels: [5, 17, 33],
+    tanhLevels: [17],
     arReferenceLevel: 33,
     channels: 4,
     seeds: [0, 1],
     generatorSeed: 0,
+    generatorSeeds: [0, 1],
+    halfBudgetLevels: [3, 17],
     alpha: 1.6,
-    tokenizer: { channels: [8, 16, 16], resBlocks: 0, midBlocks: 1, latentInitGain: 5, steps: 90, batchSize: 32, lr: 3e-3, warmupSteps: 10, schedule: "cosine", emaDecay: 0, logEvery: 10, ckptEvery: 0, evalLimit: 200, hflip: true },
+    tokenizer: {},
     ar: { dim: 64, depth: 2, heads: 2, headDepth: 1, steps: 90, batchSize: 32, lr: 2e-3, warmupSteps: 10, emaDecay: 0, trainLimit: 10000, evalSamples: 0, evalEvery: 0, ckptEvery: 0, logEvery: 10 },
     dit: { dim: 64, depth: 2, heads: 2, steps: 150, batchSize: 32, lr: 2e-3, warmupSteps: 15, emaDecay: 0, trainLimit: 10000, evalSamples: 0, evalEvery: 0, ckptEvery: 0, logEvery: 10, evalSteps: 10 },
   },
@@ -176,8 +210,10 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
     channels: 4,
     seeds: [0, 1, 2],
     generatorSeed: 0,
+    generatorSeeds: [0, 1],
+    halfBudgetLevels: [3, 17],
     alpha: 1.6,
-    tokenizer: { hflip: true, latentInitGain: 5 },
+    tokenizer: {},
     ar: { steps: 1500 },
     dit: { steps: 3000 },
   },
@@ -220,7 +256,7 @@ export function bitsSetup(partial: Partial<BitsSetup> & BitsKnobs & { preset: Pr
   const base = partial.grid ?? BITS_GRID[p];
   const grid = checkBitsGrid({ ...base, levels: levels ?? base.levels, tanhLevels: tanhLevels ?? base.tanhLevels, seeds: seeds ?? base.seeds }, p);
   const s: BitsSetup = {
-    testImages: p === "tiny" ? 256 : p === "quick" ? 1000 : 10000,
+    testImages: p === "tiny" ? 256 : 10000,
     examples: 8,
     evalSamples: p === "tiny" ? 260 : p === "quick" ? 300 : 2000,
     cfgScale: 2,

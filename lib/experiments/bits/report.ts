@@ -15,8 +15,8 @@ import { deltaText, verdictPhrase } from "../seed-spread";
 import { paperScaleText } from "../paper-compute";
 import { kneePhrase, type Knee } from "./knee";
 import {
-  RECON_METRICS, bitsTrend, boundComparisons, generatorCurve, levelsOf, seedSummaryByLevel, spearman,
-  type GeneratorCurve, type LevelSummary, type ReconKey,
+  RECON_METRICS, bitsTrend, boundComparisons, budgetChecks, generatorCurve, levelsOf, seedSummaryByLevel, spearman,
+  type GeneratorCurve, type GeneratorPoint, type LevelSummary, type ReconKey,
 } from "./aggregate";
 import type { BitsBound } from "./grid";
 import type { BitsGeneratorResult, BitsResults, BitsTokenizerResult, GeneratorKind } from "./run";
@@ -46,7 +46,8 @@ function allLevels(res: BitsResults): number[] {
 export function bitsRunRows(res: BitsResults): Record<string, string | number>[] {
   return [
     ...res.tokenizers.map((t) => runSummary(t.run, { kind: "tokenizer", L: t.L, bits: t.bits, bound: methodStyle(t.bound).name, seed: t.seed })),
-    ...res.generators.map((g) => runSummary(g.run, { kind: methodStyle(g.kind).name, L: g.L, bits: g.bits, bound: methodStyle("ifsq").name, seed: res.setup.grid.generatorSeed }, { tokenizer: g.tokenizerRun })),
+    ...res.halfBudget.map((t) => runSummary(t.run, { kind: "tokenizer (half budget)", L: t.L, bits: t.bits, bound: methodStyle(t.bound).name, seed: t.seed })),
+    ...res.generators.map((g) => runSummary(g.run, { kind: methodStyle(g.kind).name, L: g.L, bits: g.bits, bound: methodStyle("ifsq").name, seed: g.seed }, { tokenizer: g.tokenizerRun })),
   ];
 }
 
@@ -67,7 +68,7 @@ export function generatorMetricRows(res: BitsResults): Record<string, string | n
     const u = g.unguided;
     const c = g.guided;
     return {
-      generator: methodStyle(g.kind).name, L: g.L, bits: g.bits, tokens: g.detail, steps: g.run.config.steps, "train GFLOP": g.run.flops / 1e9,
+      generator: methodStyle(g.kind).name, L: g.L, bits: g.bits, seed: g.seed, tokens: g.detail, steps: g.run.config.steps, "train GFLOP": g.run.flops / 1e9,
       gFID: u.gfid, "noise (half gap)": Math.abs(u.halves[0] - u.halves[1]), precision: u.precision, recall: u.recall,
       [`gFID CFG ${c.cfgScale}`]: c.gfid, "noise CFG": Math.abs(c.halves[0] - c.halves[1]), "precision CFG": c.precision, "recall CFG": c.recall,
       "samples/s": u.samplesPerSec,
@@ -75,11 +76,19 @@ export function generatorMetricRows(res: BitsResults): Record<string, string | n
   });
 }
 
-const genAt = (res: BitsResults, kind: GeneratorKind, L: number) => res.generators.find((g) => g.kind === kind && g.L === L);
+/** The generator curve point of a kind at L (mean over seeds), or undefined. */
+function genAt(res: BitsResults, kind: GeneratorKind, L: number, guided: boolean): GeneratorPoint | undefined {
+  if (!res.generators.some((g) => g.kind === kind)) return undefined;
+  return generatorCurve(res.generators, kind, guided).points.find((p) => p.L === L);
+}
+
+/** A generator point's tolerance: the larger of its training-seed range and its half-sample gap. */
+const pointNoise = (p: GeneratorPoint) => Math.max(p.noise, p.seedRange);
 
 /**
  * The summary by L: reconstruction over the seeds (mean and spread = max − min) for each bound, and gFID (no CFG,
- * with its sampling noise) of the AR model and the DiT on the seed-0 iFSQ tokenizer.
+ * mean over the generator seeds ± half the larger of their range and the half-sample gap) of the AR model and the DiT
+ * on the seed-0 iFSQ tokenizer.
  */
 export function bitsSummaryRows(res: BitsResults): Record<string, string | number>[] {
   const by = (bound: BitsBound, key: ReconKey) => new Map(seedSummaryByLevel(res.tokenizers, bound, key).map((p) => [p.L, p.summary]));
@@ -88,17 +97,13 @@ export function bitsSummaryRows(res: BitsResults): Record<string, string | numbe
   const psnrT = by("tanh", "psnr");
   const rfidT = by("tanh", "rfid");
   const pm = (s: { mean: number; range: number } | undefined, d: number) => (s ? `${s.mean.toFixed(d)} ± ${(s.range / 2).toFixed(d)}` : "–");
-  const gm = (g: BitsGeneratorResult | undefined, guided: boolean) => {
-    if (!g) return "–";
-    const e = guided ? g.guided : g.unguided;
-    return `${e.gfid.toFixed(1)} ± ${(Math.abs(e.halves[0] - e.halves[1]) / 2).toFixed(1)}`;
-  };
+  const gm = (p: GeneratorPoint | undefined) => (p ? `${p.gfid.toFixed(1)} ± ${(pointNoise(p) / 2).toFixed(1)}` : "–");
   return allLevels(res).map((L) => ({
     L, bits: Math.log2(L),
     "iFSQ PSNR (dB)": pm(psnrI.get(L), 2), "iFSQ rFID": pm(rfidI.get(L), 2),
     "FSQ PSNR (dB)": pm(psnrT.get(L), 2), "FSQ rFID": pm(rfidT.get(L), 2),
-    "AR gFID": gm(genAt(res, "ar", L), false), [`AR gFID CFG ${res.setup.cfgScale}`]: gm(genAt(res, "ar", L), true),
-    "DiT gFID": gm(genAt(res, "dit", L), false), [`DiT gFID CFG ${res.setup.cfgScale}`]: gm(genAt(res, "dit", L), true),
+    "AR gFID": gm(genAt(res, "ar", L, false)), [`AR gFID CFG ${res.setup.cfgScale}`]: gm(genAt(res, "ar", L, true)),
+    "DiT gFID": gm(genAt(res, "dit", L, false)), [`DiT gFID CFG ${res.setup.cfgScale}`]: gm(genAt(res, "dit", L, true)),
   }));
 }
 
@@ -151,7 +156,7 @@ export function gfidVsBitsFigure(res: BitsResults): PlotlyFigure {
       data.push({
         x: c.points.map((p) => p.bits), y: c.points.map((p) => p.gfid), type: "scatter", mode: "lines+markers", name,
         line: { color: st.color, dash: guided ? "dash" : "solid" }, marker: { color: st.color },
-        error_y: { type: "data", array: c.points.map((p) => p.noise / 2), color: st.color, thickness: 1 },
+        error_y: { type: "data", array: c.points.map((p) => pointNoise(p) / 2), color: st.color, thickness: 1 },
       } as Partial<Plotly.Data>);
       if (kneeMarked(c.knee)) {
         const p = c.points[c.knee.index!];
@@ -163,7 +168,7 @@ export function gfidVsBitsFigure(res: BitsResults): PlotlyFigure {
   return {
     data,
     layout: {
-      title: { text: "gFID vs bits per dimension (bars: ± half the gap between the two half-sample gFIDs; ★ knee)" }, height: 420,
+      title: { text: "gFID vs bits per dimension (mean over generator seeds; bars: ± half the larger of the seed range and the half-sample gap; ★ knee)" }, height: 420,
       xaxis: bitsAxis(allLevels(res)), yaxis: { title: { text: "gFID (lower is better)" } },
       shapes: [{ type: "line", xref: "x", yref: "paper", x0: paperX, x1: paperX, y0: 0, y1: 1, line: { color: REFERENCE_COLOR, dash: "dot", width: 1 } }],
       annotations: [{ x: paperX, y: 1, xref: "x", yref: "paper", text: "paper's optimum (≈ 4 bits)", showarrow: false, yanchor: "bottom", font: { size: 10, color: REFERENCE_COLOR } }],
@@ -176,15 +181,15 @@ function generatorTokenizer(res: BitsResults, L: number): BitsTokenizerResult | 
   return res.tokenizers.find((t) => t.bound === "ifsq" && t.L === L && t.seed === res.setup.grid.generatorSeed);
 }
 
-/** Reconstruction (PSNR of the generators' tokenizer) against generation (gFID, no CFG), one point per L. */
+/** Reconstruction (PSNR of the generators' tokenizer) against generation (gFID, no CFG, mean over seeds), one point per L. */
 export function tradeoffFigure(res: BitsResults): PlotlyFigure {
   const data: Partial<Plotly.Data>[] = [];
   for (const kind of ["ar", "dit"] as const) {
-    const gens = res.generators.filter((g) => g.kind === kind).sort((a, b) => a.L - b.L);
-    if (gens.length === 0) continue;
+    if (!res.generators.some((g) => g.kind === kind)) continue;
+    const gens = generatorCurve(res.generators, kind, false).points;
     const st = methodStyle(kind);
     data.push({
-      x: gens.map((g) => generatorTokenizer(res, g.L)?.row.psnr ?? NaN), y: gens.map((g) => g.unguided.gfid), type: "scatter", mode: "text+lines+markers", name: st.name,
+      x: gens.map((g) => generatorTokenizer(res, g.L)?.row.psnr ?? NaN), y: gens.map((g) => g.gfid), type: "scatter", mode: "text+lines+markers", name: st.name,
       text: gens.map((g) => `L=${g.L} · ${g.bits.toFixed(2)} b`), textposition: "top center", line: { color: st.color }, marker: { color: st.color, size: 9 },
     } as Partial<Plotly.Data>);
   }
@@ -240,6 +245,19 @@ export function reconTrendText(pts: LevelSummary[], key: ReconKey): string {
   return `${m.label}: ${vals}; it ${m.higherIsBetter ? "rises" : "falls"} ${mono}${dim}.`;
 }
 
+/** The budget check: how much PSNR moved over the last doubling of the tokenizers' steps, against the seed spread. */
+export function budgetCheckText(res: BitsResults): string {
+  if (res.halfBudget.length === 0) return "no half-budget tokenizer in this grid (halfBudgetLevels = []): how much the reconstruction still moves with more steps is not measured.";
+  const checks = budgetChecks(res.tokenizers, res.halfBudget, "psnr");
+  const parts = checks.map((c) => `L=${c.L}: ${c.half.toFixed(2)} dB at ${c.halfSteps} steps → ${c.full.toFixed(2)} dB at ${c.fullSteps} (${signed(c.change, 2)} dB; seed spread ${c.seedRange.toFixed(2)} dB)`);
+  const moving = checks.filter((c) => !c.settled);
+  const verdict = moving.length === 0
+    ? "the last doubling of steps changed PSNR by no more than the seed spread: the tokenizers are trained to this budget's plateau."
+    : `**still moving beyond the seed spread** at ${moving.map((c) => `L=${c.L}`).join(", ")}: the reconstruction numbers above are budget-limited, and more steps would raise them.`;
+  const rise = checks.length >= 2 ? ` The gap between L=${checks[0].L} and L=${checks[checks.length - 1].L} was ${(checks[checks.length - 1].half - checks[0].half).toFixed(2)} dB at half the steps and ${(checks[checks.length - 1].full - checks[0].full).toFixed(2)} dB at the full budget.` : "";
+  return `${parts.join("; ")}: ${verdict}${rise}`;
+}
+
 /** iFSQ against FSQ at each L with both bounds, on one metric: the verdicts grouped. */
 export function boundVerdictText(res: BitsResults, key: ReconKey): string {
   const m = RECON_METRICS[key];
@@ -261,7 +279,8 @@ export function generationText(c: GeneratorCurve): string {
   const name = `${methodStyle(c.kind as MethodKey).name}${c.guided ? ` with CFG ${c.cfgScale}` : " without CFG"}`;
   const best = c.points[c.knee.best];
   const vals = c.points.map((p) => `${p.gfid.toFixed(1)} (L=${p.L})`).join(", ");
-  return `${name}: gFID ${vals}; best ${best.gfid.toFixed(1)} at ${levelLabel(best.L)}; noise (largest half-sample gap) ${c.tolerance.toFixed(1)}: ${kneePhrase(c.knee, (i) => levelLabel(c.points[i].L))}.`;
+  const seeds = Math.max(...c.points.map((p) => p.seeds.length));
+  return `${name}: gFID ${vals} (mean over ${seeds} seed${seeds > 1 ? "s" : ""}); best ${best.gfid.toFixed(1)} at ${levelLabel(best.L)}; noise (largest seed range or half-sample gap) ${c.tolerance.toFixed(1)}: ${kneePhrase(c.knee, (i) => levelLabel(c.points[i].L))}.`;
 }
 
 /** Does the paper's ≈ 4-bit optimum show on a curve? Yes when its knee (optimum or saturation) is at L = 17, or an optimum within the noise of L = 17. */
@@ -286,9 +305,9 @@ export function paperOptimumShows(c: GeneratorCurve): { shows: boolean; evidence
 
 /** How the seed-0 tokenizer's PSNR and the gFID order the levels: Spearman ρ over L (−1: better reconstruction, better generation). */
 export function tradeoffText(res: BitsResults, kind: GeneratorKind): string {
-  const gens = res.generators.filter((g) => g.kind === kind).sort((a, b) => a.L - b.L);
+  const gens = res.generators.some((g) => g.kind === kind) ? generatorCurve(res.generators, kind, false).points : [];
   const psnr = gens.map((g) => generatorTokenizer(res, g.L)?.row.psnr ?? NaN);
-  const rho = spearman(psnr, gens.map((g) => g.unguided.gfid));
+  const rho = spearman(psnr, gens.map((g) => g.gfid));
   const name = methodStyle(kind).name;
   if (!Number.isFinite(rho)) return `${name}: too few levels for a rank correlation.`;
   const reading = rho <= -0.5 ? "better reconstruction went with better generation (no trade-off across this range)" : rho >= 0.5 ? "better reconstruction went with worse generation: the trade-off the paper describes" : "reconstruction and generation quality are not consistently ordered";
@@ -335,12 +354,14 @@ export function bitsConclusion(res: BitsResults): string {
   const utilRel = relativeSpread(res, "ifsq", "utilisation");
   const arFlops = flopsOf("ar");
   const ditFlops = flopsOf("dit");
+  const genSeeds = new Set(res.generators.map((x) => x.seed)).size;
   return [
-    `**Grid** (preset "${s.preset}"): ${tk.length} tokenizers (iFSQ at L = ${levelsOf(tk, "ifsq").join(", ")}; FSQ (tanh) at L = ${levelsOf(tk, "tanh").join(", ") || "none"}; seeds ${g.seeds.join(", ")}) and ${res.generators.length} generators on the seed-${g.generatorSeed} iFSQ tokenizer of each L. ` +
+    `**Grid** (preset "${s.preset}"): ${tk.length} tokenizers (iFSQ at L = ${levelsOf(tk, "ifsq").join(", ")}; FSQ (tanh) at L = ${levelsOf(tk, "tanh").join(", ") || "none"}; seeds ${g.seeds.join(", ")}) and ${res.generators.length} generators (seeds ${[...new Set(res.generators.map((x) => x.seed))].join(", ")}) on the seed-${g.generatorSeed} iFSQ tokenizer of each L. ` +
       `Equal training compute across L: ${[flopsText("tokenizer", "tokenizers"), flopsText("ar", "AR"), flopsText("dit", "DiT")].filter(Boolean).join("; ")}. ` +
       `Reconstruction on the first ${s.testImages} test images (rFID with feature network ${res.featureNet}); gFID from ${s.evalSamples} samples${res.generators.some((x) => x.kind === "dit") ? `, DiT with ${s.eulerSteps} Euler steps` : ""}. ${res.trained === 0 ? "Every run was reused (nothing trained in this call)." : `${res.trained} run(s) trained in this call.`}`,
     "",
     `- **Reconstruction vs bits (iFSQ, mean over seeds):** ${reconTrendText(psnr, "psnr")} ${reconTrendText(rfid, "rfid")}`,
+    `- **Budget check (last doubling of the tokenizers' steps):** ${budgetCheckText(res)}`,
     `- **iFSQ vs FSQ at equal L:** ${boundVerdictText(res, "psnr")} ${boundVerdictText(res, "rfid")}`,
     `- **Code use, iFSQ vs FSQ:** ${boundVerdictText(res, "endBinMass")} ${boundVerdictText(res, "utilisation")}`,
     ...curves.map((c) => `- **Generation, ${generationText(c)}**`),
@@ -353,7 +374,9 @@ export function bitsConclusion(res: BitsResults): string {
         : "The joint-code perplexity is not much more seed-sensitive than the per-channel statistics here."),
     "",
     `Scale caveat: ${arFlops.length ? `AR ${paperScaleText(arFlops[0], "ar")}` : ""}${arFlops.length && ditFlops.length ? "; " : ""}${ditFlops.length ? `DiT ${paperScaleText(ditFlops[0], "dit")}` : ""}. ` +
-      "The generators have one training seed each, so their noise is the sampling noise only (the gap between the gFIDs of the two halves of the samples, each half of " +
+      (genSeeds > 1
+        ? `A generator point's noise is the larger of its training-seed range (${genSeeds} seeds) and the gap between the gFIDs of the two halves of its samples (each half of `
+        : "The generators have one training seed each, so their noise is the sampling noise only (the gap between the gFIDs of the two halves of the samples, each half of ") +
       `${Math.floor(s.evalSamples / 2)} samples: a conservative estimate, larger than the noise of the full ${s.evalSamples}); gFID uses our Fashion-MNIST feature network.`,
   ].join("\n");
 }

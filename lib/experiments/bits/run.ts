@@ -3,7 +3,8 @@
  * runner (../train-plan.ts; only the missing runs train), then evaluated:
  *   - each tokenizer on the first `testImages` test images: PSNR, SSIM, rFID (the frozen feature network), per-channel
  *     entropy / utilisation, end-code mass, joint-code perplexity, and a few reconstructions;
- *   - each generator (AR, DiT on the seed-0 iFSQ tokenizer of its L): gFID, precision / recall (k = 3) and the gFIDs of
+ *   - the budget check's half-budget tokenizers (grid `halfBudgetLevels`) the same way, kept apart (`halfBudget`);
+ *   - each generator (AR, DiT on the seed-0 iFSQ tokenizer of its L, at every generator seed): gFID, precision / recall (k = 3) and the gFIDs of
  *     the two halves of the samples (their gap = the sampling noise), without CFG and with CFG at one fixed scale.
  *
  *   const setup = bitsSetup({ preset: "quick" });        // grid.ts: the knobs (levels, bounds, seeds, evaluation)
@@ -26,7 +27,7 @@ import { evaluateAr } from "../ar/evaluate";
 import { trainDiT } from "../dit/task";
 import { evaluateDiT } from "../dit/evaluate";
 import type { SamplerEvaluation } from "../generator";
-import { bitsOf, bitsStudy, type BitsBound, type BitsSetup } from "./grid";
+import { bitsOf, bitsStudy, halfBudgetLabel, type BitsBound, type BitsSetup } from "./grid";
 import type { FidManifest } from "../../eval/fid-manifest";
 
 /** A trained run as the report needs it (the run-summary fields). */
@@ -73,6 +74,8 @@ export type GeneratorKind = "ar" | "dit";
 export interface BitsGeneratorResult {
   kind: GeneratorKind;
   L: number;
+  /** The generator's training seed. */
+  seed: number;
   bits: number;
   run: BitsRun;
   tokenizerRun: string;
@@ -85,6 +88,8 @@ export interface BitsGeneratorResult {
 export interface BitsResults {
   setup: BitsSetup;
   tokenizers: BitsTokenizerResult[];
+  /** The budget check: iFSQ tokenizers at half the steps (grid `halfBudgetLevels`), evaluated as the others. */
+  halfBudget: BitsTokenizerResult[];
   generators: BitsGeneratorResult[];
   /** Run id of the feature network behind rFID and gFID. */
   featureNet: string;
@@ -109,7 +114,7 @@ function genEval(e: SamplerEvaluation, cfgScale: number): BitsGenEval {
 async function generatorResult(
   kind: GeneratorKind,
   label: string,
-  cfg: { tokenizer: TokenizerConfig; tokenizerRun: string },
+  cfg: { tokenizer: TokenizerConfig; tokenizerRun: string; seed: number },
   model: Parameters<typeof bitsRun>[1] & { dispose(): void },
   detail: string,
   guidedScale: number,
@@ -119,7 +124,7 @@ async function generatorResult(
     const unguided = genEval(await evaluate(1), 1);
     const guided = genEval(await evaluate(guidedScale), guidedScale);
     const L = cfg.tokenizer.levels[0];
-    return { kind, L, bits: bitsOf(L), run: bitsRun(label, model), tokenizerRun: cfg.tokenizerRun, detail, unguided, guided };
+    return { kind, L, seed: cfg.seed, bits: bitsOf(L), run: bitsRun(label, model), tokenizerRun: cfg.tokenizerRun, detail, unguided, guided };
   } finally {
     model.dispose();
   }
@@ -130,6 +135,7 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
   const planned = planStudy(bitsStudy, setup);
   const trained = (await trainPlan(env, planned, { name: `bits @ ${setup.preset}` })).trained.length;
   const tokenizers: BitsTokenizerResult[] = [];
+  const halfBudget: BitsTokenizerResult[] = [];
   const generators: BitsGeneratorResult[] = [];
   let originals = new Float32Array(0);
   let exampleShape: [number, number, number, number] = [0, 32, 32, 1];
@@ -147,7 +153,8 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
             originals = ev.examples.originals;
             exampleShape = ev.examples.shape;
           }
-          tokenizers.push({
+          const half = setup.grid.halfBudgetLevels.some((L) => p.label === halfBudgetLabel(L, setup.grid.generatorSeed));
+          (half ? halfBudget : tokenizers).push({
             L: cfg.levels[0], bits: bitsOf(cfg.levels[0]), bound: cfg.bound, seed: cfg.seed, run: bitsRun(p.label, tk), row: ev.row, rfidManifest: ev.rfidManifest,
             entropyPerChannel: ev.stats.entropy, endBinMassPerChannel: ev.stats.endBinMass, usedCodes: ev.stats.usedCodes, codebookSize: ev.stats.codebookSize,
             reconstructions: ev.examples.reconstructions,
@@ -170,5 +177,5 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
       }
     }
   }
-  return { setup, tokenizers, generators, featureNet: net.runId, originals, exampleShape, trained };
+  return { setup, tokenizers, halfBudget, generators, featureNet: net.runId, originals, exampleShape, trained };
 }

@@ -19,7 +19,8 @@
  * about 0.2; at L = 3 (codes change only where |z| > 0.69 for iFSQ) nearly every latent is then the zero code, whole
  * images get an all-zero latent, the decoder's GroupNorms see constant inputs and multiply the gradient by 1/√ε = 1000
  * each: the gradient norm overflows and the clipped update is zero, so the run never trains (seen in the bits sweep).
- * The bits sweep sets 5 at every L (z starts near N(0, 1), the input scale α = 1.6 is designed for).
+ * The quick and paper-cpu presets set 5 (z starts near N(0, 1), the input scale α = 1.6 is designed for), so one
+ * tokenizer family serves every L of the bits sweep and notebooks 02–07 (bits/grid.ts).
  */
 import { z } from "zod";
 import type { TokenizerArch } from "../../models/tokenizer";
@@ -91,6 +92,7 @@ export const tokenizerConfig: ConfigDef<typeof TokenizerConfigSchema> = defineCo
       ckptEvery: 200,
       evalLimit: 2000,
       emaDecay: 0.99,
+      latentInitGain: 5,
     },
     "paper-cpu": {
       channels: [16, 32, 32],
@@ -106,6 +108,7 @@ export const tokenizerConfig: ConfigDef<typeof TokenizerConfigSchema> = defineCo
       ckptEvery: 250,
       evalLimit: 10000,
       emaDecay: 0.999,
+      latentInitGain: 5,
     },
   },
 });
