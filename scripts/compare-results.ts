@@ -62,7 +62,7 @@ export function compareRun(o: CompareRunOptions): CompareRunReport {
   const lines: string[] = [];
   const malformed: string[] = [];
   const updated: string[] = [];
-  const rel = (f: string) => path.relative(ROOT, f) || f;
+  const rel = (f: string) => (f.startsWith(ROOT + path.sep) ? path.relative(ROOT, f) : f);
   const latest = new Map<string, { file: string; record: Results; mtime: number }>();
   let older = 0;
   let otherPreset = 0;

@@ -24,7 +24,7 @@ import { projectRoot } from "../project-root";
 import { PRESET_NAMES, type PresetName } from "../train/config";
 import { figurePath } from "../view/files";
 
-export const RESULTS_FORMAT = "ifsq-results/1";
+export const RESULTS_FORMAT = "ifsq-results/1" as const;
 
 const finite = z.number().refine((v) => Number.isFinite(v), { message: "expected a finite number" });
 const nonNegative = finite.refine((v) => v >= 0, { message: "expected a spread ≥ 0" });
@@ -41,7 +41,6 @@ export const QuantitySchema = z.strictObject({
   /** The smallest change that counts, in the value's unit (e.g. the resolution of a count); default 0. */
   floor: nonNegative.optional(),
 });
-export type Quantity = z.output<typeof QuantitySchema>;
 
 export const CurveSchema = z
   .strictObject({
@@ -56,7 +55,6 @@ export const CurveSchema = z
   .refine((c) => c.x.length === c.y.length && (c.spread === undefined || c.spread.length === c.x.length), {
     message: "x, y (and spread) must have the same length",
   });
-export type Curve = z.output<typeof CurveSchema>;
 
 export const ResultsSchema = z
   .strictObject({
@@ -71,7 +69,37 @@ export const ResultsSchema = z
   })
   .refine((r) => new Set(r.quantities.map((q) => q.name)).size === r.quantities.length, { message: "quantity names must be unique" })
   .refine((r) => new Set(r.curves.map((c) => c.name)).size === r.curves.length, { message: "curve names must be unique" });
-export type Results = z.output<typeof ResultsSchema>;
+
+// Plain interfaces (not z.output: tslab compiles notebooks without strictNullChecks, where zod's inferred types differ).
+export interface Quantity {
+  name: string;
+  /** null: not measured in this run. */
+  value: number | null;
+  spread?: number;
+  unit?: string;
+  direction?: "higher" | "lower";
+  floor?: number;
+}
+
+export interface Curve {
+  name: string;
+  x: number[];
+  y: number[];
+  spread?: number[];
+  xLabel?: string;
+  yLabel?: string;
+}
+
+export interface Results {
+  format: typeof RESULTS_FORMAT;
+  notebook: string;
+  preset: PresetName;
+  cpu: string;
+  engine: string;
+  writtenAt: string;
+  quantities: Quantity[];
+  curves: Curve[];
+}
 
 /** What a notebook passes: the quantities may hold NaN (stored as null); CPU, engine and time are filled in. */
 export interface ResultsInput {
@@ -103,7 +131,7 @@ export function halvesQuantity(name: string, value: number, halves: readonly [nu
 /** Parses a record; the error names the file (`what`) and every bad field. */
 export function parseResults(json: unknown, what: string): Results {
   const r = ResultsSchema.safeParse(json);
-  if (r.success) return r.data;
+  if (r.success) return r.data as Results;
   const lines = r.error.issues.map((iss) => `  ${iss.path.length ? iss.path.map(String).join(".") : "(record)"}: ${iss.message}`);
   throw new Error(`malformed results file ${what}; expected format "${RESULTS_FORMAT}" (lib/experiments/reference-results.ts):\n${lines.join("\n")}`);
 }
