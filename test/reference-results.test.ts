@@ -124,6 +124,7 @@ test("compareResults: within / moved (in spreads) / on one side only / not measu
   assert.match(text, /MOVED {4}gfid: 40 → 45: moved by \+5 \(3\.3 spreads; tolerance ±3, worse\)/);
   assert.match(text, /within {3}psnr: 22 → 22\.3 dB \(Δ \+0\.3, tolerance ±0\.6\)/);
   assert.match(text, /missing {2}gone: in the reference \(5\), not in this run/);
+  assert.match(text, /missing {2}nan: not measured in this run/);
   assert.match(text, /MOVED {4}curve curve: 1 of 2 shared points beyond tolerance; largest Δ \+10 at x = 10/);
   // a tighter k turns the within into moved; a different notebook is a caller error
   assert.equal(compareResults(now, ref, { k: 1 }).quantities[0].status, "moved");

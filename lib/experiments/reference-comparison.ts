@@ -142,7 +142,7 @@ function quantityLine(c: QuantityComparison): string {
   const u = c.unit ? ` ${c.unit}` : "";
   if (c.status === "not in the reference") return `  new      ${c.name}: ${c.now === null ? "not measured" : fmt(c.now) + u} (not in the reference)`;
   if (c.status === "not in this run") return `  missing  ${c.name}: in the reference (${c.ref === null ? "not measured" : fmt(c.ref) + u}), not in this run`;
-  if (c.status === "not measured") return `  missing  ${c.name}: not measured ${c.now === null ? "in this run" : "in the reference"}`;
+  if (c.status === "not measured") return `  missing  ${c.name}: not measured ${c.now === null && c.ref === null ? "in either run" : c.now === null ? "in this run" : "in the reference"}`;
   const d = c.delta!;
   const head = `${c.name}: ${fmt(c.ref!)} → ${fmt(c.now!)}${u}`;
   if (c.status === "within") return `  within   ${head} (Δ ${signed(d)}, tolerance ±${fmt(c.tolerance!)})`;
