@@ -32,13 +32,13 @@ export interface FigureJson {
   config?: Record<string, unknown>;
 }
 
-/** All .json files under the given folders/files, sorted. */
+/** All .json files under the given folders/files, sorted; a notebook's results file (`*.results.json`, no figure) is left out. */
 export function findFigureFiles(targets: string[]): string[] {
   const out: string[] = [];
   const walk = (p: string) => {
     const st = fs.statSync(p);
     if (st.isDirectory()) for (const e of fs.readdirSync(p).sort()) walk(path.join(p, e));
-    else if (p.endsWith(".json")) out.push(p);
+    else if (p.endsWith(".json") && !p.endsWith(".results.json")) out.push(p);
   };
   for (const t of targets) if (fs.existsSync(t)) walk(t);
   return out;

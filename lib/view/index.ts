@@ -12,3 +12,5 @@ export { liveCurve, liveCurveFigure } from "./live-curve";
 export type { LiveCurve, LiveCurveOptions } from "./live-curve";
 export type { ProgressBar, ProgressOptions, ProgressSink } from "./progress";
 export { figureDir, figurePath } from "./files";
+export { overlayReference, referenceLabel } from "./reference-overlay";
+export type { OverlayCurve, OverlayOptions } from "./reference-overlay";
