@@ -1,10 +1,13 @@
 /**
  * Notebook 07's runs: the `repa` study's runs of a setup (grid.ts), trained through the one plan runner (../train-plan.ts,
  * what `npm run sweep -- repa` calls too), then loaded through the AR / DiT kinds. At the preset's knobs these are the
- * sweep's runs, so `npm run sweep -- repa --preset P` beforehand makes the notebook train nothing; with other knobs
+ * sweep's runs, so `npm run sweep -- repa --preset P` beforehand makes the notebook train nothing; the curves'
+ * baselines are notebook 06's runs (the same folders: whichever notebook comes first trains them); with other knobs
  * (another λ) only the runs that are new are trained.
  *
- *   const grid = await trainRepaGrid(env, repaSetup("quick"), { keep: (p) => p.seed === 0 && … });   // models kept for CKNNA
+ *   const runs = await trainRepaGrid(env, repaSetup("quick"), { keep: (p) => p.part === "curve" });   // models kept for CKNNA
+ *
+ * Each run's evaluation points are notebook 06's (convergence/runs.ts `evalPoints`): step, FLOPs = step · FLOPs/step, gFID.
  */
 import type { FidManifest } from "../../eval/fid-manifest";
 import { runFidManifests } from "../fid-manifests";
@@ -14,11 +17,12 @@ import { evalRows } from "../run-summary";
 import { trainAr, type TrainedAr } from "../ar/task";
 import { trainDiT, type TrainedDiT } from "../dit/task";
 import { generatorTrainFlopsPerSample } from "../equal-flops";
+import { evalPoints, type EvalPoint } from "../convergence/runs";
 import { planStudy, type PlannedOf } from "../plan";
 import { trainPlan } from "../train-plan";
 import { repaPoints, repaStudy, type RepaPoint, type RepaSetup } from "./grid";
 
-/** One finished run of the grid. */
+/** One finished run of the study. */
 export interface RepaRun {
   point: RepaPoint;
   label: string;
@@ -30,6 +34,8 @@ export interface RepaRun {
   flopsPerStep: number;
   /** gFID of the last in-run evaluation (EMA weights). */
   finalGfid: number;
+  /** The in-run evaluations at their cumulative training FLOPs, in step order. */
+  points: EvalPoint[];
   /** How its in-run gFIDs were measured, by metrics key ("gfid", …; lib/eval/fid-manifest.ts). */
   fidManifests: Record<string, FidManifest>;
   /** The loaded model when `keep` asked for it (the caller disposes it), else null. */
@@ -37,7 +43,7 @@ export interface RepaRun {
   dit: TrainedDiT | null;
 }
 
-/** The grid's points with their planned runs, in training order. */
+/** The study's points with their planned runs, in training order. */
 function plannedPoints(setup: RepaSetup): { point: RepaPoint; run: PlannedOf<"ar"> | PlannedOf<"dit"> }[] {
   const points = repaPoints(setup);
   return planStudy(repaStudy, setup).map((run, i) => {
@@ -69,6 +75,7 @@ export async function trainRepaGrid(env: RunEnv, setup: RepaSetup, opts: { keep?
     const loaded: TrainedAr | TrainedDiT = ar ?? dit!;
     const cfg = run.config;
     const evals = evalRows(loaded);
+    const flopsPerStep = generatorTrainFlopsPerSample(run.kind, cfg) * cfg.batchSize;
     out.push({
       point: p,
       label: run.label,
@@ -76,8 +83,9 @@ export async function trainRepaGrid(env: RunEnv, setup: RepaSetup, opts: { keep?
       reused: loaded.reused,
       metrics: loaded.metrics,
       config: { steps: cfg.steps, batchSize: cfg.batchSize, depth: cfg.depth, dim: cfg.dim },
-      flopsPerStep: generatorTrainFlopsPerSample(run.kind, cfg) * cfg.batchSize,
+      flopsPerStep,
       finalGfid: evals.length ? Number(evals[evals.length - 1].gfid) : NaN,
+      points: evalPoints(loaded.metrics, flopsPerStep, cfg.steps),
       fidManifests: runFidManifests(run.kind, cfg, loaded.runDir),
       ar: keep ? ar : null,
       dit: keep ? dit : null,
