@@ -16,7 +16,7 @@
  */
 import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle, REFERENCE_COLOR } from "../../view/palette";
-import { compareSeeds, deltaText, summarizeSeeds, verdictPhrase, type SeedComparison } from "../seed-spread";
+import { compareSeeds, deltaText, summarizeSeeds, type SeedComparison } from "../seed-spread";
 import { runSummary } from "../run-summary";
 import { seedBand, bandMean, type BandPoint } from "../convergence/bands";
 import { flatness } from "../convergence/flatness";
