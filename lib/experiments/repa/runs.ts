@@ -27,6 +27,7 @@ export interface RepaRun {
   point: RepaPoint;
   label: string;
   runDir: string;
+  /** Finished before `trainRepaGrid` was called (not trained by it). */
   reused: boolean;
   metrics: MetricsRow[];
   config: { steps: number; batchSize: number; depth: number; dim: number };
@@ -65,7 +66,8 @@ export function unfinishedRepaRuns(env: RunEnv, setup: RepaSetup): string[] {
  */
 export async function trainRepaGrid(env: RunEnv, setup: RepaSetup, opts: { keep?: (p: RepaPoint) => boolean; onlyFinished?: boolean } = {}): Promise<RepaRun[]> {
   const planned = plannedPoints(setup);
-  if (!opts.onlyFinished) await trainPlan(env, planned.map((p) => p.run), { name: `repa @ ${setup.preset}` });
+  const summary = opts.onlyFinished ? null : await trainPlan(env, planned.map((p) => p.run), { name: `repa @ ${setup.preset}` });
+  const trainedNow = new Set((summary?.trained ?? []).map((r) => r.id));
   const out: RepaRun[] = [];
   for (const { point: p, run } of planned) {
     if (opts.onlyFinished && !findFinishedRun(run.kind, run.config, { runsDir: env.runsDir })) continue;
@@ -80,7 +82,7 @@ export async function trainRepaGrid(env: RunEnv, setup: RepaSetup, opts: { keep?
       point: p,
       label: run.label,
       runDir: loaded.runDir,
-      reused: loaded.reused,
+      reused: loaded.reused && !trainedNow.has(run.id), // finished before this call (trainPlan trains first, then every run loads as finished)
       metrics: loaded.metrics,
       config: { steps: cfg.steps, batchSize: cfg.batchSize, depth: cfg.depth, dim: cfg.dim },
       flopsPerStep,
