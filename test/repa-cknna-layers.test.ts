@@ -20,7 +20,7 @@ test("arPooledHidden: the mean over positions 1 … T−1; layer 0 is the same f
   const m = new LlamaGen({ dim: 32, depth: 2, heads: 2, headDepth: 1, gridH: 8, gridW: 8, numClasses: 10, groupSizes: [5, 5] }, 1);
   const cls = m.params.entries().find(([name]) => name === "cls_emb")![1];
   cls.assign(tf.randomNormal(cls.shape, 0, 0.5, "float32", 2)); // class embeddings of the size of a trained model's
-  const n = 40;
+  const n = 24;
   const T = m.seqLen;
   const G = m.numGroups;
   const rng = new Rng(3, "cknna-layers-test");
