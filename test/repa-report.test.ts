@@ -126,6 +126,20 @@ test("repaConclusion: the measured numbers and verdicts in sentences", () => {
   assert.match(single, /with one seed on a side no point can be judged against a seed spread\. At the end of the budget: gFID 140\.0 with REPA vs 150\.0 without, Δ −10\.0 \(seed spread unmeasured: 1 seed\)\./);
   assert.match(single, /falls by 50\.0 \(one seed: no spread to compare with\)/);
   assert.doesNotMatch(single, /Which depth/);
+  // REPA ahead early and behind at the end, and a baseline that gets worse over the last doubling
+  const mixed = [
+    run("curve", "ar", null, 0, [300, 200, 150], base),
+    run("curve", "ar", null, 1, [302, 202, 152], base),
+    run("curve", "ar", { depth: 1, weight: 2 }, 0, [280, 199, 160], on),
+    run("curve", "ar", { depth: 1, weight: 2 }, 1, [282, 201, 162], on),
+    run("curve", "dit", null, 0, [100, 80, 90], base),
+    run("curve", "dit", null, 1, [100, 80, 91], base),
+    run("curve", "dit", { depth: 1, weight: 0.5 }, 0, [100, 80, 90], on),
+    run("curve", "dit", { depth: 1, weight: 0.5 }, 1, [100, 80, 91], on),
+  ];
+  const m = repaConclusion({ setup, runs: mixed, teacher, cknna: [] });
+  assert.match(m, /lower beyond the seed spread at 1 of 3 points \(at 25 % of the budget\), higher beyond it at 1, within it at 1\. .* The sign of the difference changes along the curve\./);
+  assert.match(m, /DiT \(flow matching\) curve still moving at the end\?\*\* Over the last doubling of compute the mean gFID without REPA rises by 10\.5 against a seed range of 1\.0 at the end: still moving/);
 });
 
 test("REPA report: the baselines' source names 06's folders; in-run gFIDs of one generator measured differently are refused", () => {
