@@ -53,24 +53,26 @@ function standInEnv(): RunEnv {
   return { kinds, runsDir: tmpDir(), log: () => {}, progress: false };
 }
 
-test("a changed knob at tiny trains only the new runs: λ (07), L (05), the budget and seeds (06)", async () => {
+test("a changed knob at tiny trains only the new runs: λ (07), L (05), the budget and seeds (06); 06 reuses the runs 07 trained as its baselines", async () => {
   const t0 = Date.now();
   const env = standInEnv();
   const count = async (planned: Parameters<typeof trainPlan>[1]) => {
     const s = await trainPlan(env, planned);
     return [s.trained.length, s.reused.length];
   };
-  // 07: the preset's grid, then λ = 3 added to LlamaGen-REPA's weights: one new run (ℓ = 1, λ = 3)
+  // 07: its curves (06's 4 runs and their 4 REPA runs) and the tiny ablation (3 runs); then λ = 3 added to the ablation's weights: one new run (ℓ = 1, λ = 3)
   const repa = repaSetup("tiny");
-  assert.deepEqual(await count(planStudy(repaStudy, repa)), [5, 0]);
-  assert.deepEqual(await count(planStudy(repaStudy, { ...repa, weights: [2, 3] })), [1, 5]);
-  assert.deepEqual(await count(planStudy(repaStudy, repa)), [0, 5]);
+  assert.deepEqual(await count(planStudy(repaStudy, repa)), [11, 0]);
+  const withL3 = { ...repa, ablation: { ...repa.ablation!, weights: [2, 3] } };
+  assert.deepEqual(await count(planStudy(repaStudy, withL3)), [1, 11]);
+  assert.deepEqual(await count(planStudy(repaStudy, repa)), [0, 11]);
   // 05: L = 7 added: its 2 iFSQ tokenizers (2 seeds), its AR and its DiT; the AR runs of L = 3, 5 keep their steps
   assert.deepEqual(await count(planStudy(bitsStudy, bitsSetup({ preset: "tiny" }))), [10, 0]);
   assert.deepEqual(await count(planStudy(bitsStudy, bitsSetup({ preset: "tiny", levels: [3, 5, 7] }))), [4, 10]);
   // 06: a new budget changes every run (steps, evaluation points); a third seed adds one run per generator
+  // 06 after 07: its 4 runs are 07's baselines, trained once
   const conv = convergenceSetup("tiny");
-  assert.deepEqual(await count(planStudy(convergenceStudy, conv)), [4, 0]);
+  assert.deepEqual(await count(planStudy(convergenceStudy, conv)), [0, 4]);
   assert.deepEqual(await count(planStudy(convergenceStudy, { ...conv, budget: 24 })), [4, 0]);
   assert.deepEqual(await count(planStudy(convergenceStudy, { ...conv, seeds: [0, 1, 2] })), [2, 4]);
   console.log(`study-plans: knob changes trained and reused as expected in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

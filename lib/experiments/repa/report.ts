@@ -1,18 +1,26 @@
 /**
- * Notebook 07's sections: the teacher's quality, the run table, gFID vs training compute with and without REPA for
- * each generator, the depth × λ heat map and ablation table of LlamaGen-REPA, CKNNA per layer, and the computed
- * conclusions, every difference judged against the measured seed spread (experiments/seed-spread.ts).
+ * Notebook 07's sections: the teacher's quality, the run table, gFID against training FLOPs with and without REPA per
+ * generator (seed bands, the difference at each evaluation point), LlamaGen-REPA's depth × λ heat map and ablation
+ * table where the preset has the ablation, CKNNA per layer, and the computed conclusions, every difference judged
+ * against the measured seed spread (experiments/seed-spread.ts).
  *
+ * Curves (REPA vs notebook 06's runs without REPA, same evaluation schedule at equal training FLOPs, grid.ts):
+ *   at point k   Δ_k = mean gFID(REPA) − mean gFID(no REPA), spread_k = max(range over seeds of either side)
+ *                (`compareSeeds`: "better" only when Δ_k < −spread_k; "unmeasured" with one seed on a side)
+ *   last doubling  m(x_end / 2) − m(x_end) of the seed-mean curve m (log-x interpolation, convergence/flatness.ts);
+ *                the curve "still moves" when it exceeds the seed range at the end (with one seed: unmeasured)
+ * Ablation (final gFID of each ℓ × λ setting):
  *   Δ(setting)  = mean final gFID(setting) − mean final gFID(no REPA)            (negative = REPA helps)
  *   spread      = max(range over seeds) of the settings trained at ≥ 2 seeds (the baseline and the headline setting)
  *   a setting trained at one seed "beats the baseline" only when Δ < −spread
  */
 import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle, REFERENCE_COLOR } from "../../view/palette";
-import { compareSeeds, deltaText, summarizeSeeds, verdictPhrase, type SeedComparison } from "../seed-spread";
-import { evalRows, runSummary } from "../run-summary";
-import type { PresetName } from "../../train/config";
-import type { RepaPoint, RepaSetup } from "./grid";
+import { compareSeeds, deltaText, summarizeSeeds, type SeedComparison } from "../seed-spread";
+import { runSummary } from "../run-summary";
+import { seedBand, bandMean, type BandPoint } from "../convergence/bands";
+import { flatness } from "../convergence/flatness";
+import type { RepaSetup } from "./grid";
 import type { RepaRun } from "./runs";
 import type { TeacherQuality } from "./teacher-quality";
 import type { LayerCknna } from "./cknna-layers";
@@ -20,7 +28,6 @@ import type { FinalQuality } from "./final-quality";
 import { checkComparableFids } from "../../eval/fid-manifest";
 
 const f = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
-
 /** The teacher table: probe accuracy, the FID network's accuracy, their CKNNA. */
 export function teacherRows(q: TeacherQuality): Record<string, string | number>[] {
   return [
@@ -32,63 +39,134 @@ export function teacherRows(q: TeacherQuality): Record<string, string | number>[
   ];
 }
 
-/** One run-summary row per run of the grid. */
-export function repaRunRows(grid: RepaRun[]): Record<string, string | number>[] {
-  return grid.map((r) =>
+/** One run-summary row per run. */
+export function repaRunRows(runs: RepaRun[]): Record<string, string | number>[] {
+  return runs.map((r) =>
     runSummary(r, { run: r.label, ℓ: r.point.repa?.depth ?? "–", λ: r.point.repa?.weight ?? "–" }, { "final gFID": r.finalGfid, "D × depth": `${r.config.dim} × ${r.config.depth}`, "GFLOP/step": r.flopsPerStep / 1e9 }),
   );
 }
 
-function isMain(main: RepaSetup["main"], p: RepaPoint): boolean {
-  const m = main[p.kind];
-  return p.repa !== null && p.repa.depth === m.depth && p.repa.weight === m.weight;
+/** Where the curves' baselines come from: notebook 06's runs (the `convergence` study), by folder, trained here or reused. */
+export function baselineSourceText(runs: RepaRun[]): string {
+  const base = runs.filter((r) => r.point.part === "curve" && r.point.repa === null);
+  if (!base.length) return "No curve runs without REPA are loaded.";
+  const reused = base.filter((r) => r.reused).length;
+  return (
+    `The ${base.length} runs without REPA are notebook 06's runs (the \`convergence\` study at this preset, the same run folders: ` +
+    `${base.map((r) => r.runDir.split(/[\\/]/).pop()).join(", ")}): ${reused === base.length ? "all finished before this notebook and reused" : reused === 0 ? "trained by this notebook (06 reuses them)" : `${reused} reused, ${base.length - reused} trained by this notebook`}.`
+  );
 }
 
-/** Whether a point is the one without REPA (depth null) or the one at (depth, weight). */
-function pointAt(p: RepaPoint, depth: number | null, weight: number | null): boolean {
-  return p.repa === null ? depth === null : p.repa.depth === depth && p.repa.weight === weight;
+/** The in-run gFIDs of one part and generator are compared with each other only when measured alike (seeds may differ). */
+function checkInRunFids(runs: RepaRun[], part: "curve" | "ablation", kind: "ar" | "dit"): void {
+  const mine = runs.filter((r) => r.point.part === part && r.point.kind === kind);
+  checkComparableFids(mine.map((r) => ({ label: r.label, manifest: r.fidManifests.gfid })), { what: `REPA (${kind}): in-run gFID with vs without REPA` });
 }
 
-/** The in-run gFIDs of one generator's runs are compared with each other only when measured alike (seeds may differ). */
-function checkInRunFids(grid: RepaRun[], kind: "ar" | "dit"): void {
-  const runs = grid.filter((r) => r.point.kind === kind);
-  checkComparableFids(runs.map((r) => ({ label: r.label, manifest: r.fidManifests.gfid })), { what: `REPA (${kind}): in-run gFID with vs without REPA` });
+/** One evaluation point of a generator's curves: both sides' seeds and REPA against no REPA there. */
+export interface CurvePointComparison {
+  /** Training FLOPs of the baseline's point and of the REPA run's point (equal within one step). */
+  x: number;
+  xRepa: number;
+  /** REPA (b) against no REPA (a), lower gFID is better. */
+  cmp: SeedComparison;
 }
 
-/** gFID of each run's in-run evaluations against its cumulative training FLOPs, for one generator. */
-export function gfidVsComputeFigure(grid: RepaRun[], kind: "ar" | "dit", setup: Pick<RepaSetup, "main">): PlotlyFigure {
-  checkInRunFids(grid, kind);
-  const color = methodStyle(kind).color;
+/** The evidence of one seed-mean curve over its last doubling of compute. */
+export interface LastDoubling {
+  /** m(x_end / 2) − m(x_end): > 0 = still falling. */
+  change: number;
+  /** Seed range at the last point (0 with one seed). */
+  spreadAtEnd: number;
+  seeds: number;
+  /** |change| > spreadAtEnd; null with one seed (no spread). */
+  moving: boolean | null;
+}
+
+/** REPA vs no REPA of one generator, point by point. */
+export interface RepaCurves {
+  kind: "ar" | "dit";
+  base: BandPoint[];
+  repa: BandPoint[];
+  points: CurvePointComparison[];
+  lastDoubling: { base: LastDoubling; repa: LastDoubling };
+}
+
+function lastDoubling(band: BandPoint[]): LastDoubling {
+  const end = band[band.length - 1];
+  const fl = flatness(bandMean(band), end.range);
+  return { change: fl.lastDoubling, spreadAtEnd: end.range, seeds: end.n, moving: end.n < 2 ? null : Math.abs(fl.lastDoubling) > end.range };
+}
+
+/** The curves of one generator (null when it has no curve runs on either side). */
+export function repaCurves(runs: RepaRun[], kind: "ar" | "dit"): RepaCurves | null {
+  checkInRunFids(runs, "curve", kind);
+  const mine = runs.filter((r) => r.point.part === "curve" && r.point.kind === kind);
+  const side = (repa: boolean) => mine.filter((r) => (r.point.repa !== null) === repa && r.points.length > 0);
+  const b = side(false);
+  const a = side(true);
+  if (!b.length || !a.length) return null;
+  const curve = (r: RepaRun) => r.points.map((p) => ({ x: p.flops, y: p.gfid }));
+  const base = seedBand(b.map(curve), `${kind} gFID curves without REPA`);
+  const repa = seedBand(a.map(curve), `${kind} gFID curves with REPA`);
+  if (base.length !== repa.length) throw new Error(`REPA curves (${kind}): ${repa.length} evaluations with REPA, ${base.length} without; expected the same schedule at equal FLOPs (grid.ts equalFlopEvalSteps)`);
+  const points = base.map((p, k) => ({
+    x: p.x,
+    xRepa: repa[k].x,
+    cmp: compareSeeds(b.map((r) => r.points[k].gfid), a.map((r) => r.points[k].gfid), { higherIsBetter: false }),
+  }));
+  return { kind, base, repa, points, lastDoubling: { base: lastDoubling(base), repa: lastDoubling(repa) } };
+}
+
+/** gFID against training FLOPs of one generator: seed range (shaded) and mean, with (colour) and without REPA (grey, dashed). */
+export function repaCurveFigure(c: RepaCurves, setup: Pick<RepaSetup, "main">): PlotlyFigure {
+  const st = methodStyle(c.kind);
+  const m = setup.main[c.kind];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const data: any[] = grid
-    .filter((r) => r.point.kind === kind)
-    .map((r) => {
-      const rows = evalRows(r);
-      const base = r.point.repa === null;
-      const main = !base && isMain(setup.main, r.point);
-      return {
-        x: rows.map((e) => Number(e.step) * r.flopsPerStep),
-        y: rows.map((e) => Number(e.gfid)),
-        type: "scatter",
-        mode: "lines+markers",
-        name: r.label,
-        opacity: base || main ? 1 : 0.45,
-        line: { color: base ? REFERENCE_COLOR : color, dash: base ? "dash" : "solid", width: base || main ? 2.5 : 1 },
-      };
-    });
+  const data: any[] = [];
+  for (const [band, name, color, dash] of [
+    [c.base, "no REPA (notebook 06's runs)", REFERENCE_COLOR, "dash"],
+    [c.repa, `REPA ℓ = ${m.depth}, λ = ${m.weight}`, st.color, "solid"],
+  ] as const) {
+    const n = band[0].n;
+    if (n > 1) {
+      data.push({ x: band.map((p) => p.x), y: band.map((p) => p.max), type: "scatter", mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip", legendgroup: name });
+      data.push({ x: band.map((p) => p.x), y: band.map((p) => p.min), type: "scatter", mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: `${color}33`, name: `${name}: seed range`, legendgroup: name });
+    }
+    data.push({ x: band.map((p) => p.x), y: band.map((p) => p.mean), type: "scatter", mode: "lines+markers", name: `${name}${n > 1 ? `: mean of ${n} seeds` : ""}`, legendgroup: name, line: { color, dash } });
+  }
   return {
     data,
-    layout: { title: { text: `${methodStyle(kind).name}: gFID vs training compute, with and without REPA` }, height: 400, xaxis: { title: { text: "training FLOPs" }, type: "log" }, yaxis: { title: { text: "gFID (in-run, EMA)" } } },
+    layout: { title: { text: `${st.name}: gFID vs training FLOPs, with and without REPA` }, height: 420, xaxis: { title: { text: "training FLOPs (log; the projector included)" }, type: "log" }, yaxis: { title: { text: "gFID (in-run, EMA; lower is better)" } } },
   };
 }
 
-/** Mean final gFID per (ℓ, λ) of the AR REPA runs, with the seeds behind each mean. */
-export function settingMeans(grid: RepaRun[], kind: "ar" | "dit"): { layer: number; weight: number; values: number[] }[] {
-  checkInRunFids(grid, kind);
+/** The table of one generator's curves: per point, both sides' mean and min–max, Δ, the spread and the verdict. */
+export function repaCurveRows(c: RepaCurves): Record<string, string | number>[] {
+  return c.points.map((p) => ({
+    "training FLOPs": p.x.toExponential(2),
+    "REPA point / baseline's FLOPs": p.xRepa / p.x,
+    "no REPA: mean": p.cmp.a.mean,
+    "no REPA: min–max": `${f(p.cmp.a.min)}–${f(p.cmp.a.max)}`,
+    "REPA: mean": p.cmp.b.mean,
+    "REPA: min–max": `${f(p.cmp.b.min)}–${f(p.cmp.b.max)}`,
+    "Δ (REPA − no REPA)": p.cmp.delta,
+    "seed spread": p.cmp.spread ?? "unmeasured",
+    verdict: p.cmp.verdict,
+  }));
+}
+
+function ablationRuns(runs: RepaRun[]): RepaRun[] {
+  checkInRunFids(runs, "ablation", "ar");
+  return runs.filter((r) => r.point.part === "ablation" && r.point.kind === "ar");
+}
+
+/** Mean final gFID per (ℓ, λ) of the ablation's REPA runs, with the seeds behind each mean. */
+export function settingMeans(runs: RepaRun[]): { layer: number; weight: number; values: number[] }[] {
   const by = new Map<string, { layer: number; weight: number; values: number[] }>();
-  for (const r of grid) {
+  for (const r of ablationRuns(runs)) {
     const repa = r.point.repa;
-    if (r.point.kind !== kind || repa === null || !Number.isFinite(r.finalGfid)) continue;
+    if (repa === null || !Number.isFinite(r.finalGfid)) continue;
     const key = `${repa.depth}|${repa.weight}`;
     if (!by.has(key)) by.set(key, { layer: repa.depth, weight: repa.weight, values: [] });
     by.get(key)!.values.push(r.finalGfid);
@@ -96,27 +174,26 @@ export function settingMeans(grid: RepaRun[], kind: "ar" | "dit"): { layer: numb
   return [...by.values()].sort((a, b) => a.layer - b.layer || a.weight - b.weight);
 }
 
-function baselineValues(grid: RepaRun[], kind: "ar" | "dit"): number[] {
-  checkInRunFids(grid, kind);
-  return grid.filter((r) => r.point.kind === kind && r.point.repa === null && Number.isFinite(r.finalGfid)).map((r) => r.finalGfid);
+function baselineValues(runs: RepaRun[]): number[] {
+  return ablationRuns(runs).filter((r) => r.point.repa === null && Number.isFinite(r.finalGfid)).map((r) => r.finalGfid);
 }
 
-/** The seed spread of the grid's final gFIDs: the largest range over the settings trained at ≥ 2 seeds (null: none). */
-export function gridSpread(grid: RepaRun[], kind: "ar" | "dit"): number | null {
-  const groups = [baselineValues(grid, kind), ...settingMeans(grid, kind).map((s) => s.values)].filter((v) => v.length >= 2);
+/** The ablation's seed spread of final gFIDs: the largest range over the settings trained at ≥ 2 seeds (null: none). */
+export function gridSpread(runs: RepaRun[]): number | null {
+  const groups = [baselineValues(runs), ...settingMeans(runs).map((s) => s.values)].filter((v) => v.length >= 2);
   return groups.length ? Math.max(...groups.map((v) => summarizeSeeds(v).range)) : null;
 }
 
-/** Depth × λ heat map of mean final gFID (AR); cells not in the grid are empty. */
-export function depthWeightHeatmap(grid: RepaRun[], depth: number): PlotlyFigure {
-  const s = settingMeans(grid, "ar");
+/** Depth × λ heat map of the ablation's mean final gFID; cells not in the grid are empty. */
+export function depthWeightHeatmap(runs: RepaRun[], depth: number): PlotlyFigure {
+  const s = settingMeans(runs);
   const layers = [...new Set(s.map((x) => x.layer))].sort((a, b) => a - b);
   const weights = [...new Set(s.map((x) => x.weight))].sort((a, b) => a - b);
   const z = layers.map((l) => weights.map((w) => {
     const c = s.find((x) => x.layer === l && x.weight === w);
     return c ? summarizeSeeds(c.values).mean : null;
   })); // prettier-ignore
-  const base = baselineValues(grid, "ar");
+  const base = baselineValues(runs);
   const baseText = base.length ? ` (no REPA: ${f(summarizeSeeds(base).mean)})` : "";
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const heat: any = { type: "heatmap", x: weights.map(String), y: layers.map((l) => `ℓ=${l} (${f(l / depth, 2)}·depth)`), z, colorscale: "Viridis", reversescale: true, colorbar: { title: { text: "gFID" } }, text: z.map((row) => row.map((v) => (v === null ? "" : f(v)))), texttemplate: "%{text}" };
@@ -126,16 +203,16 @@ export function depthWeightHeatmap(grid: RepaRun[], depth: number): PlotlyFigure
   };
 }
 
-/** The ablation table: one row per AR setting (and the baseline), Δ vs the baseline, judged against the spread. */
-export function ablationRows(grid: RepaRun[], kind: "ar" | "dit" = "ar"): Record<string, string | number>[] {
-  const base = baselineValues(grid, kind);
-  const spread = gridSpread(grid, kind);
+/** The ablation table: one row per setting (and the baseline), Δ vs the baseline, judged against the spread. */
+export function ablationRows(runs: RepaRun[]): Record<string, string | number>[] {
+  const base = baselineValues(runs);
+  const spread = gridSpread(runs);
   const rows: Record<string, string | number>[] = [];
   if (base.length) {
     const b = summarizeSeeds(base);
     rows.push({ setting: "no REPA", seeds: b.n, "final gFID (mean)": b.mean, "min–max": `${f(b.min)}–${f(b.max)}`, "Δ vs no REPA": 0, verdict: "baseline" });
   }
-  for (const s of settingMeans(grid, kind)) {
+  for (const s of settingMeans(runs)) {
     const m = summarizeSeeds(s.values);
     const delta = base.length ? m.mean - summarizeSeeds(base).mean : NaN;
     rows.push({
@@ -189,9 +266,9 @@ export function cknnaFigure(curves: { name: string; kind: "ar" | "dit"; repa: bo
 
 /** Inputs of the conclusion. */
 export interface RepaFindings {
-  /** The knobs the grid was planned with (the headline setting per generator, the preset). */
+  /** The knobs the runs were planned with (the curves' REPA setting per generator, the preset). */
   setup: RepaSetup;
-  grid: RepaRun[];
+  runs: RepaRun[];
   teacher: TeacherQuality;
   /** CKNNA per layer by model: AR / DiT, with or without REPA, one entry per seed. */
   cknna: { kind: "ar" | "dit"; repa: boolean; seed: number; result: LayerCknna }[];
@@ -199,84 +276,83 @@ export interface RepaFindings {
   quality?: FinalQuality[];
 }
 
-function compareFinal(grid: RepaRun[], kind: "ar" | "dit", layer: number, weight: number): SeedComparison | null {
-  const base = baselineValues(grid, kind);
-  const mine = grid.filter((r) => r.point.kind === kind && pointAt(r.point, layer, weight) && Number.isFinite(r.finalGfid)).map((r) => r.finalGfid);
-  return base.length && mine.length ? compareSeeds(base, mine, { higherIsBetter: false }) : null;
-}
-
-/** gFID at each matching run's first in-run evaluation, and that evaluation's share of the run's steps (largest over the runs). */
-function firstEvalValues(grid: RepaRun[], kind: "ar" | "dit", layer: number | null, weight: number | null): { values: number[]; share: number } {
-  checkInRunFids(grid, kind);
-  const firsts = grid
-    .filter((r) => r.point.kind === kind && pointAt(r.point, layer, weight))
-    .map((r) => ({ rows: evalRows(r), steps: r.config.steps }))
-    .filter((x) => x.rows.length > 1);
-  return {
-    values: firsts.map((x) => Number(x.rows[0].gfid)),
-    share: firsts.reduce((m, x) => Math.max(m, Number(x.rows[0].step) / x.steps), 0),
-  };
-}
-
 function cknnaAt(findings: RepaFindings, kind: "ar" | "dit", repa: boolean, layer: number): number[] {
   return findings.cknna.filter((c) => c.kind === kind && c.repa === repa).map((c) => c.result.cknna[layer]);
 }
 
-function pctOf(x: number): string {
-  return `${Math.round(100 * x)} %`;
+const e = (x: number) => x.toExponential(1);
+
+function movingText(d: LastDoubling): string {
+  const change = `${d.change >= 0 ? "falls by" : "rises by"} ${f(Math.abs(d.change))}`;
+  if (d.moving === null) return `${change} (one seed: no spread to compare with)`;
+  return `${change} against a seed range of ${f(d.spreadAtEnd)} at the end: ${d.moving ? "still moving" : "flat by this rule"}`;
+}
+
+/** The curves' sentences of one generator. */
+function curveSentences(c: RepaCurves, runs: RepaRun[], setup: RepaSetup): string[] {
+  const name = methodStyle(c.kind).name;
+  const m = setup.main[c.kind];
+  const depth = runs.find((r) => r.point.part === "curve" && r.point.kind === c.kind)!.config.depth;
+  const count = (v: string) => c.points.filter((p) => p.cmp.verdict === v).length;
+  const better = c.points.filter((p) => p.cmp.verdict === "better");
+  const worse = count("worse");
+  const within = count("within the seed spread");
+  const unmeasured = count("unmeasured");
+  const K = c.points.length;
+  const end = c.points[K - 1];
+  const frac = (p: CurvePointComparison) => `${Math.round((100 * p.x) / end.x)} %`;
+  const tally = unmeasured === K
+    ? `with one seed on a side no point can be judged against a seed spread`
+    : `REPA's mean gFID is lower beyond the seed spread at ${better.length} of ${K} points${better.length ? ` (at ${better.map(frac).join(", ")} of the budget)` : ""}, higher beyond it at ${worse}, within it at ${within}${unmeasured ? `, unjudged at ${unmeasured}` : ""}`; // prettier-ignore
+  const paper = unmeasured === K ? "" : better.length > 0 && worse === 0 ? " Where it leads, this is the paper's finding (REPA speeds up training)." : better.length === 0 ? " The paper's finding (REPA speeds up training) does not show at this budget." : " The sign of the difference changes along the curve.";
+  const judged = end.cmp.verdict === "unmeasured" ? "" : `: ${end.cmp.verdict}`;
+  return [
+    `**Does REPA speed up ${name} convergence here?** ${c.repa[0].n} seed${c.repa[0].n > 1 ? "s" : ""} with REPA (ℓ = ${m.depth} of ${depth} blocks, λ = ${m.weight}) against ${c.base[0].n} of notebook 06's runs without REPA, ` +
+      `at equal training FLOPs at each of ${K} evaluation points (${e(c.points[0].x)} to ${e(end.x)} FLOPs): ${tally}. ` +
+      `At the end of the budget: gFID ${f(end.cmp.b.mean)} with REPA vs ${f(end.cmp.a.mean)} without, Δ ${deltaText(end.cmp, 1)}${judged}.${paper}`,
+    `**Is the ${name} curve still moving at the end?** Over the last doubling of compute the mean gFID without REPA ${movingText(c.lastDoubling.base)}; with REPA it ${movingText(c.lastDoubling.repa)}.`,
+  ];
+}
+
+/** The ablation's sentences (LlamaGen-REPA's depth × λ), when its runs are loaded. */
+function ablationSentences(runs: RepaRun[], setup: RepaSetup): string[] {
+  const settings = settingMeans(runs);
+  const base = baselineValues(runs);
+  if (!settings.length || !base.length || !setup.ablation) return [];
+  const spread = gridSpread(runs);
+  const best = settings.reduce((a, b) => (summarizeSeeds(b.values).mean < summarizeSeeds(a.values).mean ? b : a));
+  const bm = summarizeSeeds(best.values).mean;
+  const delta = bm - summarizeSeeds(base).mean;
+  const depth = runs.find((r) => r.point.part === "ablation")!.config.depth;
+  const beyond = spread !== null && delta < -spread;
+  const lines = [
+    `**Which depth and λ win (ablation, ${depth}-block LlamaGen)?** The lowest final gFID is at ℓ = ${best.layer} (${f(best.layer / depth, 2)} of the depth), λ = ${best.weight}: ${f(bm)} ` +
+      `(${best.values.length} seed${best.values.length > 1 ? "s" : ""}), Δ ${delta >= 0 ? "+" : "−"}${f(Math.abs(delta))} vs no REPA; ` +
+      (spread === null ? "the seed spread is unmeasured, so no setting can be called a winner." : `the largest seed range among the settings with two or more seeds is ${f(spread)}, so this ${beyond ? "is beyond" : "is within"} the seed spread${beyond ? "" : ": no depth or λ is distinguishable from the others or from no REPA at this budget"}.`) +
+      ` (Paper: ℓ ≈ depth/3, λ ≈ 2.)`,
+  ];
+  const atMain = settings.filter((s) => s.layer === setup.ablation!.main.depth);
+  if (atMain.length > 1) {
+    const bw = atMain.reduce((a, b) => (summarizeSeeds(b.values).mean < summarizeSeeds(a.values).mean ? b : a));
+    lines.push(`At ℓ = ${setup.ablation.main.depth} the AR model's lowest final gFID is at λ = ${bw.weight} (of ${atMain.map((s) => s.weight).join(", ")}). The DiT's λ is not varied (${setup.main.dit.weight}, the paper's), so whether AR prefers a larger λ than DiT is not measured here.`);
+  }
+  return lines;
 }
 
 /** The computed conclusion (markdown). */
 export function repaConclusion(x: RepaFindings): string {
-  const { setup, grid, teacher } = x;
-  const { preset, main } = setup;
+  const { setup, runs, teacher } = x;
   const lines: string[] = [];
   lines.push(
     `**Teacher.** The self-supervised teacher's linear probe reaches ${(100 * teacher.probeAccuracy).toFixed(1)} % test accuracy ` +
       `(the supervised FID network: ${(100 * teacher.featureNetAccuracy).toFixed(1)} %), and its CKNNA to the FID network is ${teacher.cknnaToFeatureNet.toFixed(3)} ` +
       `on ${teacher.n} test images (1 = the same nearest-neighbour structure, 0 = none in common; no threshold between "different" and "close" is calibrated here).`,
   );
-  const ar = compareFinal(grid, "ar", main.ar.depth, main.ar.weight);
-  if (ar) {
-    const early = [firstEvalValues(grid, "ar", null, null), firstEvalValues(grid, "ar", main.ar.depth, main.ar.weight)];
-    const earlyText = early[0].values.length && early[1].values.length ? (() => {
-      const c = compareSeeds(early[0].values, early[1].values, { higherIsBetter: false });
-      return ` At the first evaluation (${pctOf(Math.max(early[0].share, early[1].share))} of the training steps): Δ gFID ${deltaText(c, 1)}${c.verdict === "unmeasured" ? "" : `, ${c.verdict}`}.`;
-    })() : ""; // prettier-ignore
-    const depth = grid.find((r) => r.point.kind === "ar")!.config.depth;
-    const judged = ar.verdict === "unmeasured" ? "ends at" : `ends ${verdictPhrase(ar.verdict)} the run without REPA:`;
-    lines.push(
-      `**Does REPA speed up AR convergence here?** At equal training FLOPs, LlamaGen-REPA (ℓ = ${main.ar.depth} of ${depth}, λ = ${main.ar.weight}) ${judged} ` +
-        `final gFID ${f(ar.b.mean)} vs ${f(ar.a.mean)} without REPA, Δ ${deltaText(ar, 1)}.${earlyText}` +
-        (ar.verdict === "better" ? " This is the paper's finding." : ar.verdict === "unmeasured" ? " With one seed per side this cannot be judged." : " The paper's finding (REPA speeds up AR training) does not show at this scale."),
-    );
+  for (const kind of ["ar", "dit"] as const) {
+    const c = repaCurves(runs, kind);
+    if (c) lines.push(...curveSentences(c, runs, setup));
   }
-  const settings = settingMeans(grid, "ar");
-  const base = baselineValues(grid, "ar");
-  const spread = gridSpread(grid, "ar");
-  if (settings.length && base.length) {
-    const best = settings.reduce((a, b) => (summarizeSeeds(b.values).mean < summarizeSeeds(a.values).mean ? b : a));
-    const bm = summarizeSeeds(best.values).mean;
-    const delta = bm - summarizeSeeds(base).mean;
-    const depth = grid.find((r) => r.point.kind === "ar")!.config.depth;
-    const beyond = spread !== null && delta < -spread;
-    lines.push(
-      `**Which depth and λ win?** The lowest final gFID is at ℓ = ${best.layer} (${f(best.layer / depth, 2)} of the depth), λ = ${best.weight}: ${f(bm)} ` +
-        `(${best.values.length} seed${best.values.length > 1 ? "s" : ""}), Δ ${delta >= 0 ? "+" : "−"}${f(Math.abs(delta))} vs no REPA; ` +
-        (spread === null ? "the seed spread is unmeasured, so no setting can be called a winner." : `the largest seed range among the settings with two or more seeds is ${f(spread)}, so this ${beyond ? "is beyond" : "is within"} the seed spread${beyond ? "" : ": no depth or λ is distinguishable from the others or from no REPA at this budget"}.`) +
-        ` (Paper: ℓ ≈ depth/3, λ ≈ 2.)`,
-    );
-    const atMain = settings.filter((s) => s.layer === main.ar.depth);
-    if (atMain.length > 1) {
-      const bw = atMain.reduce((a, b) => (summarizeSeeds(b.values).mean < summarizeSeeds(a.values).mean ? b : a));
-      const dit = compareFinal(grid, "dit", main.dit.depth, main.dit.weight);
-      lines.push(
-        `**Does AR prefer a larger λ than DiT?** At ℓ = ${main.ar.depth} the AR model's best λ is ${bw.weight} (of ${atMain.map((s) => s.weight).join(", ")}). ` +
-          `The DiT was trained at λ = ${main.dit.weight} only (the paper's value), so its preferred λ is not measured here; with REPA at λ = ${main.dit.weight} it ends ` +
-          (dit ? `${dit.verdict === "unmeasured" ? "at" : verdictPhrase(dit.verdict) + " the DiT without REPA:"} gFID ${f(dit.b.mean)} vs ${f(dit.a.mean)}${dit.verdict === "unmeasured" ? " without REPA" : ""}, Δ ${deltaText(dit, 1)}.` : "(no DiT runs)."),
-      );
-    }
-  }
+  lines.push(...ablationSentences(runs, setup));
   for (const kind of ["ar", "dit"] as const) {
     const q = x.quality ?? [];
     const a = q.filter((v) => v.kind === kind && !v.repa);
@@ -290,7 +366,7 @@ export function repaConclusion(x: RepaFindings): string {
     );
   }
   for (const kind of ["ar", "dit"] as const) {
-    const l = main[kind].depth;
+    const l = setup.main[kind].depth;
     const a = cknnaAt(x, kind, false, l);
     const b = cknnaAt(x, kind, true, l);
     if (!a.length || !b.length) continue;
@@ -301,6 +377,6 @@ export function repaConclusion(x: RepaFindings): string {
         `Δ ${deltaText(c, 3)}: ${c.verdict === "better" ? "alignment raises it beyond the seed spread, as the paper reports" : c.verdict === "unmeasured" ? "one seed each, so the spread is unmeasured" : `REPA's effect on the representation is ${c.verdict === "worse" ? "negative" : "not resolved"} at this scale`}.`,
     );
   }
-  if (preset === "tiny") lines.push("_Preset `tiny`: a smoke run of seconds; these numbers carry no meaning._");
+  if (setup.preset === "tiny") lines.push("_Preset `tiny`: a smoke run of seconds; these numbers carry no meaning._");
   return lines.join("\n\n");
 }

@@ -1,10 +1,13 @@
 /**
  * Notebook 07's runs: the `repa` study's runs of a setup (grid.ts), trained through the one plan runner (../train-plan.ts,
  * what `npm run sweep -- repa` calls too), then loaded through the AR / DiT kinds. At the preset's knobs these are the
- * sweep's runs, so `npm run sweep -- repa --preset P` beforehand makes the notebook train nothing; with other knobs
+ * sweep's runs, so `npm run sweep -- repa --preset P` beforehand makes the notebook train nothing; the curves'
+ * baselines are notebook 06's runs (the same folders: whichever notebook comes first trains them); with other knobs
  * (another λ) only the runs that are new are trained.
  *
- *   const grid = await trainRepaGrid(env, repaSetup("quick"), { keep: (p) => p.seed === 0 && … });   // models kept for CKNNA
+ *   const runs = await trainRepaGrid(env, repaSetup("quick"), { keep: (p) => p.part === "curve" });   // models kept for CKNNA
+ *
+ * Each run's evaluation points are notebook 06's (convergence/runs.ts `evalPoints`): step, FLOPs = step · FLOPs/step, gFID.
  */
 import type { FidManifest } from "../../eval/fid-manifest";
 import { runFidManifests } from "../fid-manifests";
@@ -14,15 +17,17 @@ import { evalRows } from "../run-summary";
 import { trainAr, type TrainedAr } from "../ar/task";
 import { trainDiT, type TrainedDiT } from "../dit/task";
 import { generatorTrainFlopsPerSample } from "../equal-flops";
+import { evalPoints, type EvalPoint } from "../convergence/runs";
 import { planStudy, type PlannedOf } from "../plan";
 import { trainPlan } from "../train-plan";
 import { repaPoints, repaStudy, type RepaPoint, type RepaSetup } from "./grid";
 
-/** One finished run of the grid. */
+/** One finished run of the study. */
 export interface RepaRun {
   point: RepaPoint;
   label: string;
   runDir: string;
+  /** Finished before `trainRepaGrid` was called (not trained by it). */
   reused: boolean;
   metrics: MetricsRow[];
   config: { steps: number; batchSize: number; depth: number; dim: number };
@@ -30,6 +35,8 @@ export interface RepaRun {
   flopsPerStep: number;
   /** gFID of the last in-run evaluation (EMA weights). */
   finalGfid: number;
+  /** The in-run evaluations at their cumulative training FLOPs, in step order. */
+  points: EvalPoint[];
   /** How its in-run gFIDs were measured, by metrics key ("gfid", …; lib/eval/fid-manifest.ts). */
   fidManifests: Record<string, FidManifest>;
   /** The loaded model when `keep` asked for it (the caller disposes it), else null. */
@@ -37,7 +44,7 @@ export interface RepaRun {
   dit: TrainedDiT | null;
 }
 
-/** The grid's points with their planned runs, in training order. */
+/** The study's points with their planned runs, in training order. */
 function plannedPoints(setup: RepaSetup): { point: RepaPoint; run: PlannedOf<"ar"> | PlannedOf<"dit"> }[] {
   const points = repaPoints(setup);
   return planStudy(repaStudy, setup).map((run, i) => {
@@ -59,7 +66,8 @@ export function unfinishedRepaRuns(env: RunEnv, setup: RepaSetup): string[] {
  */
 export async function trainRepaGrid(env: RunEnv, setup: RepaSetup, opts: { keep?: (p: RepaPoint) => boolean; onlyFinished?: boolean } = {}): Promise<RepaRun[]> {
   const planned = plannedPoints(setup);
-  if (!opts.onlyFinished) await trainPlan(env, planned.map((p) => p.run), { name: `repa @ ${setup.preset}` });
+  const summary = opts.onlyFinished ? null : await trainPlan(env, planned.map((p) => p.run), { name: `repa @ ${setup.preset}` });
+  const trainedNow = new Set((summary?.trained ?? []).map((r) => r.id));
   const out: RepaRun[] = [];
   for (const { point: p, run } of planned) {
     if (opts.onlyFinished && !findFinishedRun(run.kind, run.config, { runsDir: env.runsDir })) continue;
@@ -69,15 +77,17 @@ export async function trainRepaGrid(env: RunEnv, setup: RepaSetup, opts: { keep?
     const loaded: TrainedAr | TrainedDiT = ar ?? dit!;
     const cfg = run.config;
     const evals = evalRows(loaded);
+    const flopsPerStep = generatorTrainFlopsPerSample(run.kind, cfg) * cfg.batchSize;
     out.push({
       point: p,
       label: run.label,
       runDir: loaded.runDir,
-      reused: loaded.reused,
+      reused: loaded.reused && !trainedNow.has(run.id), // finished before this call (trainPlan trains first, then every run loads as finished)
       metrics: loaded.metrics,
       config: { steps: cfg.steps, batchSize: cfg.batchSize, depth: cfg.depth, dim: cfg.dim },
-      flopsPerStep: generatorTrainFlopsPerSample(run.kind, cfg) * cfg.batchSize,
+      flopsPerStep,
       finalGfid: evals.length ? Number(evals[evals.length - 1].gfid) : NaN,
+      points: evalPoints(loaded.metrics, flopsPerStep, cfg.steps),
       fidManifests: runFidManifests(run.kind, cfg, loaded.runDir),
       ar: keep ? ar : null,
       dit: keep ? dit : null,
