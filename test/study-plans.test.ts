@@ -67,8 +67,9 @@ test("a changed knob at tiny trains only the new runs: λ (07), L (05), the budg
   assert.deepEqual(await count(planStudy(repaStudy, withL3)), [1, 11]);
   assert.deepEqual(await count(planStudy(repaStudy, repa)), [0, 11]);
   // 05: L = 7 added: its 2 iFSQ tokenizers (2 seeds), its AR and its DiT; the AR runs of L = 3, 5 keep their steps
-  assert.deepEqual(await count(planStudy(bitsStudy, bitsSetup({ preset: "tiny" }))), [10, 0]);
-  assert.deepEqual(await count(planStudy(bitsStudy, bitsSetup({ preset: "tiny", levels: [3, 5, 7] }))), [4, 10]);
+  // (tiny: 6 tokenizers + 1 half-budget + 2 AR + 2 DiT)
+  assert.deepEqual(await count(planStudy(bitsStudy, bitsSetup({ preset: "tiny" }))), [11, 0]);
+  assert.deepEqual(await count(planStudy(bitsStudy, bitsSetup({ preset: "tiny", levels: [3, 5, 7] }))), [4, 11]);
   // 06: a new budget changes every run (steps, evaluation points); a third seed adds one run per generator
   // 06 after 07: its 4 runs are 07's baselines, trained once
   const conv = convergenceSetup("tiny");
@@ -76,4 +77,23 @@ test("a changed knob at tiny trains only the new runs: λ (07), L (05), the budg
   assert.deepEqual(await count(planStudy(convergenceStudy, { ...conv, budget: 24 })), [4, 0]);
   assert.deepEqual(await count(planStudy(convergenceStudy, { ...conv, seeds: [0, 1, 2] })), [2, 4]);
   console.log(`study-plans: knob changes trained and reused as expected in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
+
+test("one tokenizer family per preset (quick, paper-cpu): 02's runs are 05's L = 17 runs, whose seed-0 iFSQ run is the tokenizer of 03, 04, 06 and 07", () => {
+  for (const preset of ["quick", "paper-cpu"] as const) {
+    const plan = (name: string) => STUDIES.get(name)!.plan(preset);
+    const bits = plan("bits");
+    const bitsIds = new Set(bits.map((r) => r.id));
+    const cfg = (r: { config: unknown }) => r.config as Record<string, any>;
+    const tok02 = plan("tokenizers");
+    assert.equal(tok02.length, preset === "quick" ? 4 : 6);
+    for (const r of tok02) assert.ok(bitsIds.has(r.id), `${preset}: 02's ${r.label} (${r.id}) is not one of 05's runs`);
+    const shared = bits.find((r) => r.kind === "tokenizer" && cfg(r).levels[0] === 17 && cfg(r).bound === "ifsq" && cfg(r).seed === 0 && !r.label.endsWith("half-budget"))!;
+    // the tokenizer every generator preset (03, 04) and the convergence / repa studies (06, 07) train on
+    const gens = [...plan("convergence"), ...plan("repa")].filter((r) => r.kind === "ar" || r.kind === "dit");
+    assert.ok(gens.length > 0);
+    for (const r of gens) assert.equal(cfg(r).tokenizerRun, shared.id, `${preset}: ${r.label}`);
+    assert.equal(resolveConfig(arConfig, { preset }).tokenizerRun, shared.id, `${preset}: the ar preset`);
+    assert.equal(resolveConfig(ditConfig, { preset }).tokenizerRun, shared.id, `${preset}: the dit preset`);
+  }
 });
