@@ -331,6 +331,8 @@ test("summarizeConvergence: no crossing and DiT never ahead are said plainly", (
   assert.match(text, /\*\*Not at this scale\*\*: the paper's phase 2/);
   assert.match(text, /no pair crosses exactly once/);
   assert.match(text, /\*\*still falling\*\*/);
+  // a still-falling curve gets its extrapolated budget (flat-budget.ts) or says why there is none
+  assert.match(text, /(an extrapolation, not a measurement: a fit gFID = a \+ b·C\^−\d\.\d\d to its mean over the last \d+ points, rms [\d.]+, puts the last doubling's fall at the seed spread near [\d.]+× this budget \([\d.]+e\+\d+ training FLOPs, ≈ [\d,]+ steps\))|(no extrapolation: it needs)/);
 });
 
 test("sample snapshots: bytes of [−1, 1] images round-trip through the run folder; the nearest snapshot to a fraction", () => {

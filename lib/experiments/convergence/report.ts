@@ -15,7 +15,8 @@ import { runSummary } from "../run-summary";
 import { paperScaleText, countWord } from "../paper-compute";
 import { deltaText, summarizeSeeds, type SeedComparison } from "../seed-spread";
 import type { Crossing } from "./crossover";
-import type { BandPoint } from "./bands";
+import { bandMean, type BandPoint } from "./bands";
+import { flatBudget } from "./flat-budget";
 import { PAPER_BUDGET, PAPER_CROSSOVER, PAPER_CURVES, normaliseCompute } from "./paper-curves";
 import type { ConvergenceRun } from "./runs";
 import type { ConvergenceSummary, FractionComparison, Generator, GeneratorCurves, JudgedCrossing } from "./summary";
@@ -199,6 +200,13 @@ function leadText(c: FractionComparison, when: string): string {
   return `${when} (${pct(c.fraction)} of the budget) ${whoLeads(c.arVsDit)}: AR ${mean(c.ar).toFixed(1)}, DiT ${mean(c.dit).toFixed(1)}; AR − DiT = ${deltaText(c.arVsDit, 1)}`;
 }
 
+/** The extrapolated budget at which the curve would flatten (flat-budget.ts), as a clause; "" when not estimable. */
+function flatBudgetText(c: GeneratorCurves): string {
+  const fb = flatBudget(bandMean(c.band), c.flatness.spreadAtEnd);
+  if (fb === null) return " (no extrapolation: it needs ≥ 3 points past 5 % of the budget, a falling fit and a seed spread)";
+  return ` (an extrapolation, not a measurement: a fit gFID = a + b·C^−${fb.fit.k.toFixed(2)} to its mean over the last ${fb.points} points, rms ${fb.fit.rmse.toFixed(1)}, puts the last doubling's fall at the seed spread near ${fb.factor.toFixed(1)}× this budget (${fb.x.toExponential(2)} training FLOPs, ≈ ${Math.round(fb.factor * c.runs[0].config.steps).toLocaleString("en-US")} steps), and the curve's floor at a ≈ ${fb.fit.a.toFixed(1)})`;
+}
+
 function flatText(c: GeneratorCurves): string {
   const f = c.flatness;
   const name = methodStyle(c.kind).name;
@@ -206,7 +214,7 @@ function flatText(c: GeneratorCurves): string {
   const last = f.lastDoubling > 0 ? `gFID fell by ${f.lastDoubling.toFixed(1)} (${share}` : `gFID did not fall (it rose by ${(-f.lastDoubling).toFixed(1)}`;
   return (
     `${name}: over the last doubling of compute ${last}; seed spread at the end ${f.spreadAtEnd.toFixed(1)}) → ` +
-    (f.flat ? "**flat** by this test (≤ max(10 % of the total fall, the seed spread))" : "**still falling**: the budget is too small for this curve to flatten")
+    (f.flat ? "**flat** by this test (≤ max(10 % of the total fall, the seed spread))" : `**still falling**: the budget is too small for this curve to flatten${flatBudgetText(c)}`)
   );
 }
 

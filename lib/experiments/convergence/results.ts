@@ -6,6 +6,7 @@
  *   end gFID with CFG s   the CFG check at the end, mean ± seed range (when every run has it)
  *   last-doubling change  gFID(x_end/2) − gFID(x_end) of the seed-mean curve (> 0 = still improving), spread = the
  *                         seed range at the end (the flatness rule's yardstick, flatness.ts)
+ *   budget multiple …     the extrapolated multiple of the budget at which it would flatten (flat-budget.ts; null if none)
  *   AR − DiT end gFID     Δ of the means, spread = the larger seed range
  *   crossover log10 FLOPs of the seed means' single crossing (null without exactly one), spread = the range over seed pairs
  * and the mean curves "<kind> gFID (seed mean)" (x = training FLOPs, spread = seed range per point) that the
@@ -20,6 +21,8 @@ import { methodStyle } from "../../view/palette";
 import { overlayReference } from "../../view/reference-overlay";
 import { referenceCurves, seedQuantity, type Curve, type Quantity, type Results, type ResultsInput } from "../reference-results";
 import type { ConvergenceSummary, GeneratorCurves } from "./summary";
+import { bandMean } from "./bands";
+import { flatBudget } from "./flat-budget";
 
 export const CONVERGENCE_NOTEBOOK = "06-ar-vs-diffusion";
 
@@ -45,6 +48,8 @@ export function convergenceResults(s: ConvergenceSummary, preset: PresetName): R
   }
   for (const c of [s.ar, s.dit]) {
     q.push({ name: `${NAME[c.kind]} gFID change over the last doubling`, value: c.flatness.lastDoubling, ...(c.runs.length > 1 ? { spread: c.flatness.spreadAtEnd } : {}) });
+    const fb = flatBudget(bandMean(c.band), c.flatness.spreadAtEnd);
+    q.push({ name: `${NAME[c.kind]} budget multiple at which the curve would flatten (extrapolated)`, value: fb ? fb.factor : null });
   }
   const d = s.end.arVsDit;
   q.push({ name: "AR − DiT end gFID", value: d.delta, ...(d.spread !== null ? { spread: d.spread } : {}) });
