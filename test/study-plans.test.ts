@@ -22,6 +22,7 @@ import { trainPlan } from "../lib/experiments/train-plan";
 import { repaSetup, repaStudy } from "../lib/experiments/repa/grid";
 import { bitsSetup, bitsStudy } from "../lib/experiments/bits/grid";
 import { convergenceSetup, convergenceStudy } from "../lib/experiments/convergence/grid";
+import { otherPlanners, runPlanners } from "../lib/experiments/shared-runs";
 import { tempDirs } from "./support/temp-dirs";
 
 const tmpDir = tempDirs("ifsq-study-plans-");
@@ -95,5 +96,8 @@ test("one tokenizer family per preset (quick, paper-cpu): 02's runs are 05's L =
     for (const r of gens) assert.equal(cfg(r).tokenizerRun, shared.id, `${preset}: ${r.label}`);
     assert.equal(resolveConfig(arConfig, { preset }).tokenizerRun, shared.id, `${preset}: the ar preset`);
     assert.equal(resolveConfig(ditConfig, { preset }).tokenizerRun, shared.id, `${preset}: the dit preset`);
+    // the run tables name where a shared run also comes from
+    assert.deepEqual(runPlanners(preset).get(shared.id), ["02", "03", "04", "05", "06", "07"]);
+    assert.equal(otherPlanners(runPlanners(preset), tok02[0].id, "05"), "02");
   }
 });

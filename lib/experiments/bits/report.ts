@@ -11,6 +11,7 @@ import type * as Plotly from "plotly.js";
 import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle, REFERENCE_COLOR, type MethodKey } from "../../view/palette";
 import { runSummary } from "../run-summary";
+import { otherPlanners, runPlanners } from "../shared-runs";
 import { deltaText, verdictPhrase } from "../seed-spread";
 import { paperScaleText } from "../paper-compute";
 import { kneePhrase, type Knee } from "./knee";
@@ -44,8 +45,10 @@ function allLevels(res: BitsResults): number[] {
 
 /** One row per run (tokenizers, then generators): what it is, run folder, reused, budget and speed. */
 export function bitsRunRows(res: BitsResults): Record<string, string | number>[] {
+  const planners = runPlanners(res.setup.preset);
+  const also = (run: { runDir: string }) => ({ "also in notebooks": otherPlanners(planners, run.runDir.split(/[\\/]/).slice(-1)[0], "05") || "–" });
   return [
-    ...res.tokenizers.map((t) => runSummary(t.run, { kind: "tokenizer", L: t.L, bits: t.bits, bound: methodStyle(t.bound).name, seed: t.seed })),
+    ...res.tokenizers.map((t) => runSummary(t.run, { kind: "tokenizer", L: t.L, bits: t.bits, bound: methodStyle(t.bound).name, seed: t.seed }, also(t.run))),
     ...res.halfBudget.map((t) => runSummary(t.run, { kind: "tokenizer (half budget)", L: t.L, bits: t.bits, bound: methodStyle(t.bound).name, seed: t.seed })),
     ...res.generators.map((g) => runSummary(g.run, { kind: methodStyle(g.kind).name, L: g.L, bits: g.bits, bound: methodStyle("ifsq").name, seed: g.seed }, { tokenizer: g.tokenizerRun })),
   ];
@@ -331,6 +334,14 @@ function relativeSpread(res: BitsResults, bound: BitsBound, key: ReconKey): { L:
   return pts.reduce((a, p) => (Math.abs(p.summary.range / p.summary.mean) > a.rel ? { L: p.L, rel: Math.abs(p.summary.range / p.summary.mean) } : a), { L: pts[0].L, rel: -1 });
 }
 
+/** Which of the tokenizers other notebooks also train (the run table's "also in notebooks" column), in one sentence. */
+function sharedText(res: BitsResults): string {
+  const planners = runPlanners(res.setup.preset);
+  const shared = res.tokenizers.map((t) => ({ t, nbs: otherPlanners(planners, t.run.runDir.split(/[\\/]/).slice(-1)[0], "05") })).filter((x) => x.nbs !== "");
+  if (shared.length === 0) return "No tokenizer here is another notebook's run.";
+  return `Shared with other notebooks (trained once per reproduce, by whichever runs first): ${shared.map((x) => `${x.t.bound === "ifsq" ? "iFSQ" : "FSQ"} L=${x.t.L} seed ${x.t.seed} (${x.nbs})`).join(", ")}.`;
+}
+
 /** The notebook's closing Markdown; every number computed from the results. */
 export function bitsConclusion(res: BitsResults): string {
   const s = res.setup;
@@ -358,7 +369,7 @@ export function bitsConclusion(res: BitsResults): string {
   return [
     `**Grid** (preset "${s.preset}"): ${tk.length} tokenizers (iFSQ at L = ${levelsOf(tk, "ifsq").join(", ")}; FSQ (tanh) at L = ${levelsOf(tk, "tanh").join(", ") || "none"}; seeds ${g.seeds.join(", ")}) and ${res.generators.length} generators (seeds ${[...new Set(res.generators.map((x) => x.seed))].join(", ")}) on the seed-${g.generatorSeed} iFSQ tokenizer of each L. ` +
       `Equal training compute across L: ${[flopsText("tokenizer", "tokenizers"), flopsText("ar", "AR"), flopsText("dit", "DiT")].filter(Boolean).join("; ")}. ` +
-      `Reconstruction on the first ${s.testImages} test images (rFID with feature network ${res.featureNet}); gFID from ${s.evalSamples} samples${res.generators.some((x) => x.kind === "dit") ? `, DiT with ${s.eulerSteps} Euler steps` : ""}. ${res.trained === 0 ? "Every run was reused (nothing trained in this call)." : `${res.trained} run(s) trained in this call.`}`,
+      `Reconstruction on the first ${s.testImages} test images (rFID with feature network ${res.featureNet}); gFID from ${s.evalSamples} samples${res.generators.some((x) => x.kind === "dit") ? `, DiT with ${s.eulerSteps} Euler steps` : ""}. ${res.trained === 0 ? "Every run was reused (nothing trained in this call)." : `${res.trained} run(s) trained in this call.`} ${sharedText(res)}`,
     "",
     `- **Reconstruction vs bits (iFSQ, mean over seeds):** ${reconTrendText(psnr, "psnr")} ${reconTrendText(rfid, "rfid")}`,
     `- **Budget check (last doubling of the tokenizers' steps):** ${budgetCheckText(res)}`,
