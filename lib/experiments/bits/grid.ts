@@ -19,22 +19,29 @@
  * layout), so a sub-token's vocabulary is L² (9 … 1 089) and grows with the bits as in the paper's argument for the
  * knee ("more bits means the AR vocab explodes"); one sub-token per channel (vocabulary L) removed that growth.
  * Decided by measurement (issue 27; 2-core Intel Xeon model 167, native engine, beside other work): the quick AR
- * (D = 64, 2 blocks, batch 32, trainLimit 10 000, equal training FLOPs 3.83e11 for both layouts at every L, on the
- * seed-0 quick iFSQ tokenizer) with 1 vs 2 channels per sub-token; gFID of 300 samples without CFG (feature network
+ * (D = 64, 2 blocks, batch 32, trainLimit 10 000, equal training FLOPs 3.81–3.84e11 for both layouts at every L, on
+ * the seed-0 quick iFSQ tokenizer) with 1 vs 2 channels per sub-token; gFID of 300 samples without CFG (feature network
  * "full"), noise = the larger of the seed range and the half-sample gap; NLL = the training loss Σ_g CE_g (nats per
- * position, the same joint likelihood in both layouts), mean of the last 10 logged steps.
+ * position, the same joint likelihood in both layouts) over the run's last full 10-step logging window.
  *
  *   L   channels/sub-token  vocab  steps  head share  gFID per seed (mean)               seed range  max half gap  NLL mean (range)
  *   3   1                   3      92     64 %        422.6, 433.9 (428.3)                11.3        29.8        2.274 (0.042)
  *   3   2                   9      135    47 %        368.3, 390.6 (379.4)                22.4        35.5        2.105 (0.008)
  *   17  1                   17     91     64 %        409.6, 440.4, 463.1, 434.5 (436.9)  53.5        17.5        7.497 (0.240)
  *   17  2                   289    117    54 %        405.1, 510.2, 545.9, 439.7 (475.2)  140.8       50.3        7.830 (0.260)
+ *   33  1                   33     90     65 %        417.3, 514.5 (465.9)                97.2        61.2        10.155 (0.017)
+ *   33  2                   1 089  84     67 %        659.5, 651.0 (655.2)                8.5         40.1        11.779 (0.074)
  *
- * Rule (the issue's): adopt 2 channels per sub-token unless its mean gFID at L = 17
- * is worse than one channel's by more than the one-channel layout's noise (53.5). It is worse by 38.3: within the
- * noise, so it is adopted. The layout matters: at L = 3 the pairs fit better (gFID −49, beyond both noises; NLL
- * −0.17 nats) on 47 % more steps, at L = 17 the 289-way softmax fits worse (NLL +0.33 nats, beyond both seed
- * ranges): the vocabulary growth the paper's knee argument rests on, which one sub-token per channel hid.
+ * Rule (the issue's, decided at L = 17, the paper's optimum): adopt 2 channels per sub-token unless its mean gFID
+ * there is worse than one channel's by more than the one-channel layout's noise (53.5). It is worse by 38.3: within
+ * the noise, so it is adopted. The layout matters, and more with L: at L = 3 the pairs fit better (gFID −49, beyond
+ * both noises; NLL −0.17 nats) on 47 % more steps; at L = 17 the 289-way softmax fits worse (NLL +0.33 nats, beyond
+ * both seed ranges); at L = 33 the 1 089-way one far worse (gFID +189, twice the noise; NLL +1.62 nats). That is the
+ * vocabulary growth the paper's knee argument rests on, which one sub-token per channel hid; at this budget it is
+ * large, so the AR curve's drop from L = 17 to 33 is mostly the layout's (a budget effect as much as a bits one).
+ * Wall time: the L² softmax is slower than its FLOPs (equal-FLOPs runs took ≈ 1.4× as long at L = 17, ≈ 2× at
+ * L = 33, under contention), ≈ +2–3 min on the quick grid's 10 AR runs. The grid's budget is set at L = 33 (90 steps),
+ * so its AR runs have 7 % more FLOPs with pairs (4.08e11 per run; 144 … 90 steps from L = 3 to 33).
  */
 import type { DeepPartial, PresetName } from "../../train/config";
 import { resolveConfig } from "../../train/config";
