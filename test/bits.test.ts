@@ -9,12 +9,13 @@ import { initBackend } from "../lib/backend";
 import { runEnv } from "../lib/experiments/kinds";
 import { getStudy } from "../lib/experiments/studies";
 import { planStudy } from "../lib/experiments/plan";
-import { BITS_GRID, arFlopsPerStep, bitsSetup, bitsStudy, bitsSweepRuns, checkBitsGrid, type BitsGridSpec } from "../lib/experiments/bits/grid";
+import { BITS_GRID, arFlopsPerStep, arGroupSizes, bitsSetup, bitsStudy, bitsSweepRuns, checkBitsGrid, type BitsGridSpec } from "../lib/experiments/bits/grid";
 import { findKnee } from "../lib/experiments/bits/knee";
 import { bitsTrend, boundComparisons, generatorCurve, seedSummaryByLevel, spearman } from "../lib/experiments/bits/aggregate";
 import { runBits, type BitsGeneratorResult, type BitsResults, type BitsTokenizerResult } from "../lib/experiments/bits/run";
 import { bitsConclusion, bitsSummaryRows, paperOptimumShows, reconTrendText, reconstructionGrid } from "../lib/experiments/bits/report";
-import { llamaGenFlops, LlamaGen } from "../lib/models/llamagen";
+import { llamaGenFlops, LlamaGen, tokenLayout } from "../lib/models/llamagen";
+import { FSQ } from "../lib/quant/fsq";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../lib/rng";
 import { evaluateGenerator, type FeatureExtractor } from "../lib/eval/features";
@@ -65,8 +66,30 @@ test("grid: quick has 12 tokenizers (iFSQ at 5 L, tanh at 17, 2 seeds) + 2 half-
   const arFlops = plan.filter((r) => r.kind === "ar" && cfg(r).seed === 0).map((r) => ({ total: cfg(r).steps * arFlopsPerStep(spec, "quick", cfg(r).tokenizer.levels[0]), step: arFlopsPerStep(spec, "quick", cfg(r).tokenizer.levels[0]) }));
   const ref = arFlops[arFlops.length - 1].total;
   for (const f of arFlops) assert.ok(Math.abs(f.total - ref) <= f.step / 2 + 1e-3, `AR FLOPs ${f.total} vs ${ref}`);
-  // the steps differ across L (the output projections cost T·D·ΣL), so the equalisation is not vacuous
+  // the steps differ across L (the output projections cost T·D·Σ L²), so the equalisation is not vacuous
   assert.ok(new Set(plan.filter((r) => r.kind === "ar").map((r) => cfg(r).steps)).size > 1);
+  // the AR token layout (grid.ts, measured): two sub-tokens of two channels each, at every preset
+  for (const preset of ["tiny", "quick", "paper-cpu"] as const) {
+    for (const r of getStudy("bits").plan(preset).filter((r) => r.kind === "ar")) assert.equal((r.config as Record<string, any>).channelsPerGroup, 2, `${preset}: ${r.label}`);
+  }
+  assert.deepEqual(plan.filter((r) => r.kind === "ar" && cfg(r).seed === 0).map((r) => cfg(r).steps), [144, 143, 138, 125, 90]);
+});
+
+test("AR token layout: arGroupSizes = the model's tokenLayout sub-token vocabularies (L² at 2 channels each); the FLOPs follow them", () => {
+  for (const levels of [[3, 3, 3, 3], [17, 17, 17, 17], [8, 5, 5, 5]]) {
+    for (const c of [1, 2, 4]) {
+      const fsq = new FSQ({ levels, bound: "tanh" });
+      assert.deepEqual(arGroupSizes(levels, c), [...tokenLayout(fsq, "factorized", c).groupSizes], `levels [${levels}], channelsPerGroup ${c}`);
+    }
+  }
+  assert.deepEqual(arGroupSizes([17, 17, 17, 17], 2), [289, 289]);
+  assert.throws(() => arGroupSizes([3, 3, 3, 3], 3), /channelsPerGroup=3; expected a positive divisor of the latent dim d=4/);
+  const spec = BITS_GRID.quick;
+  // one sub-token per channel at L = 17: 4 × 17 outputs; pairs: 2 × 289 (more output FLOPs, one head position fewer)
+  const one = arFlopsPerStep({ ...spec, ar: { ...spec.ar, channelsPerGroup: 1 } }, "quick", 17);
+  const two = arFlopsPerStep(spec, "quick", 17);
+  assert.ok(Math.abs(one / two - 4205838336 / 3279421440) < 1e-9, `${one} / ${two}`);
+  assert.throws(() => arFlopsPerStep({ ...spec, ar: { ...spec.ar, tokens: "single" } }, "quick", 3), /must use factorized tokens \(got tokens=single\)/);
 });
 
 test("grid: tiny is smaller (L ∈ {3, 5}, tanh at 5: 6 tokenizers + 1 half-budget + 2 AR + 2 DiT); bad grids are errors naming the value", () => {

@@ -10,10 +10,38 @@
  *
  * Equal budgets across L. Every tokenizer has the same architecture, steps and batch (its FLOPs do not depend on L:
  * d = 4 at every L). The DiT's FLOPs do not depend on L either (4 latent channels), so every DiT gets the same steps.
- * The AR model's do: its output projections cost T·D·Σ_g L per sequence (factorized, one sub-token per channel), so
+ * The AR model's do: its output projections cost T·D·Σ_g V_g per sequence (V_g = a sub-token's vocabulary), so
  * each AR run gets steps_L = round(steps_ref · F_ref / F_L), F = training FLOPs per step (`llamaGenFlops`), ref = the
  * preset's largest L (`arReferenceLevel`, fixed so that adding an L in the notebook leaves the other AR runs as they
  * are); all AR runs then have the same training FLOPs within half a step.
+ *
+ * AR token layout: two sub-tokens per position of two channels each (`channelsPerGroup: 2`, the official f2×2
+ * layout), so a sub-token's vocabulary is L² (9 … 1 089) and grows with the bits as in the paper's argument for the
+ * knee ("more bits means the AR vocab explodes"); one sub-token per channel (vocabulary L) removed that growth.
+ * Decided by measurement (issue 27; 2-core Intel Xeon model 167, native engine, beside other work): the quick AR
+ * (D = 64, 2 blocks, batch 32, trainLimit 10 000, equal training FLOPs 3.81–3.84e11 for both layouts at every L, on
+ * the seed-0 quick iFSQ tokenizer) with 1 vs 2 channels per sub-token; gFID of 300 samples without CFG (feature network
+ * "full"), noise = the larger of the seed range and the half-sample gap; NLL = the training loss Σ_g CE_g (nats per
+ * position, the same joint likelihood in both layouts) over the run's last full 10-step logging window.
+ *
+ *   L   channels/sub-token  vocab  steps  head share  gFID per seed (mean)               seed range  max half gap  NLL mean (range)
+ *   3   1                   3      92     64 %        422.6, 433.9 (428.3)                11.3        29.8        2.274 (0.042)
+ *   3   2                   9      135    47 %        368.3, 390.6 (379.4)                22.4        35.5        2.105 (0.008)
+ *   17  1                   17     91     64 %        409.6, 440.4, 463.1, 434.5 (436.9)  53.5        17.5        7.497 (0.240)
+ *   17  2                   289    117    54 %        405.1, 510.2, 545.9, 439.7 (475.2)  140.8       50.3        7.830 (0.260)
+ *   33  1                   33     90     65 %        417.3, 514.5 (465.9)                97.2        61.2        10.155 (0.017)
+ *   33  2                   1 089  84     67 %        659.5, 651.0 (655.2)                8.5         40.1        11.779 (0.074)
+ *
+ * Rule (the issue's, decided at L = 17, the paper's optimum): adopt 2 channels per sub-token unless its mean gFID
+ * there is worse than one channel's by more than the one-channel layout's noise (53.5). It is worse by 38.3: within
+ * the noise, so it is adopted. The layout matters, and more with L: at L = 3 the pairs fit better (gFID −49, beyond
+ * both noises; NLL −0.17 nats) on 47 % more steps; at L = 17 the 289-way softmax fits worse (NLL +0.33 nats, beyond
+ * both seed ranges); at L = 33 the 1 089-way one far worse (gFID +189, twice the noise; NLL +1.62 nats). That is the
+ * vocabulary growth the paper's knee argument rests on, which one sub-token per channel hid; at this budget it is
+ * large, so the AR curve's drop from L = 17 to 33 is mostly the layout's (a budget effect as much as a bits one).
+ * Wall time: the L² softmax is slower than its FLOPs (equal-FLOPs runs took ≈ 1.4× as long at L = 17, ≈ 2× at
+ * L = 33, under contention), ≈ +2–3 min on the quick grid's 10 AR runs. The grid's budget is set at L = 33 (90 steps),
+ * so its AR runs have 7 % more FLOPs with pairs (4.08e11 per run; 144 … 90 steps from L = 3 to 33).
  */
 import type { DeepPartial, PresetName } from "../../train/config";
 import { resolveConfig } from "../../train/config";
@@ -74,13 +102,26 @@ function latentGrid(tokenizerChannels: number[]): number {
   return 32 / 2 ** (tokenizerChannels.length - 1);
 }
 
-/** Training FLOPs per step of the AR run of level L at a preset (factorized tokens, one sub-token per channel). */
+/**
+ * Sub-token vocabularies of factorized tokens: the latent channels in consecutive groups of `channelsPerGroup`, each
+ * sub-token indexing the product of its channels' levels (d = 4, L per channel: [L, L, L, L] at 1, [L², L²] at 2).
+ */
+export function arGroupSizes(levels: number[], channelsPerGroup: number): number[] {
+  if (!Number.isInteger(channelsPerGroup) || channelsPerGroup < 1 || levels.length % channelsPerGroup !== 0) {
+    throw new Error(`bits grid: channelsPerGroup=${channelsPerGroup}; expected a positive divisor of the latent dim d=${levels.length}`);
+  }
+  const sizes: number[] = [];
+  for (let g = 0; g < levels.length; g += channelsPerGroup) sizes.push(levels.slice(g, g + channelsPerGroup).reduce((a, b) => a * b, 1));
+  return sizes;
+}
+
+/** Training FLOPs per step of the AR run of level L at a preset (factorized tokens, the grid's channelsPerGroup). */
 export function arFlopsPerStep(spec: BitsGridSpec, preset: PresetName, L: number): number {
   const cfg = resolveConfig(arConfig, { preset, overrides: { ...spec.ar, tokenizer: bitsTokenizerOverrides(spec, L, "ifsq", spec.generatorSeed) } });
-  if (cfg.tokens !== "factorized" || cfg.channelsPerGroup !== 1) {
-    throw new Error(`bits grid: the AR runs must use factorized tokens with channelsPerGroup=1 (got tokens=${cfg.tokens}, channelsPerGroup=${cfg.channelsPerGroup})`);
+  if (cfg.tokens !== "factorized") {
+    throw new Error(`bits grid: the AR runs must use factorized tokens (got tokens=${cfg.tokens}); a single index of L^d values does not fit at L = 33`);
   }
-  const arch = llamaGenArch(cfg, { groupSizes: cfg.tokenizer.levels }, latentGrid(cfg.tokenizer.channels), FASHION_MNIST_CLASSES.length);
+  const arch = llamaGenArch(cfg, { groupSizes: arGroupSizes(cfg.tokenizer.levels, cfg.channelsPerGroup) }, latentGrid(cfg.tokenizer.channels), FASHION_MNIST_CLASSES.length);
   return llamaGenFlops(arch).trainPerSample * cfg.batchSize;
 }
 
@@ -165,7 +206,7 @@ export function bitsSweepRuns(spec: BitsGridSpec, preset: PresetName): StudyRun[
  *     90-step budget (this grid before) left every L at ≈ 14.5 dB. Still rising over the last doubling, so the budget
  *     check trains L = 3 and 17 at half the steps and the notebook reports that change against the seed spread.
  *   generators: 2 seeds each on the seed-0 tokenizer of every L (a training-seed spread of gFID, not only the
- *     half-sample noise). AR D = 64, 2 blocks, 90 steps at L = 33 (equal FLOPs at the other L); DiT D = 64, 2 blocks,
+ *     half-sample noise). AR D = 64, 2 blocks, 2 channels per sub-token, 90 steps at L = 33 (equal FLOPs at the other L); DiT D = 64, 2 blocks,
  *     150 steps. Small budgets: their gFIDs are far from converged (notebook 06 measures how far at L = 17);
  *     sharing them with 06's runs would need 06's budget (400 / 930 steps at depth 3) at every L and seed, ≈ 10× this.
  *   Evaluation: the full test split (10 000 images) per tokenizer, 300 samples per generator with and without CFG.
@@ -186,7 +227,7 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
     halfBudgetLevels: [3],
     alpha: 1.6,
     tokenizer: { channels: [8, 16, 16], resBlocks: 0, midBlocks: 1, latentInitGain: 5, steps: 8, batchSize: 16, warmupSteps: 2, logEvery: 4, evalLimit: 128, hflip: true },
-    ar: { dim: 32, depth: 1, heads: 2, steps: 6, warmupSteps: 2, trainLimit: 512, logEvery: 3 },
+    ar: { dim: 32, depth: 1, heads: 2, channelsPerGroup: 2, steps: 6, warmupSteps: 2, trainLimit: 512, logEvery: 3 },
     dit: { dim: 32, depth: 1, heads: 2, steps: 8, warmupSteps: 2, trainLimit: 512, logEvery: 4, evalSteps: 5 },
   },
   quick: {
@@ -200,7 +241,7 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
     halfBudgetLevels: [3, 17],
     alpha: 1.6,
     tokenizer: {},
-    ar: { dim: 64, depth: 2, heads: 2, headDepth: 1, steps: 90, batchSize: 32, lr: 2e-3, warmupSteps: 10, emaDecay: 0, trainLimit: 10000, evalSamples: 0, evalEvery: 0, ckptEvery: 0, logEvery: 10 },
+    ar: { dim: 64, depth: 2, heads: 2, headDepth: 1, channelsPerGroup: 2, steps: 90, batchSize: 32, lr: 2e-3, warmupSteps: 10, emaDecay: 0, trainLimit: 10000, evalSamples: 0, evalEvery: 0, ckptEvery: 0, logEvery: 10 },
     dit: { dim: 64, depth: 2, heads: 2, steps: 150, batchSize: 32, lr: 2e-3, warmupSteps: 15, emaDecay: 0, trainLimit: 10000, evalSamples: 0, evalEvery: 0, ckptEvery: 0, logEvery: 10, evalSteps: 10 },
   },
   "paper-cpu": {
@@ -214,7 +255,7 @@ export const BITS_GRID: Record<PresetName, BitsGridSpec> = {
     halfBudgetLevels: [3, 17],
     alpha: 1.6,
     tokenizer: {},
-    ar: { steps: 1500 },
+    ar: { channelsPerGroup: 2, steps: 1500 },
     dit: { steps: 3000 },
   },
 };

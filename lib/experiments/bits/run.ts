@@ -165,7 +165,7 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
       } else if (p.kind === "ar") {
         const cfg = p.config;
         const ar = await trainAr(env, { config: cfg });
-        const detail = `${ar.model.numGroups} × ${cfg.tokenizer.levels[0]}`;
+        const detail = `${ar.model.numGroups} × ${ar.layout.groupSizes[0]}`;
         generators.push(await generatorResult("ar", p.label, cfg, ar, detail, setup.cfgScale, (cfgScale) => evaluateAr(ar, { ...evalOpts, cfgScale, temperature: 1 })));
       } else if (p.kind === "dit") {
         const cfg = p.config;
