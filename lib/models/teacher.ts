@@ -7,14 +7,11 @@
  *   x [B, 32, 32, 1] (values in [−1, 1])
  *   → conv3×3 1→c1, GELU, 2×2 mean-pool        [B, 16, 16, c1]
  *   → conv3×3 c1→c2, GELU, 2×2 mean-pool       [B, 8, 8, c2]
- *   → conv3×3 c2→c3, GELU                      [B, 8, 8, c3]  = h
- *   (context, optional) h + up2(GELU(conv3×3 c3→c3 (meanPool2 h)))   [B, 8, 8, c3]  (a 4×4 branch, nearest ×2 back)
+ *   → conv3×3 c2→c3, GELU                      [B, 8, 8, c3]
  *   → conv1×1 c3→Dt                            [B, 8, 8, Dt]  = patch features (what REPA aligns to)
  *   → mean over the 64 patches                 [B, Dt]        = image feature (linear probe, CKNNA, SimCLR input)
  *   → linear Dt→P, GELU, linear P→P            [B, P]         = SimCLR projection (training only)
- * Receptive field of a patch feature: 3 + 2·2 + 2·4 = 15 pixels at the 32-pixel input, centred on its cell; with the
- * context branch 34 pixels (3 cells of the 4×4 grid around its 2×2 block: from patch (0, 0) up to pixel 20, more
- * than half the image), so a patch also sees the garment's overall shape, as a ViT's patch tokens do.
+ * Receptive field of a patch feature: 3 + 2·2 + 2·4 = 15 pixels at the 32-pixel input, centred on its cell.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ParamStore } from "../nn/params";
@@ -31,14 +28,12 @@ export interface TeacherArch {
   featureDim: number;
   /** Width P of the SimCLR projection head. */
   projDim: number;
-  /** Input side (square, 1 channel); divisible by 8 with `context`, else by 4, giving a (side/4)² patch grid. */
+  /** Input side (square, 1 channel); divisible by 4, giving a (side/4)² patch grid. */
   side: number;
-  /** Adds the 4×4 context branch to the last feature map (absent = false: the version-1 network). */
-  context?: boolean;
 }
 
 /** Bumped whenever the forward pass changes, so weights of an older design are never loaded into this one. */
-export const TEACHER_VERSION = 2;
+export const TEACHER_VERSION = 1;
 
 export interface TeacherOutput {
   /** [B, side/4, side/4, Dt]. */
@@ -53,7 +48,6 @@ export class PatchTeacher {
   readonly grid: number;
   private readonly convs: ConvParams[];
   private readonly out: ConvParams;
-  private readonly ctx: ConvParams | null;
   private readonly proj: [LinearParams, LinearParams];
 
   constructor(
@@ -69,8 +63,6 @@ export class PatchTeacher {
     this.params = new ParamStore(seed);
     const ins = [1, channels[0], channels[1]];
     this.convs = channels.map((c, i) => convParams(this.params.scope(`conv${i}`), 3, ins[i], c));
-    if (arch.context && side % 8 !== 0) throw new Error(`PatchTeacher: side=${side} must be a multiple of 8 with the context branch (its 4×4 pool of the patch grid)`);
-    this.ctx = arch.context ? convParams(this.params.scope("context"), 3, channels[2], channels[2]) : null;
     this.out = convParams(this.params.scope("patch"), 1, channels[2], featureDim);
     this.proj = [linearParams(this.params.scope("proj1"), featureDim, projDim), linearParams(this.params.scope("proj2"), projDim, projDim)];
   }
@@ -84,12 +76,6 @@ export class PatchTeacher {
       let h = meanPool2(gelu(conv2dLayer(x, this.convs[0])));
       h = meanPool2(gelu(conv2dLayer(h, this.convs[1])));
       h = gelu(conv2dLayer(h, this.convs[2]));
-      if (this.ctx) {
-        const g = this.grid;
-        const c = this.arch.channels[2];
-        const ctx = gelu(conv2dLayer(meanPool2(h as tf.Tensor4D), this.ctx));
-        h = tf.reshape(tf.add(tf.reshape(h, [B, g / 2, 2, g / 2, 2, c]), tf.reshape(ctx, [B, g / 2, 1, g / 2, 1, c])), [B, g, g, c]);
-      }
       const patches = conv2dLayer(h, this.out) as tf.Tensor4D;
       const pooled = tf.reshape(tf.mean(patches, [1, 2]), [B, this.arch.featureDim]) as tf.Tensor2D;
       return { patches, pooled };
@@ -105,8 +91,7 @@ export class PatchTeacher {
   macsPerImage(): number {
     const { channels: [c1, c2, c3], featureDim: D, projDim: P, side: s } = this.arch;
     const g = s / 4;
-    const context = this.ctx ? (g / 2) ** 2 * 9 * c3 * c3 : 0;
-    return s * s * 9 * c1 + (s / 2) ** 2 * 9 * c1 * c2 + g * g * 9 * c2 * c3 + context + g * g * c3 * D + D * P + P * P;
+    return s * s * 9 * c1 + (s / 2) ** 2 * 9 * c1 * c2 + g * g * 9 * c2 * c3 + g * g * c3 * D + D * P + P * P;
   }
 
   dispose(): void {

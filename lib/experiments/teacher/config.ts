@@ -19,7 +19,6 @@ import { TrainConfigSchema, defineConfig, resolveConfig, type ConfigDef, type Re
 
 export const TeacherConfigSchema = TrainConfigSchema.extend({
   channels: z.tuple([z.int().positive(), z.int().positive(), z.int().positive()]).default([16, 32, 64]).describe("widths of the three 3×3 conv layers"),
-  context: z.boolean().default(false).describe("add the 4×4 context branch, so each patch feature sees the whole image (models/teacher)"),
   featureDim: z.int().positive().default(32).describe("width Dt of a patch feature (what REPA aligns to; DINOv2-B: 768)"),
   projDim: z.int().positive().default(64).describe("width of the SimCLR projection head (training only)"),
   temperature: z.number().positive().default(0.2).describe("NT-Xent temperature τ"),
@@ -55,5 +54,5 @@ export function resolveTeacherConfig(opts: ResolveOptions<typeof TeacherConfigSc
 
 /** The teacher architecture of a config (32×32 inputs, so an 8×8 patch grid). */
 export function teacherArch(cfg: TeacherConfig): TeacherArch {
-  return { channels: [cfg.channels[0], cfg.channels[1], cfg.channels[2]], featureDim: cfg.featureDim, projDim: cfg.projDim, side: 32, ...(cfg.context ? { context: true } : {}) };
+  return { channels: [cfg.channels[0], cfg.channels[1], cfg.channels[2]], featureDim: cfg.featureDim, projDim: cfg.projDim, side: 32 };
 }
