@@ -108,11 +108,15 @@ test("seedBand: mean, min, max and range per x; mismatched x values are an error
   assert.throws(() => seedBand([]), /no curves/);
 });
 
-test("flatness: the last doubling's improvement against 10 % of the total and the seed spread at the end", () => {
-  const flat = flatness([{ x: 1, y: 100 }, { x: 50, y: 31 }, { x: 100, y: 30 }], 0);
+test("flatness: the last doubling's improvement against the seed spread at the end", () => {
+  const flat = flatness([{ x: 1, y: 100 }, { x: 50, y: 31 }, { x: 100, y: 30 }], 2);
   close(flat.lastDoubling, 1);
   close(flat.total, 70);
   assert.equal(flat.flat, true);
+  // one seed (no spread): still falling by 1 is not flat
+  assert.equal(flatness([{ x: 1, y: 100 }, { x: 50, y: 31 }, { x: 100, y: 30 }], 0).flat, false);
+  // notebook 06 at quick (DiT): a fall of 9 % of the total but 12× the seed spread is not flat
+  assert.equal(flatness([{ x: 1, y: 597.5 }, { x: 50, y: 144.7 }, { x: 100, y: 97.9 }], 3.9).flat, false);
   const falling = flatness([{ x: 1, y: 100 }, { x: 10, y: 60 }, { x: 100, y: 20 }], 0);
   close(falling.lastDoubling, 40 * Math.log10(2)); // 40 per decade
   assert.equal(falling.flat, false);

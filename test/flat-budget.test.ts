@@ -21,3 +21,11 @@ test("flatBudget: recovers a power law and the compute where its doubling fall e
   assert.equal(flatBudget(curve.map((p) => ({ x: p.x, y: 100 + p.x / 1e9 })), 5), null);
   assert.throws(() => flatBudget([], 1), /empty curve/);
 });
+
+test("flatBudget: no negative floor — notebook 06's AR curve at quick gets a ≥ 0", () => {
+  // seed-mean AR gFID at quick (log-spaced points past 5 % of 1.98e12 FLOPs), from the reproduce of issue 27
+  const curve = [[1.4e11, 650], [2.7e11, 420], [5.3e11, 280], [1.02e12, 178.5], [1.98e12, 123.0]].map(([x, y]) => ({ x, y }));
+  const r = flatBudget(curve, 8.1)!;
+  assert.ok(r.fit.a >= 0, `a ${r.fit.a}`);
+  assert.ok(r.factor > 1 && Number.isFinite(r.factor), `factor ${r.factor}`);
+});

@@ -1,7 +1,7 @@
 /**
  * How much compute a still-falling FID curve would need to flatten, extrapolated from its own points (an estimate,
  * not a measurement): fit y(x) = a + b·x^(−k) (b > 0, k > 0; a, b by least squares for each k on a grid) to the points
- * at x ≥ `from`·x_end, then the fitted fall over the doubling ending at x is b·x^(−k)·(2^k − 1); it drops to the seed
+ * at x ≥ `from`·x_end (a ≥ 0: a FID has no negative floor), then the fitted fall over the doubling ending at x is b·x^(−k)·(2^k − 1); it drops to the seed
  * spread s at
  *
  *   x* = (b·(2^k − 1) / s)^(1/k)        (flatness.ts's rule without its 10 %-of-total term, which moves with x)
@@ -32,8 +32,14 @@ function linearFit(t: number[], y: number[]): { a: number; b: number; sse: numbe
     stt += (t[i] - mt) ** 2;
     sty += (t[i] - mt) * (y[i] - my);
   }
-  const b = stt > 0 ? sty / stt : 0;
-  const a = my - b * mt;
+  let b = stt > 0 ? sty / stt : 0;
+  let a = my - b * mt;
+  if (a < 0) {
+    // a FID floor below 0 means nothing: refit with a = 0 (a pure power law)
+    const tt = t.reduce((s, v) => s + v * v, 0);
+    b = tt > 0 ? t.reduce((s, v, i) => s + v * y[i], 0) / tt : 0;
+    a = 0;
+  }
   let sse = 0;
   for (let i = 0; i < n; i++) sse += (y[i] - a - b * t[i]) ** 2;
   return { a, b, sse };

@@ -4,9 +4,12 @@
  *
  *   Δ_last  = y(x_end / 2) − y(x_end)          (y interpolated linearly in log₁₀ x; > 0 = still improving)
  *   Δ_total = y(x_first) − y(x_end)
- *   flat ⇔ Δ_last ≤ max(0.1 · Δ_total, spread_end)   (spread_end = max − min over seeds at x_end; 0 with one seed)
+ *   flat ⇔ Δ_last ≤ spread_end   (spread_end = max − min over seeds at x_end; 0 with one seed: flat only if not falling)
  *
- *   flatness([{x:1,y:100},{x:50,y:31},{x:100,y:30}], 0)   // { lastDoubling: 1, total: 70, flat: true, … }
+ * (issue 27's rule: the last doubling of compute changes the curve by no more than the seed spread; an earlier rule
+ * also accepted a fall of up to 10 % of the total, which called a curve still falling by 12× its seed spread flat)
+ *
+ *   flatness([{x:1,y:100},{x:50,y:31},{x:100,y:30}], 2)   // { lastDoubling: 1, total: 70, flat: true, … }
  */
 import { interpolateLogX, type CurvePoint } from "./crossover";
 
@@ -31,5 +34,5 @@ export function flatness(curve: readonly CurvePoint[], spreadAtEnd: number): Fla
   if (!(spreadAtEnd >= 0)) throw new Error(`flatness: spreadAtEnd=${spreadAtEnd}; expected a spread ≥ 0`);
   const lastDoubling = interpolateLogX(curve, Math.log10(last.x / 2)) - last.y;
   const total = first.y - last.y;
-  return { lastDoubling, total, spreadAtEnd, shareOfTotal: total > 0 ? lastDoubling / total : NaN, flat: lastDoubling <= Math.max(0.1 * total, spreadAtEnd) };
+  return { lastDoubling, total, spreadAtEnd, shareOfTotal: total > 0 ? lastDoubling / total : NaN, flat: lastDoubling <= spreadAtEnd };
 }

@@ -204,6 +204,7 @@ function leadText(c: FractionComparison, when: string): string {
 function flatBudgetText(c: GeneratorCurves): string {
   const fb = flatBudget(bandMean(c.band), c.flatness.spreadAtEnd);
   if (fb === null) return " (no extrapolation: it needs ≥ 3 points past 5 % of the budget, a falling fit and a seed spread)";
+  if (fb.factor > 100) return ` (an extrapolation cannot place it: a fit gFID = a + b·C^−${fb.fit.k.toFixed(2)} to its mean over the last ${fb.points} points, rms ${fb.fit.rmse.toFixed(1)}, puts it beyond 100× this budget)`;
   return ` (an extrapolation, not a measurement: a fit gFID = a + b·C^−${fb.fit.k.toFixed(2)} to its mean over the last ${fb.points} points, rms ${fb.fit.rmse.toFixed(1)}, puts the last doubling's fall at the seed spread near ${fb.factor.toFixed(1)}× this budget (${fb.x.toExponential(2)} training FLOPs, ≈ ${Math.round(fb.factor * c.runs[0].config.steps).toLocaleString("en-US")} steps), and the curve's floor at a ≈ ${fb.fit.a.toFixed(1)})`;
 }
 
@@ -214,7 +215,7 @@ function flatText(c: GeneratorCurves): string {
   const last = f.lastDoubling > 0 ? `gFID fell by ${f.lastDoubling.toFixed(1)} (${share}` : `gFID did not fall (it rose by ${(-f.lastDoubling).toFixed(1)}`;
   return (
     `${name}: over the last doubling of compute ${last}; seed spread at the end ${f.spreadAtEnd.toFixed(1)}) → ` +
-    (f.flat ? "**flat** by this test (≤ max(10 % of the total fall, the seed spread))" : `**still falling**: the budget is too small for this curve to flatten${flatBudgetText(c)}`)
+    (f.flat ? "**flat** by this test (the last doubling's fall ≤ the seed spread)" : `**still falling**: the budget is too small for this curve to flatten${flatBudgetText(c)}`)
   );
 }
 
