@@ -22,7 +22,7 @@ import { trainPlan } from "../lib/experiments/train-plan";
 import { repaSetup, repaStudy } from "../lib/experiments/repa/grid";
 import { bitsSetup, bitsStudy } from "../lib/experiments/bits/grid";
 import { convergenceSetup, convergenceStudy } from "../lib/experiments/convergence/grid";
-import { otherPlanners, runPlanners } from "../lib/experiments/shared-runs";
+import { alsoInColumn, otherPlanners, runPlanners } from "../lib/experiments/shared-runs";
 import { tempDirs } from "./support/temp-dirs";
 
 const tmpDir = tempDirs("ifsq-study-plans-");
@@ -99,5 +99,7 @@ test("one tokenizer family per preset (quick, paper-cpu): 02's runs are 05's L =
     // the run tables name where a shared run also comes from
     assert.deepEqual(runPlanners(preset).get(shared.id), ["02", "03", "04", "05", "06", "07"]);
     assert.equal(otherPlanners(runPlanners(preset), tok02[0].id, "05"), "02");
+    assert.deepEqual(alsoInColumn(`/runs/${shared.id}`, preset, "02"), { "also in notebooks": "03, 04, 05, 06, 07" });
+    assert.deepEqual(alsoInColumn(`/runs/${shared.id}`, undefined, "02"), {});
   }
 });

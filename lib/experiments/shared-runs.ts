@@ -40,6 +40,18 @@ export function runPlanners(preset: PresetName): Map<string, string[]> {
   return out;
 }
 
+const memo = new Map<PresetName, Map<string, string[]>>();
+
+/**
+ * A run table's column naming the other notebooks that train the same run folder at the preset ("–" when none);
+ * {} without a preset, so a table built without one keeps its columns.
+ */
+export function alsoInColumn(runDir: string, preset: PresetName | undefined, self: string): Record<string, string> {
+  if (preset === undefined) return {};
+  if (!memo.has(preset)) memo.set(preset, runPlanners(preset));
+  return { "also in notebooks": otherPlanners(memo.get(preset)!, runDir.split(/[\\/]/).slice(-1)[0], self) || "–" };
+}
+
 /** The other notebooks that plan a run, comma-separated ("" when none). */
 export function otherPlanners(planners: ReadonlyMap<string, string[]>, runId: string, self: string): string {
   return (planners.get(runId) ?? []).filter((nb) => nb !== self).join(", ");

@@ -8,6 +8,8 @@
  *
  *   uniform y on [−1, 1] ⇒ density ½; code k of L = 2h + 1 levels gets 1/(2h) (inner) or 1/(4h) (the two end codes)
  */
+import { alsoInColumn } from "../shared-runs";
+import type { PresetName } from "../../train/config";
 import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle, REFERENCE_COLOR, type MethodStyle } from "../../view/palette";
 import { activationDensityCurve } from "../../quant/collapse";
@@ -31,9 +33,9 @@ const first = (cmp: TokenizerComparison, b: ComparedBound): ComparedRun => cmp.r
 const axisSuffix = (j: number) => (j === 0 ? "" : String(j + 1));
 const allRuns = (cmp: TokenizerComparison) => COMPARED_BOUNDS.flatMap((b) => cmp.runs[b]);
 
-/** One row per run: bound, seed, run folder, reused, budget, speed, parameters. */
-export function tokenizerRunRows(cmp: TokenizerComparison): Record<string, string | number>[] {
-  return allRuns(cmp).map((r) => runSummary(r, { bound: boundStyle(cmp, r.bound).name, seed: r.seed }, { params: r.params }));
+/** One row per run: bound, seed, run folder, reused, budget, speed, parameters (and, given the preset, the other notebooks that train it). */
+export function tokenizerRunRows(cmp: TokenizerComparison, preset?: PresetName): Record<string, string | number>[] {
+  return allRuns(cmp).map((r) => runSummary(r, { bound: boundStyle(cmp, r.bound).name, seed: r.seed }, { params: r.params, ...alsoInColumn(r.runDir, preset, "02") }));
 }
 
 /** Training L1 against training FLOPs, one line per run (dashed for seeds after the first). */

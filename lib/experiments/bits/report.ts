@@ -11,7 +11,7 @@ import type * as Plotly from "plotly.js";
 import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle, REFERENCE_COLOR, type MethodKey } from "../../view/palette";
 import { runSummary } from "../run-summary";
-import { otherPlanners, runPlanners } from "../shared-runs";
+import { alsoInColumn, otherPlanners, runPlanners } from "../shared-runs";
 import { deltaText, verdictPhrase } from "../seed-spread";
 import { paperScaleText } from "../paper-compute";
 import { kneePhrase, type Knee } from "./knee";
@@ -45,8 +45,7 @@ function allLevels(res: BitsResults): number[] {
 
 /** One row per run (tokenizers, then generators): what it is, run folder, reused, budget and speed. */
 export function bitsRunRows(res: BitsResults): Record<string, string | number>[] {
-  const planners = runPlanners(res.setup.preset);
-  const also = (run: { runDir: string }) => ({ "also in notebooks": otherPlanners(planners, run.runDir.split(/[\\/]/).slice(-1)[0], "05") || "–" });
+  const also = (run: { runDir: string }) => alsoInColumn(run.runDir, res.setup.preset, "05");
   return [
     ...res.tokenizers.map((t) => runSummary(t.run, { kind: "tokenizer", L: t.L, bits: t.bits, bound: methodStyle(t.bound).name, seed: t.seed }, also(t.run))),
     ...res.halfBudget.map((t) => runSummary(t.run, { kind: "tokenizer (half budget)", L: t.L, bits: t.bits, bound: methodStyle(t.bound).name, seed: t.seed })),

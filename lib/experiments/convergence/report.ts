@@ -9,6 +9,8 @@
  *
  *   "± spread" in tables = half the range over seeds (max − min)/2 around the mean
  */
+import { alsoInColumn } from "../shared-runs";
+import type { PresetName } from "../../train/config";
 import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle } from "../../view/palette";
 import { runSummary } from "../run-summary";
@@ -31,7 +33,7 @@ function rgba(hex: string, alpha: number): string {
 }
 
 /** One row per run: the run summary plus its evaluation schedule and the evaluations' share of its wall time. */
-export function convergenceRunRows(runs: ConvergenceRun[]): Record<string, string | number>[] {
+export function convergenceRunRows(runs: ConvergenceRun[], preset?: PresetName): Record<string, string | number>[] {
   return runs.map((r) =>
     runSummary(r, { method: methodStyle(r.kind).name, seed: r.seed }, {
       "GFLOP/step": r.flopsPerStep / 1e9,
@@ -41,6 +43,7 @@ export function convergenceRunRows(runs: ConvergenceRun[]): Record<string, strin
       "eval (s)": r.evalSeconds,
       "eval share": pct(r.evalSeconds / r.totalSeconds, 1),
       "end gFID": r.points[r.points.length - 1].gfid.toFixed(1),
+      ...alsoInColumn(r.runDir, preset, "06"),
       "end gFID with CFG": r.cfgEnd ? `${r.cfgEnd.gfid.toFixed(1)} (s = ${r.cfgEnd.scale}${r.cfgEnd.cached ? ", read back" : `, ${r.cfgEnd.seconds.toFixed(0)} s`})` : "—",
     }),
   );

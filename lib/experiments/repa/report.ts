@@ -14,6 +14,8 @@
  *   spread      = max(range over seeds) of the settings trained at ≥ 2 seeds (the baseline and the headline setting)
  *   a setting trained at one seed "beats the baseline" only when Δ < −spread
  */
+import { alsoInColumn } from "../shared-runs";
+import type { PresetName } from "../../train/config";
 import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle, REFERENCE_COLOR } from "../../view/palette";
 import { compareSeeds, deltaText, summarizeSeeds, type SeedComparison } from "../seed-spread";
@@ -40,9 +42,9 @@ export function teacherRows(q: TeacherQuality): Record<string, string | number>[
 }
 
 /** One run-summary row per run. */
-export function repaRunRows(runs: RepaRun[]): Record<string, string | number>[] {
+export function repaRunRows(runs: RepaRun[], preset?: PresetName): Record<string, string | number>[] {
   return runs.map((r) =>
-    runSummary(r, { run: r.label, ℓ: r.point.repa?.depth ?? "–", λ: r.point.repa?.weight ?? "–" }, { "final gFID": r.finalGfid, "D × depth": `${r.config.dim} × ${r.config.depth}`, "GFLOP/step": r.flopsPerStep / 1e9 }),
+    runSummary(r, { run: r.label, ℓ: r.point.repa?.depth ?? "–", λ: r.point.repa?.weight ?? "–" }, { "final gFID": r.finalGfid, "D × depth": `${r.config.dim} × ${r.config.depth}`, "GFLOP/step": r.flopsPerStep / 1e9, ...alsoInColumn(r.runDir, preset, "07") }),
   );
 }
 
