@@ -285,7 +285,8 @@ test("conclusions and tables on fixed results: every claim computed from the num
 
 test("runBits: a second call over the same runs folder trains nothing and gives the same numbers (micro grid, tiny featurenet)", async () => {
   await initBackend("wasm", { log: () => {} });
-  const env = runEnv({ runsDir: tmpDir(), log: () => {}, progress: false });
+  const lines: string[] = [];
+  const env = runEnv({ runsDir: tmpDir(), log: (l) => lines.push(l), progress: false });
   const grid: BitsGridSpec = {
     ...BITS_GRID.tiny,
     levels: [3],
@@ -300,6 +301,8 @@ test("runBits: a second call over the same runs folder trains nothing and gives 
   const first = await runBits(env, setup);
   assert.equal(first.trained, 4);
   assert.deepEqual([first.tokenizers.length, first.halfBudget.length, first.halfBudget[0].run.config.steps], [1, 1, 1]);
+  // the evaluation phase reports each run as it finishes
+  assert.deepEqual(lines.filter((l) => l.startsWith("bits: evaluated ")).map((l) => l.split(":")[1].trim().split(" ")[1]), ["1/4", "2/4", "3/4", "4/4"]);
   const second = await runBits(env, setup);
   assert.equal(second.trained, 0);
   assert.ok(second.tokenizers.every((t) => t.run.reused) && second.generators.every((g) => g.run.reused));

@@ -141,6 +141,14 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
   let exampleShape: [number, number, number, number] = [0, 32, 32, 1];
   const evalOpts = { n: setup.evalSamples, seed: setup.sampleSeed, precisionRecall: true, halves: true, featureNet: setup.featureNet };
   const net = await loadFeatureNet(env, setup.featureNet);
+  // evaluation takes minutes at quick (every tokenizer on the test split, every generator twice): one line per run
+  const evaluations = planned.length;
+  let done = 0;
+  const t0 = Date.now();
+  const progress = (label: string, what: string) => {
+    done++;
+    env.log(`bits: evaluated ${done}/${evaluations} ${label}: ${what} (${((Date.now() - t0) / 1000).toFixed(0)} s of evaluation so far)`);
+  };
   {
     const metricNet = { extractor: extractorOf(net), cacheDir: net.dir };
     for (const p of planned) {
@@ -154,6 +162,7 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
             exampleShape = ev.examples.shape;
           }
           const half = setup.grid.halfBudgetLevels.some((L) => p.label === halfBudgetLabel(L, setup.grid.generatorSeed));
+          progress(p.label, `PSNR ${ev.row.psnr.toFixed(2)} dB, rFID ${ev.row.rfid.toFixed(2)}`);
           (half ? halfBudget : tokenizers).push({
             L: cfg.levels[0], bits: bitsOf(cfg.levels[0]), bound: cfg.bound, seed: cfg.seed, run: bitsRun(p.label, tk), row: ev.row, rfidManifest: ev.rfidManifest,
             entropyPerChannel: ev.stats.entropy, endBinMassPerChannel: ev.stats.endBinMass, usedCodes: ev.stats.usedCodes, codebookSize: ev.stats.codebookSize,
@@ -167,11 +176,13 @@ export async function runBits(env: RunEnv, setup: BitsSetup): Promise<BitsResult
         const ar = await trainAr(env, { config: cfg });
         const detail = `${ar.model.numGroups} × ${ar.layout.groupSizes[0]}`;
         generators.push(await generatorResult("ar", p.label, cfg, ar, detail, setup.cfgScale, (cfgScale) => evaluateAr(ar, { ...evalOpts, cfgScale, temperature: 1 })));
+        progress(p.label, `gFID ${generators[generators.length - 1].unguided.gfid.toFixed(1)}, with CFG ${generators[generators.length - 1].guided.gfid.toFixed(1)}`);
       } else if (p.kind === "dit") {
         const cfg = p.config;
         const dit = await trainDiT(env, { config: cfg });
         const detail = `${dit.model.arch.channels} ch`;
         generators.push(await generatorResult("dit", p.label, cfg, dit, detail, setup.cfgScale, (cfgScale) => evaluateDiT(dit, { ...evalOpts, steps: setup.eulerSteps, cfgScale })));
+        progress(p.label, `gFID ${generators[generators.length - 1].unguided.gfid.toFixed(1)}, with CFG ${generators[generators.length - 1].guided.gfid.toFixed(1)}`);
       } else {
         throw new Error(`bits: run "${p.label}" has kind ${p.kind}; expected tokenizer, ar or dit`);
       }
