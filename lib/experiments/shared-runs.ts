@@ -42,14 +42,24 @@ export function runPlanners(preset: PresetName): Map<string, string[]> {
 
 const memo = new Map<PresetName, Map<string, string[]>>();
 
+/** runPlanners(preset), computed once per preset (planning every study resolves dozens of configs). */
+function plannersAt(preset: PresetName): Map<string, string[]> {
+  if (!memo.has(preset)) memo.set(preset, runPlanners(preset));
+  return memo.get(preset)!;
+}
+
+/** The other notebooks that train a run folder at the preset, comma-separated ("" when none). */
+export function otherPlannersOfRun(preset: PresetName, runDir: string, self: string): string {
+  return otherPlanners(plannersAt(preset), runDir.split(/[\\/]/).slice(-1)[0], self);
+}
+
 /**
  * A run table's column naming the other notebooks that train the same run folder at the preset ("–" when none);
  * {} without a preset, so a table built without one keeps its columns.
  */
 export function alsoInColumn(runDir: string, preset: PresetName | undefined, self: string): Record<string, string> {
   if (preset === undefined) return {};
-  if (!memo.has(preset)) memo.set(preset, runPlanners(preset));
-  return { "also in notebooks": otherPlanners(memo.get(preset)!, runDir.split(/[\\/]/).slice(-1)[0], self) || "–" };
+  return { "also in notebooks": otherPlannersOfRun(preset, runDir, self) || "–" };
 }
 
 /** The other notebooks that plan a run, comma-separated ("" when none). */

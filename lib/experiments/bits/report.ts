@@ -11,7 +11,7 @@ import type * as Plotly from "plotly.js";
 import type { PlotlyFigure } from "../../view/figure";
 import { methodStyle, REFERENCE_COLOR, type MethodKey } from "../../view/palette";
 import { runSummary } from "../run-summary";
-import { alsoInColumn, otherPlanners, runPlanners } from "../shared-runs";
+import { alsoInColumn, otherPlannersOfRun } from "../shared-runs";
 import { deltaText, verdictPhrase } from "../seed-spread";
 import { paperScaleText } from "../paper-compute";
 import { kneePhrase, type Knee } from "./knee";
@@ -78,10 +78,10 @@ export function generatorMetricRows(res: BitsResults): Record<string, string | n
   });
 }
 
-/** The generator curve point of a kind at L (mean over seeds), or undefined. */
-function genAt(res: BitsResults, kind: GeneratorKind, L: number, guided: boolean): GeneratorPoint | undefined {
-  if (!res.generators.some((g) => g.kind === kind)) return undefined;
-  return generatorCurve(res.generators, kind, guided).points.find((p) => p.L === L);
+/** The generator curve points (mean over seeds) of a kind, by L; empty without runs of that kind. */
+function pointsByLevel(res: BitsResults, kind: GeneratorKind, guided: boolean): Map<number, GeneratorPoint> {
+  if (!res.generators.some((g) => g.kind === kind)) return new Map();
+  return new Map(generatorCurve(res.generators, kind, guided).points.map((p) => [p.L, p]));
 }
 
 /** A generator point's tolerance: the larger of its training-seed range and its half-sample gap. */
@@ -100,12 +100,14 @@ export function bitsSummaryRows(res: BitsResults): Record<string, string | numbe
   const rfidT = by("tanh", "rfid");
   const pm = (s: { mean: number; range: number } | undefined, d: number) => (s ? `${s.mean.toFixed(d)} ± ${(s.range / 2).toFixed(d)}` : "–");
   const gm = (p: GeneratorPoint | undefined) => (p ? `${p.gfid.toFixed(1)} ± ${(pointNoise(p) / 2).toFixed(1)}` : "–");
+  // each curve once (not once per table cell)
+  const [ar, arCfg, dit, ditCfg] = [pointsByLevel(res, "ar", false), pointsByLevel(res, "ar", true), pointsByLevel(res, "dit", false), pointsByLevel(res, "dit", true)];
   return allLevels(res).map((L) => ({
     L, bits: Math.log2(L),
     "iFSQ PSNR (dB)": pm(psnrI.get(L), 2), "iFSQ rFID": pm(rfidI.get(L), 2),
     "FSQ PSNR (dB)": pm(psnrT.get(L), 2), "FSQ rFID": pm(rfidT.get(L), 2),
-    "AR gFID": gm(genAt(res, "ar", L, false)), [`AR gFID CFG ${res.setup.cfgScale}`]: gm(genAt(res, "ar", L, true)),
-    "DiT gFID": gm(genAt(res, "dit", L, false)), [`DiT gFID CFG ${res.setup.cfgScale}`]: gm(genAt(res, "dit", L, true)),
+    "AR gFID": gm(ar.get(L)), [`AR gFID CFG ${res.setup.cfgScale}`]: gm(arCfg.get(L)),
+    "DiT gFID": gm(dit.get(L)), [`DiT gFID CFG ${res.setup.cfgScale}`]: gm(ditCfg.get(L)),
   }));
 }
 
@@ -348,8 +350,7 @@ function relativeSpread(res: BitsResults, bound: BitsBound, key: ReconKey): { L:
 
 /** Which of the tokenizers other notebooks also train (the run table's "also in notebooks" column), in one sentence. */
 function sharedText(res: BitsResults): string {
-  const planners = runPlanners(res.setup.preset);
-  const shared = res.tokenizers.map((t) => ({ t, nbs: otherPlanners(planners, t.run.runDir.split(/[\\/]/).slice(-1)[0], "05") })).filter((x) => x.nbs !== "");
+  const shared = res.tokenizers.map((t) => ({ t, nbs: otherPlannersOfRun(res.setup.preset, t.run.runDir, "05") })).filter((x) => x.nbs !== "");
   if (shared.length === 0) return "No tokenizer here is another notebook's run.";
   return `Shared with other notebooks (trained once per reproduce, by whichever runs first): ${shared.map((x) => `${x.t.bound === "ifsq" ? "iFSQ" : "FSQ"} L=${x.t.L} seed ${x.t.seed} (${x.nbs})`).join(", ")}.`;
 }
